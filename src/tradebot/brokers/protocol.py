@@ -1,0 +1,106 @@
+"""The broker protocol every venue adapter implements, and the plugin object its entry point names.
+
+Event order per order: OrderAccepted | OrderRejected, then zero or more OrderFilled (partial fills carry
+``leaves_qty > 0``), ending in a final OrderFilled (``leaves_qty == 0``), OrderCanceled or OrderExpired.
+``submit`` returns once the venue has the order (or raises ``BrokerError``); the venue's answer arrives on
+``events()``. A synchronous venue rejection is an OrderRejected event, not an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from tradebot.brokers.capabilities import Capabilities
+from tradebot.domain.bars import Bar
+from tradebot.domain.clock import Clock
+from tradebot.domain.errors import ErrorClass
+from tradebot.domain.events import (
+    AccountSnapshot,
+    BrokerEvent,
+    OrderFilled,
+    OrderSnapshot,
+    PositionSnapshot,
+)
+from tradebot.domain.instruments import Instrument
+from tradebot.domain.orders import OrderRequest
+
+
+@runtime_checkable
+class Broker(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    async def connect(self) -> None:
+        """Connect and authenticate. Idempotent: a second call on a connected broker does nothing."""
+        ...
+
+    async def close(self) -> None:
+        """Release every connection and task. Idempotent."""
+        ...
+
+    async def instrument(self, symbol: str) -> Instrument:
+        """The venue's spec for ``symbol`` (ticks, lots, multiplier, minimums)."""
+        ...
+
+    def bars(self, instrument: Instrument, bar_size_s: int) -> AsyncIterator[Bar]:
+        """Closed bars of ``bar_size_s`` seconds, in time order, without duplicates."""
+        ...
+
+    async def submit(self, request: OrderRequest) -> None:
+        """Send an order carrying ``request.client_order_id`` to the venue."""
+        ...
+
+    async def cancel(self, client_order_id: str) -> None:
+        """Ask the venue to cancel an order; the result arrives as an event."""
+        ...
+
+    async def cancel_all(self, symbol: str | None = None) -> None:
+        """Cancel every open order (of ``symbol`` if given), bracket legs included."""
+        ...
+
+    async def order_status(self, client_order_id: str) -> OrderSnapshot | None:
+        """Look an order up by client order id; None when the venue does not know it."""
+        ...
+
+    async def open_orders(self) -> list[OrderSnapshot]:
+        """Reconciliation report 1: every open order at the venue."""
+        ...
+
+    async def fills_since(self, since: datetime) -> list[OrderFilled]:
+        """Reconciliation report 2: every execution at or after ``since``."""
+        ...
+
+    async def positions(self) -> list[PositionSnapshot]:
+        """Reconciliation report 3: every non-zero position."""
+        ...
+
+    async def account(self) -> AccountSnapshot:
+        ...
+
+    def events(self) -> AsyncIterator[BrokerEvent]:
+        """Order and connection events, each exactly once, in venue order."""
+        ...
+
+    def classify_error(self, exc: BaseException) -> ErrorClass | None:
+        """Map this venue's client-library exception onto the error taxonomy (None: not ours)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerPlugin:
+    """What a ``tradebot.brokers`` entry point resolves to.
+
+    ``factory(config, clock)`` builds a Broker; ``config`` is the ``[broker.<name>]`` table of the
+    runtime config, validated by the plugin itself (raise ``ValueError`` naming the bad key).
+    ``client_libraries`` names the distributions whose versions the run manifest records.
+    """
+
+    name: str
+    version: str
+    capabilities: Capabilities
+    factory: Callable[[Mapping[str, Any], Clock], Broker]
+    description: str = ""
+    client_libraries: tuple[str, ...] = ()

@@ -1,0 +1,1 @@
+"""Value types only: no I/O, imports nothing else of ours."""

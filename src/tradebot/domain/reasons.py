@@ -1,0 +1,101 @@
+"""Reason codes: the public vocabulary of logs, metrics, the store and reports.
+
+Every block, clamp, halt, refusal and alert carries one of these stable UPPER_SNAKE codes. Codes are
+plain strings (so plugins and third-party components can add their own), but every code tradebot itself
+emits is declared here, grouped by the stage that emits it; ``ALL_CODES`` lists them for docs and tests.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- ingest: bar validation ------------------------------------------------------------------------
+BAR_NAN: Final = "BAR_NAN"  # NaN or infinite value in a bar field
+BAR_NON_POSITIVE_PRICE: Final = "BAR_NON_POSITIVE_PRICE"
+BAR_HIGH_BELOW_LOW: Final = "BAR_HIGH_BELOW_LOW"
+BAR_OHLC_INCONSISTENT: Final = "BAR_OHLC_INCONSISTENT"  # open/close outside [low, high]
+BAR_NEGATIVE_VOLUME: Final = "BAR_NEGATIVE_VOLUME"
+BAR_DUPLICATE_TS: Final = "BAR_DUPLICATE_TS"
+BAR_OUT_OF_ORDER: Final = "BAR_OUT_OF_ORDER"
+BAR_MALFORMED: Final = "BAR_MALFORMED"  # unparsable line or field
+BAR_MISSING_COLUMN: Final = "BAR_MISSING_COLUMN"
+BAR_STALE: Final = "BAR_STALE"
+DATA_VALIDITY_LOW: Final = "DATA_VALIDITY_LOW"  # DVS under the constitution's floor
+
+# --- trading state, kill switch, canary ------------------------------------------------------------
+TRADING_HALTED: Final = "TRADING_HALTED"
+TRADING_REDUCING: Final = "TRADING_REDUCING"
+KILL_SWITCH: Final = "KILL_SWITCH"
+CANARY_MODE_ACTIVE: Final = "CANARY_MODE_ACTIVE"
+CANARY_SYMBOL_BLOCK: Final = "CANARY_SYMBOL_BLOCK"
+
+# --- session / calendar ----------------------------------------------------------------------------
+MARKET_CLOSED_BLOCK: Final = "MARKET_CLOSED_BLOCK"
+NO_TRADE_WINDOW_BLOCK: Final = "NO_TRADE_WINDOW_BLOCK"
+FLATTEN_DEADLINE_BLOCK: Final = "FLATTEN_DEADLINE_BLOCK"
+FLATTEN_DEADLINE: Final = "FLATTEN_DEADLINE"  # the pipeline flattening at the deadline
+
+# --- constitution ----------------------------------------------------------------------------------
+DAILY_LOSS_CAP_BLOCK: Final = "DAILY_LOSS_CAP_BLOCK"
+CONSECUTIVE_LOSSES_BLOCK: Final = "CONSECUTIVE_LOSSES_BLOCK"
+TRADES_PER_DAY_BLOCK: Final = "TRADES_PER_DAY_BLOCK"
+POSITION_LIMIT_BLOCK: Final = "POSITION_LIMIT_BLOCK"
+PER_TRADE_RISK_BLOCK: Final = "PER_TRADE_RISK_BLOCK"
+MIN_CAPITAL_BLOCK: Final = "MIN_CAPITAL_BLOCK"
+DVS_BLOCK: Final = "DVS_BLOCK"
+EQS_BLOCK: Final = "EQS_BLOCK"
+
+# --- entry policy (seed 003) -----------------------------------------------------------------------
+BLOCK_LOW_CONFIDENCE: Final = "BLOCK_LOW_CONFIDENCE"
+BLOCK_COOLDOWN: Final = "BLOCK_COOLDOWN"
+BLOCK_MAX_POSITIONS: Final = "BLOCK_MAX_POSITIONS"
+BLOCK_MAX_EXPOSURE: Final = "BLOCK_MAX_EXPOSURE"
+BLOCK_REGIME_RULE: Final = "BLOCK_REGIME_RULE"
+ALLOW_NEW_ENTRY: Final = "ALLOW_NEW_ENTRY"
+ALLOW_SCALE_IN: Final = "ALLOW_SCALE_IN"
+
+# --- risk governor (seed 000) ----------------------------------------------------------------------
+GOVERNOR_CLAMP_SIZE: Final = "GOVERNOR_CLAMP_SIZE"
+GOVERNOR_CLAMP_LEVERAGE: Final = "GOVERNOR_CLAMP_LEVERAGE"
+GOVERNOR_CLAMP_NOTIONAL: Final = "GOVERNOR_CLAMP_NOTIONAL"
+GOVERNOR_CONFIDENCE_FLOOR: Final = "GOVERNOR_CONFIDENCE_FLOOR"
+GOVERNOR_RISK_BUDGET: Final = "GOVERNOR_RISK_BUDGET"
+GOVERNOR_FAILURE: Final = "GOVERNOR_FAILURE"
+
+# --- pre-trade controls (seed 002 D) ---------------------------------------------------------------
+ORDER_SIZE_BLOCK: Final = "ORDER_SIZE_BLOCK"
+PRICE_COLLAR_BLOCK: Final = "PRICE_COLLAR_BLOCK"
+DUPLICATE_ORDER_BLOCK: Final = "DUPLICATE_ORDER_BLOCK"
+RATE_THROTTLE_BLOCK: Final = "RATE_THROTTLE_BLOCK"
+CANCEL_LOOP_BLOCK: Final = "CANCEL_LOOP_BLOCK"
+
+# --- generic gate outcomes -------------------------------------------------------------------------
+APPROVED: Final = "APPROVED"
+GATE_FAILURE: Final = "GATE_FAILURE"  # a gate raised: the intent is rejected (fail closed)
+UNSUPPORTED_ORDER_TYPE: Final = "UNSUPPORTED_ORDER_TYPE"  # broker capability check
+INSTRUMENT_INCREMENT_BLOCK: Final = "INSTRUMENT_INCREMENT_BLOCK"  # rounds to zero / under min qty or notional
+NO_POSITION_TO_REDUCE: Final = "NO_POSITION_TO_REDUCE"
+
+# --- signals, sizer, intents, models ---------------------------------------------------------------
+NO_SIGNAL: Final = "NO_SIGNAL"
+SIZER_FAILURE: Final = "SIZER_FAILURE"
+INTENT_INVALID: Final = "INTENT_INVALID"
+MODEL_VERIFICATION_FAILED: Final = "MODEL_VERIFICATION_FAILED"
+
+# --- OMS, broker, reconciliation -------------------------------------------------------------------
+ORDER_REJECTED: Final = "ORDER_REJECTED"
+STARTUP_CLEANUP: Final = "STARTUP_CLEANUP"
+SESSION_CLOSE_CLEANUP: Final = "SESSION_CLOSE_CLEANUP"
+RECONCILIATION_MISMATCH: Final = "RECONCILIATION_MISMATCH"
+CANCEL_ALL_TRIGGERED: Final = "CANCEL_ALL_TRIGGERED"
+STORE_WRITE_FAILED: Final = "STORE_WRITE_FAILED"
+INTERNAL_ERROR: Final = "INTERNAL_ERROR"
+
+
+def _collect() -> frozenset[str]:
+    return frozenset(
+        value for name, value in globals().items() if name.isupper() and isinstance(value, str)
+    )
+
+
+ALL_CODES: Final[frozenset[str]] = _collect()
