@@ -26,6 +26,9 @@ DATA_VALIDITY_LOW: Final = "DATA_VALIDITY_LOW"  # DVS under the constitution's f
 TRADING_HALTED: Final = "TRADING_HALTED"
 TRADING_REDUCING: Final = "TRADING_REDUCING"
 KILL_SWITCH: Final = "KILL_SWITCH"
+TRADING_RESUMED: Final = "TRADING_RESUMED"  # back to ACTIVE: a new session, or an operator
+OPERATOR_HALT: Final = "OPERATOR_HALT"  # an operator asked for HALTED (kill switch is KILL_SWITCH)
+OPERATOR_REDUCE: Final = "OPERATOR_REDUCE"  # an operator asked for REDUCING
 CANARY_MODE_ACTIVE: Final = "CANARY_MODE_ACTIVE"
 CANARY_SYMBOL_BLOCK: Final = "CANARY_SYMBOL_BLOCK"
 
@@ -53,6 +56,9 @@ BLOCK_MAX_EXPOSURE: Final = "BLOCK_MAX_EXPOSURE"
 BLOCK_REGIME_RULE: Final = "BLOCK_REGIME_RULE"
 ALLOW_NEW_ENTRY: Final = "ALLOW_NEW_ENTRY"
 ALLOW_SCALE_IN: Final = "ALLOW_SCALE_IN"
+BLOCK_SCALE_IN: Final = "BLOCK_SCALE_IN"  # step 6: a position exists and a scale-in rule fails
+BLOCK_EXISTING_POSITION: Final = "BLOCK_EXISTING_POSITION"  # step 6: opposite direction, or scale-in off
+ENTRY_ALLOCATION_CLAMP: Final = "ENTRY_ALLOCATION_CLAMP"  # capital allocation formula cut the size
 
 # --- risk governor (seed 000) ----------------------------------------------------------------------
 GOVERNOR_CLAMP_SIZE: Final = "GOVERNOR_CLAMP_SIZE"
@@ -61,6 +67,7 @@ GOVERNOR_CLAMP_NOTIONAL: Final = "GOVERNOR_CLAMP_NOTIONAL"
 GOVERNOR_CONFIDENCE_FLOOR: Final = "GOVERNOR_CONFIDENCE_FLOOR"
 GOVERNOR_RISK_BUDGET: Final = "GOVERNOR_RISK_BUDGET"
 GOVERNOR_FAILURE: Final = "GOVERNOR_FAILURE"
+GOVERNOR_MIN_ORDER: Final = "GOVERNOR_MIN_ORDER"  # under MIN_ORDER_USD: never clamped up, blocked
 
 # --- pre-trade controls (seed 002 D) ---------------------------------------------------------------
 ORDER_SIZE_BLOCK: Final = "ORDER_SIZE_BLOCK"
@@ -75,6 +82,8 @@ GATE_FAILURE: Final = "GATE_FAILURE"  # a gate raised: the intent is rejected (f
 UNSUPPORTED_ORDER_TYPE: Final = "UNSUPPORTED_ORDER_TYPE"  # broker capability check
 INSTRUMENT_INCREMENT_BLOCK: Final = "INSTRUMENT_INCREMENT_BLOCK"  # rounds to zero / under min qty or notional
 NO_POSITION_TO_REDUCE: Final = "NO_POSITION_TO_REDUCE"
+INSTRUMENT_ROUNDED: Final = "INSTRUMENT_ROUNDED"  # clamp: qty/prices rounded onto the instrument's grid
+REDUCE_ONLY_CLAMP: Final = "REDUCE_ONLY_CLAMP"  # clamp: a reduce-only qty cut to the open position
 
 # --- signals, sizer, intents, models ---------------------------------------------------------------
 NO_SIGNAL: Final = "NO_SIGNAL"
@@ -90,6 +99,45 @@ RECONCILIATION_MISMATCH: Final = "RECONCILIATION_MISMATCH"
 CANCEL_ALL_TRIGGERED: Final = "CANCEL_ALL_TRIGGERED"
 STORE_WRITE_FAILED: Final = "STORE_WRITE_FAILED"
 INTERNAL_ERROR: Final = "INTERNAL_ERROR"
+
+# --- ops: error taxonomy (seed 002 B), breakers, retries, control, alerts ---------------------------
+AUTH_HALT: Final = "AUTH_HALT"  # 401/403: credentials refused
+RATE_LIMIT_RETRY: Final = "RATE_LIMIT_RETRY"  # 429 (or venue equivalent): retry after the venue's delay
+NET_RETRY: Final = "NET_RETRY"  # timeout / connection error / 5xx: retry (reads) or reconcile (submits)
+BAD_DATA_SKIP: Final = "BAD_DATA_SKIP"  # a provider's data failed validation: skip the symbol
+PROVIDER_SCHEMA_DISABLE: Final = "PROVIDER_SCHEMA_DISABLE"  # a provider's payload no longer parses
+REQUEST_REFUSED: Final = "REQUEST_REFUSED"  # another 4xx: the venue refused this request
+BROKER_STATE_ERROR: Final = "BROKER_STATE_ERROR"  # the venue's state is not what the request assumed
+INVARIANT_HALT: Final = "INVARIANT_HALT"  # NaN / inf / negative price or quantity in our own math
+PROGRAMMING_ERROR_HALT: Final = "PROGRAMMING_ERROR_HALT"  # TypeError/KeyError/... in the core: a bug
+UNKNOWN_ERROR_HALT: Final = "UNKNOWN_ERROR_HALT"  # unclassified failure: fail closed
+CIRCUIT_OPEN_BROKER_SUBMIT: Final = "CIRCUIT_OPEN_BROKER_SUBMIT"
+CIRCUIT_OPEN_BROKER_POSITIONS: Final = "CIRCUIT_OPEN_BROKER_POSITIONS"
+CIRCUIT_OPEN_BROKER_OPEN_ORDERS: Final = "CIRCUIT_OPEN_BROKER_OPEN_ORDERS"
+CIRCUIT_OPEN_DATA_PRIMARY: Final = "CIRCUIT_OPEN_DATA_PRIMARY"
+CIRCUIT_OPEN_QUOTES: Final = "CIRCUIT_OPEN_QUOTES"
+CIRCUIT_OPEN_CALENDAR: Final = "CIRCUIT_OPEN_CALENDAR"
+CANCEL_ALL_THROTTLED: Final = "CANCEL_ALL_THROTTLED"  # a cancel-all asked for over the per-minute limit
+OPERATOR_RESUME: Final = "OPERATOR_RESUME"  # an operator lifted a halt
+RESUBMIT_SAME_ID: Final = "RESUBMIT_SAME_ID"  # verified unknown at the venue: resent with the same id
+ALREADY_AT_VENUE: Final = "ALREADY_AT_VENUE"  # an unacknowledged submit found at the venue by id
+RUNTIME_CONTRACT_VIOLATION: Final = "RUNTIME_CONTRACT_VIOLATION"  # live startup refused
+ALERT_BREAKER_OPEN: Final = "ALERT_BREAKER_OPEN"
+ALERT_REPEATED_REJECTS: Final = "ALERT_REPEATED_REJECTS"
+ALERT_STALE_DATA: Final = "ALERT_STALE_DATA"
+ALERT_RECONCILIATION_MISMATCH: Final = "ALERT_RECONCILIATION_MISMATCH"
+ALERT_HALT: Final = "ALERT_HALT"
+
+# --- broker errors and venue refusals (error taxonomy codes, seed 002 A; brokers and the sim venue) ---
+AUTH_HALT: Final = "AUTH_HALT"  # 401/403 or venue equivalent: halt trading
+RATE_LIMIT_RETRY: Final = "RATE_LIMIT_RETRY"  # 429 or venue equivalent: retry after the venue's delay
+NET_RETRY: Final = "NET_RETRY"  # timeout, connection reset/refused: retry (reads) or look up (submits)
+BROKER_NOT_CONNECTED: Final = "BROKER_NOT_CONNECTED"  # a request on a broker that is closed
+UNKNOWN_INSTRUMENT: Final = "UNKNOWN_INSTRUMENT"  # the venue does not list the symbol
+DUPLICATE_CLIENT_ORDER_ID: Final = "DUPLICATE_CLIENT_ORDER_ID"  # venue refused a reused client order id
+REDUCE_ONLY_REJECT: Final = "REDUCE_ONLY_REJECT"  # reduce-only order would open or increase a position
+REDUCE_ONLY_TRIMMED: Final = "REDUCE_ONLY_TRIMMED"  # reduce-only remainder canceled: position already flat
+INVALID_ORDER: Final = "INVALID_ORDER"  # venue-side validation: off-tick price, bad qty, missing price
 
 
 def _collect() -> frozenset[str]:

@@ -13,6 +13,7 @@ class Signal:
 
     ``ts`` is the decision time: the close of the bar that produced it. ``reference_price`` is that
     bar's close. ``atr`` is the volatility estimate (price units) the sizer uses, if known.
+    ``bar_ts`` is the OPEN time of the bar that produced it (deterministic intent ids use it).
     """
 
     symbol: str
@@ -24,3 +25,4 @@ class Signal:
     atr: float | None = None
     profile: str = "balanced"
     components: Mapping[str, float] = field(default_factory=dict)
+    bar_ts: datetime | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from tradebot.domain.instruments import Instrument
@@ -31,3 +31,33 @@ class GateContext:
     positions: Mapping[str, Decimal] = field(default_factory=dict)
     dvs: float = 1.0
     eqs: float = 1.0
+    # --- added for the gates of issue 4 (all optional; ``RiskTracker.snapshot`` fills them) ---------
+    trading_state_reason: str = ""  # the reason code that set ``trading_state`` (e.g. KILL_SWITCH)
+    pending_exit_qty: Decimal = Decimal(0)  # signed qty of the symbol's working reduce-only orders
+    mid_price: Decimal | None = None  # quote mid when known; the collar prefers it to ``last_price``
+    session_day: date | None = None  # the intent instrument's trading day (exchange calendar)
+    pnl_today: Decimal = Decimal(0)  # realized (fees included) + unrealized PnL of the symbol today
+    trades_today: int = 0  # entry orders of the symbol sent today (working or filled)
+    consecutive_losses: int = 0  # closed round trips of the symbol in a row with PnL < 0, today
+    last_entry_at: datetime | None = None  # any symbol's last entry order
+    last_entry_at_symbol: datetime | None = None
+    entries_in_position: int = 0  # entry orders stacked in the symbol's open position (1 + scale-ins)
+    position_confidence: float | None = None  # confidence of the entry that opened/last added to it
+    exposure_by_symbol: Mapping[str, Decimal] = field(default_factory=dict)  # notional / leverage
+    positions_by_regime: Mapping[str, int] = field(default_factory=dict)  # open symbols per regime
+    recent_orders: tuple[datetime, ...] = ()  # submit times, any symbol, newest last
+    recent_orders_symbol: tuple[datetime, ...] = ()
+    recent_cancels: tuple[datetime, ...] = ()
+    cancels_without_fill: int = 0  # the symbol's cancel requests since its last fill
+    bars_since_last_cancel: int | None = None  # the symbol's bars since its last cancel request
+    submitted_intent_ids: frozenset[str] = frozenset()  # intents already sent (same client order id)
+    submitted_client_ids: frozenset[str] = frozenset()
+    submitted_keys: frozenset[tuple[str, str, str, str]] = frozenset()  # (symbol, side, qty, bar_ts)
+
+    @property
+    def total_exposure(self) -> Decimal:
+        return sum(self.exposure_by_symbol.values(), Decimal(0))
+
+    @property
+    def open_positions(self) -> int:
+        return sum(1 for qty in self.positions.values() if qty != 0)

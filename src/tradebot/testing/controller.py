@@ -20,7 +20,9 @@ class VenueController(Protocol):
         """Publish ``bar`` on the venue's market-data feed for ``bar.symbol`` (as the venue would)."""
         ...
 
-    async def fill(self, client_order_id: str, price: Decimal | None = None, qty: Decimal | None = None) -> None:
+    async def fill(
+        self, client_order_id: str, price: Decimal | None = None, qty: Decimal | None = None
+    ) -> None:
         """Execute a working order at the venue (fully, or ``qty`` of it), at ``price`` or its own price."""
         ...
 

@@ -1,0 +1,104 @@
+"""Durable venue state: the simulated venue's orders, fills, positions and counters in one SQLite file.
+
+Every venue mutation is written in one transaction before the venue publishes its events, so a trading
+process killed with SIGKILL and restarted on the same file finds the venue as a real venue would be:
+knowing every order it accepted and every fill it made.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import orjson
+
+from tradebot.brokers.sim.book import SimOrder, SimPosition, fill_from_json, fill_to_json
+from tradebot.domain.events import OrderFilled
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    client_order_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS fills (seq INTEGER PRIMARY KEY, fill_id TEXT NOT NULL UNIQUE, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS positions (
+    symbol TEXT PRIMARY KEY, quantity TEXT NOT NULL, avg_price TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(slots=True)
+class VenueState:
+    orders: dict[str, SimOrder] = field(default_factory=dict)
+    fills: list[OrderFilled] = field(default_factory=list)
+    positions: dict[str, SimPosition] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+class VenueStateFile:
+    """Write-through persistence of a ``VenueState``; one writer (the venue)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._conn = sqlite3.connect(str(path), isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.executescript(SCHEMA)
+
+    def load(self) -> VenueState:
+        state = VenueState()
+        for (body,) in self._conn.execute("SELECT body FROM orders ORDER BY seq"):
+            order = SimOrder.from_json(orjson.loads(body))
+            state.orders[order.client_order_id] = order
+        for (body,) in self._conn.execute("SELECT body FROM fills ORDER BY seq"):
+            state.fills.append(fill_from_json(orjson.loads(body)))
+        for symbol, qty, avg in self._conn.execute("SELECT symbol, quantity, avg_price FROM positions"):
+            state.positions[symbol] = SimPosition(Decimal(qty), Decimal(avg))
+        state.meta = dict(self._conn.execute("SELECT key, value FROM meta"))
+        return state
+
+    def write(
+        self,
+        *,
+        orders: Sequence[SimOrder] = (),
+        fills: Sequence[OrderFilled] = (),
+        positions: dict[str, SimPosition] | None = None,
+        meta: dict[str, str] | None = None,
+        order_seq: dict[str, int] | None = None,
+    ) -> None:
+        """Write the changed records in one transaction."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for order in orders:
+                seq = (order_seq or {}).get(order.client_order_id, 0)
+                conn.execute(
+                    "INSERT INTO orders (client_order_id, seq, body) VALUES (?, ?, ?) "
+                    "ON CONFLICT(client_order_id) DO UPDATE SET body = excluded.body",
+                    (order.client_order_id, seq, orjson.dumps(order.to_json())),
+                )
+            for fill in fills:
+                conn.execute("INSERT INTO fills (fill_id, body) VALUES (?, ?)",
+                             (fill.fill_id, orjson.dumps(fill_to_json(fill))))
+            for symbol, position in (positions or {}).items():
+                conn.execute(
+                    "INSERT INTO positions (symbol, quantity, avg_price) VALUES (?, ?, ?) "
+                    "ON CONFLICT(symbol) DO UPDATE SET "
+                    "quantity = excluded.quantity, avg_price = excluded.avg_price",
+                    (symbol, str(position.quantity), str(position.avg_price)),
+                )
+            for key, value in (meta or {}).items():
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,122 @@
+"""The ``tradebot`` command. Heavy modules are imported inside commands so ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tradebot.exit_codes import EXIT_CODES_HELP, ExitCode
+
+app = typer.Typer(
+    name="tradebot",
+    help="A trading daemon that tells you exactly why it did or did not trade.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Inspect the runtime configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Config file (default: config/tradebot.toml).")
+]
+
+
+def _load(config: Path | None, **overrides: Any) -> Any:
+    from tradebot.settings import ConfigError, load_settings
+
+    try:
+        return load_settings(config, **overrides)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
+
+
+@app.command(help="Run the pipeline: observe (no order leaves the process) or live. " + EXIT_CODES_HELP)
+def run(
+    mode: Annotated[str, typer.Option(help="observe | live")] = "observe",
+    config: ConfigOpt = None,
+    data: Annotated[Path | None, typer.Option(help="Bar file (CSV) instead of the configured source.")] = None,
+    store: Annotated[Path | None, typer.Option(help="Event store path (default: <run_dir>/tradebot.db).")] = None,
+    arm: Annotated[bool, typer.Option("--arm", help="Allow live orders to a production environment.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
+) -> None:
+    if mode not in ("observe", "live"):
+        typer.echo(f"--mode must be observe or live, not {mode!r}", err=True)
+        raise typer.Exit(ExitCode.CONFIG_ERROR)
+    overrides: dict[str, Any] = {}
+    settings = _load(config, **overrides)
+    from tradebot.pipeline.app import RunOptions, run_app
+
+    code = run_app(settings, RunOptions(mode=mode, data=data, store=store, arm=arm, quiet=quiet))
+    raise typer.Exit(code)
+
+
+@app.command(help="Replay a bar file through the same pipeline on the replay clock into a store.")
+def replay(
+    data: Annotated[Path, typer.Option(help="Bar file (CSV: ts,open,high,low,close,volume).")],
+    out: Annotated[Path, typer.Option(help="Event store to write (resumed if it exists).")],
+    config: ConfigOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    settings = _load(config)
+    from tradebot.pipeline.app import RunOptions, run_app
+
+    code = run_app(settings, RunOptions(mode="replay", data=data, store=out, quiet=quiet))
+    raise typer.Exit(code)
+
+
+@app.command(help="Print the summary of a run from its event store.")
+def status(store: Annotated[Path, typer.Option(help="Event store path.")]) -> None:
+    from tradebot.store.summary import summarize_store
+
+    if not store.exists():
+        typer.echo(f"no event store at {store}", err=True)
+        raise typer.Exit(ExitCode.CONFIG_ERROR)
+    from tradebot.pipeline.summary import render_summary
+
+    typer.echo(render_summary(summarize_store(store)))
+
+
+@config_app.command("check", help="Validate the config and print it resolved, secrets redacted.")
+def config_check(config: ConfigOpt = None) -> None:
+    import json
+
+    settings = _load(config)
+    typer.echo(json.dumps(settings.redacted(), indent=2, sort_keys=True))
+    typer.echo(f"config ok (sha256 {settings.config_hash()[:16]})")
+
+
+def _mount_optional() -> None:
+    """Sub-apps that live in their own modules (plugins, model, kill/resume)."""
+    import importlib
+
+    for module, name in (("tradebot.cli_plugins", "plugins"), ("tradebot.cli_model", "model")):
+        try:
+            sub = importlib.import_module(module)
+        except ModuleNotFoundError:
+            continue
+        app.add_typer(sub.app, name=name)
+    try:
+        control = importlib.import_module("tradebot.cli_control")
+    except ModuleNotFoundError:
+        return
+    for command in ("kill", "resume"):
+        fn = getattr(control, command, None)
+        if fn is not None:
+            app.command(name=command)(fn)
+
+
+def main() -> None:
+    _mount_optional()
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""A streaming CSV bar feed: ``ts,open,high,low,close,volume``, ``ts`` ISO-8601 UTC (``Z`` or ``+00:00``).
+
+``CsvBarFeed(path, symbol="MES", interval_s=60)`` checks the header at once: a missing column raises
+``FeedError`` (code BAR_MISSING_COLUMN, line 1, naming the column) because the whole file is unusable.
+Columns may come in any order; extra columns are ignored. Iterating the feed reads one line at a time and
+yields, per data line, either ``(line_no, Bar)`` or a ``FeedRejection(line, code, detail)`` for a line it
+cannot parse (BAR_MALFORMED: wrong field count, a bad number, a bad or non-UTC timestamp). Blank lines are
+skipped. The feed does not judge bar values: NaN, negative prices and timestamp order are the business of
+``tradebot.ingest.validation.BarValidator``. Line numbers are 1-based file lines (the header is line 1).
+
+``async for item in feed.aiter()`` yields the same items with a checkpoint every ``checkpoint_every`` lines,
+so a large file does not starve the event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Generator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio.lowlevel
+
+from tradebot.domain import reasons
+from tradebot.domain.bars import Bar
+
+COLUMNS = ("ts", "open", "high", "low", "close", "volume")
+_ENCODING = "utf-8-sig"  # tolerate a byte-order mark before the header
+
+
+class FeedError(ValueError):
+    """The file as a whole cannot be used (no header, missing column, unreadable)."""
+
+    def __init__(self, code: str, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {code}: {message}")
+        self.code = code
+        self.line = line
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRejection:
+    """A data line the feed could not turn into a bar."""
+
+    line: int
+    code: str
+    detail: str
+
+
+FeedItem = tuple[int, Bar] | FeedRejection
+
+
+class CsvBarFeed:
+    def __init__(self, path: Path | str, *, symbol: str, interval_s: int = 60) -> None:
+        if interval_s <= 0:
+            raise ValueError(f"interval_s must be positive, got {interval_s}")
+        if not symbol:
+            raise ValueError("a CSV bar feed needs a symbol")
+        self.path = Path(path)
+        self.symbol = symbol
+        self.interval_s = interval_s
+        with self.path.open(encoding=_ENCODING, newline="") as f:
+            header = f.readline()
+        self._width, self._index = _parse_header(header, self.path)
+
+    def __iter__(self) -> Generator[FeedItem, None, None]:
+        symbol, interval, width = self.symbol, self.interval_s, self._width
+        i_ts, i_o, i_h, i_l, i_c, i_v = self._index
+        fromiso = datetime.fromisoformat
+        with self.path.open(encoding=_ENCODING, newline="") as f:
+            f.readline()
+            line_no = 1
+            for line in f:
+                line_no += 1
+                fields = line.rstrip("\r\n").split(",")
+                if len(fields) != width:
+                    if not line.strip():
+                        continue
+                    yield FeedRejection(
+                        line_no, reasons.BAR_MALFORMED, f"expected {width} fields, got {len(fields)}"
+                    )
+                    continue
+                try:
+                    ts = fromiso(fields[i_ts])
+                    bar = Bar(
+                        symbol, ts, float(fields[i_o]), float(fields[i_h]), float(fields[i_l]),
+                        float(fields[i_c]), float(fields[i_v]), interval,
+                    )
+                except ValueError:
+                    yield _diagnose(line_no, fields, self._index)
+                    continue
+                if ts.tzinfo is not UTC:
+                    yield FeedRejection(
+                        line_no, reasons.BAR_MALFORMED, f"ts: {fields[i_ts]!r} is not UTC (use Z or +00:00)"
+                    )
+                    continue
+                yield line_no, bar
+
+    async def aiter(self, checkpoint_every: int = 1_000) -> AsyncIterator[FeedItem]:
+        for count, item in enumerate(self, start=1):
+            if count % checkpoint_every == 0:
+                await anyio.lowlevel.checkpoint()
+            yield item
+
+
+def _parse_header(header: str, path: Path) -> tuple[int, tuple[int, int, int, int, int, int]]:
+    names = [name.strip().lower() for name in header.rstrip("\r\n").split(",")]
+    if not header.strip():
+        raise FeedError(reasons.BAR_MISSING_COLUMN, 1, f"{path}: no header line (need {','.join(COLUMNS)})")
+    missing = [column for column in COLUMNS if column not in names]
+    if missing:
+        raise FeedError(
+            reasons.BAR_MISSING_COLUMN, 1,
+            f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"(header has {', '.join(names)})",
+        )
+    i_ts, i_o, i_h, i_l, i_c, i_v = (names.index(column) for column in COLUMNS)
+    return len(names), (i_ts, i_o, i_h, i_l, i_c, i_v)
+
+
+def _diagnose(line_no: int, fields: list[str], index: tuple[int, ...]) -> FeedRejection:
+    """The slow path: name the first field that does not parse."""
+    for column, i in zip(COLUMNS, index, strict=True):
+        text = fields[i]
+        try:
+            if column == "ts":
+                datetime.fromisoformat(text)
+            else:
+                float(text)
+        except ValueError:
+            kind = "an ISO-8601 timestamp" if column == "ts" else "a number"
+            return FeedRejection(line_no, reasons.BAR_MALFORMED, f"{column}: {text!r} is not {kind}")
+    return FeedRejection(line_no, reasons.BAR_MALFORMED, "unparsable line")
+
+
+def infer_interval_s(path: Path | str, sample: int = 200) -> int:
+    """The bar interval of a file: the smallest positive step between the first ``sample`` timestamps."""
+    previous: datetime | None = None
+    best: float | None = None
+    seen = 0
+    with contextlib.closing(iter(CsvBarFeed(path, symbol="?"))) as items:
+        for item in items:
+            if isinstance(item, FeedRejection):
+                continue
+            ts = item[1].ts
+            if previous is not None and ts > previous:
+                step = (ts - previous).total_seconds()
+                best = step if best is None else min(best, step)
+            previous = ts
+            seen += 1
+            if seen >= sample:
+                break
+    if best is None or best != int(best):
+        raise FeedError(reasons.BAR_MALFORMED, 1, f"{path}: cannot infer the bar interval from timestamps")
+    return int(best)

@@ -1,0 +1,194 @@
+"""The write-ahead order ledger: every order's status, derived from what we sent and what the venue said.
+
+An order enters the ledger as PENDING_SUBMIT before the broker is called (the pipeline writes that
+intent durably to the event store first), becomes SUBMITTED when ``submit`` returns, and follows the
+venue's events from there. Events for bracket children (``<parent>-sl``/``<parent>-tp``) create their
+entries from the parent. Fills are applied once each, by fill id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from tradebot.domain.events import (
+    BrokerEvent,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderSnapshot,
+    OrderStatus,
+)
+from tradebot.domain.orders import OrderRequest, OrderType, Side
+
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class LedgerEntry:
+    client_order_id: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    order_type: OrderType
+    status: OrderStatus
+    reduce_only: bool = False
+    request: OrderRequest | None = None
+    venue_order_id: str = ""
+    filled_qty: Decimal = ZERO
+    reject_reason: str = ""
+    fill_ids: set[str] = field(default_factory=set)
+
+    @property
+    def is_open(self) -> bool:
+        return not self.status.is_terminal
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.quantity - self.filled_qty
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self._entries: dict[str, LedgerEntry] = {}
+
+    def __contains__(self, client_order_id: str) -> bool:
+        return client_order_id in self._entries
+
+    def get(self, client_order_id: str) -> LedgerEntry | None:
+        return self._entries.get(client_order_id)
+
+    def entries(self) -> list[LedgerEntry]:
+        return list(self._entries.values())
+
+    def record_intent(self, request: OrderRequest) -> LedgerEntry:
+        if request.client_order_id in self._entries:
+            raise ValueError(f"client order id {request.client_order_id} is already in the ledger")
+        entry = LedgerEntry(
+            client_order_id=request.client_order_id,
+            symbol=request.symbol,
+            side=request.side,
+            quantity=request.quantity,
+            order_type=request.order_type,
+            status=OrderStatus.PENDING_SUBMIT,
+            reduce_only=request.reduce_only,
+            request=request,
+        )
+        self._entries[request.client_order_id] = entry
+        return entry
+
+    def mark_submitted(self, client_order_id: str) -> None:
+        entry = self._entries[client_order_id]
+        if entry.status is OrderStatus.PENDING_SUBMIT:
+            entry.status = OrderStatus.SUBMITTED
+
+    def _entry_for(self, client_order_id: str, fill: OrderFilled | None = None) -> LedgerEntry | None:
+        entry = self._entries.get(client_order_id)
+        if entry is not None:
+            return entry
+        parent_id, _, leg = client_order_id.rpartition("-")
+        parent = self._entries.get(parent_id)
+        if parent is None or parent.request is None or parent.request.bracket is None:
+            if fill is None:
+                return None
+            entry = LedgerEntry(
+                client_order_id, fill.symbol, fill.side, fill.quantity + fill.leaves_qty,
+                OrderType.MARKET, OrderStatus.ACCEPTED,
+            )
+            self._entries[client_order_id] = entry
+            return entry
+        bracket = parent.request.bracket
+        is_stop = leg == "sl"
+        entry = LedgerEntry(
+            client_order_id=client_order_id,
+            symbol=parent.symbol,
+            side=parent.side.opposite,
+            quantity=parent.quantity,
+            order_type=OrderType.STOP if is_stop else OrderType.LIMIT,
+            status=OrderStatus.SUBMITTED,  # sent with the parent; the venue's events take it from here
+            reduce_only=True,
+            request=replace(
+                parent.request,
+                client_order_id=client_order_id,
+                side=parent.side.opposite,
+                order_type=OrderType.STOP if is_stop else OrderType.LIMIT,
+                stop_price=bracket.stop_loss if is_stop else None,
+                limit_price=None if is_stop else bracket.take_profit,
+                reduce_only=True,
+                bracket=None,
+                parent_client_order_id=parent.client_order_id,
+            ),
+        )
+        self._entries[client_order_id] = entry
+        return entry
+
+    def apply(self, event: BrokerEvent) -> bool:
+        """Apply a venue event. False when it changes nothing (a repeat, or not an order event)."""
+        if isinstance(event, OrderFilled):
+            entry = self._entry_for(event.client_order_id, event)
+            if entry is None or event.fill_id in entry.fill_ids:
+                return False
+            entry.fill_ids.add(event.fill_id)
+            entry.filled_qty += event.quantity
+            if event.venue_order_id:
+                entry.venue_order_id = event.venue_order_id
+            entry.status = OrderStatus.FILLED if event.leaves_qty == ZERO else OrderStatus.PARTIALLY_FILLED
+            return True
+        if isinstance(event, OrderAccepted):
+            entry = self._entry_for(event.client_order_id)
+            if entry is None:
+                return False
+            entry.venue_order_id = event.venue_order_id
+            if entry.status in (OrderStatus.PENDING_SUBMIT, OrderStatus.SUBMITTED):
+                entry.status = OrderStatus.ACCEPTED
+                return True
+            return False
+        if isinstance(event, OrderRejected | OrderCanceled | OrderExpired):
+            entry = self._entry_for(event.client_order_id)
+            if entry is None or entry.status.is_terminal:
+                return False
+            if isinstance(event, OrderRejected):
+                entry.status = OrderStatus.REJECTED
+                entry.reject_reason = event.reason
+            elif isinstance(event, OrderCanceled):
+                entry.status = OrderStatus.CANCELED
+            else:
+                entry.status = OrderStatus.EXPIRED
+            return True
+        return False
+
+    def adopt(self, snapshot: OrderSnapshot) -> None:
+        """Take the venue's word for an order's state (reconciliation)."""
+        entry = self._entries.get(snapshot.client_order_id)
+        if entry is None:
+            entry = LedgerEntry(
+                snapshot.client_order_id, snapshot.symbol, snapshot.side, snapshot.quantity,
+                snapshot.order_type, snapshot.status, snapshot.reduce_only,
+            )
+            self._entries[snapshot.client_order_id] = entry
+        entry.status = snapshot.status
+        entry.venue_order_id = snapshot.venue_order_id
+        entry.filled_qty = max(entry.filled_qty, snapshot.filled_qty)
+
+    def abandon(self, client_order_id: str, reason: str) -> None:
+        """Close an order the venue never received (found by reconciliation): it will not be sent."""
+        entry = self._entries[client_order_id]
+        entry.status = OrderStatus.REJECTED
+        entry.reject_reason = reason
+
+    def open_entries(self, symbol: str | None = None) -> list[LedgerEntry]:
+        return [e for e in self._entries.values() if e.is_open and (symbol is None or e.symbol == symbol)]
+
+    def working_entry_qty(self, symbol: str) -> Decimal:
+        """Signed remaining quantity of open non-reduce-only orders in ``symbol``."""
+        return sum(
+            (e.remaining * e.side.sign for e in self.open_entries(symbol) if not e.reduce_only), ZERO
+        )
+
+    def unacknowledged(self) -> list[LedgerEntry]:
+        return [
+            e for e in self._entries.values()
+            if e.status in (OrderStatus.PENDING_SUBMIT, OrderStatus.SUBMITTED)
+        ]

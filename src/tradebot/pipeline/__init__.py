@@ -1,0 +1,1 @@
+"""The daemon: wiring, lifecycle and the stages that turn bars into orders."""

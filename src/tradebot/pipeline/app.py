@@ -1,0 +1,62 @@
+"""Builds a run from the settings and runs it: the only place that knows every part.
+
+Modes differ in three things only (ARCHITECTURE.md): the clock, the venue, and whether orders leave the
+process. observe: the simulated venue executes (nothing leaves the process). live: the configured broker
+plugin executes. replay: the simulated venue, on the replay clock, into the given store.
+A bar file always runs on the replay clock (bar time); bars from a broker run on the wall clock.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from tradebot.exit_codes import ExitCode
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    mode: str  # observe | live | replay
+    data: Path | None = None
+    store: Path | None = None
+    arm: bool = False
+    quiet: bool = False
+
+
+class RunRefused(Exception):
+    """The run must not start; ``code`` is the process exit code."""
+
+    def __init__(self, message: str, code: ExitCode) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def run_app(settings: Any, options: RunOptions) -> int:
+    from tradebot.pipeline.session import run_session
+
+    try:
+        summary = anyio.run(run_session, settings, options)
+    except RunRefused as exc:
+        print(f"tradebot: {exc}", file=sys.stderr)
+        return int(exc.code)
+    if not options.quiet or summary is not None:
+        from tradebot.pipeline.summary import render_summary
+
+        print(render_summary(summary))
+    if summary.get("trading_state") == "HALTED":
+        return int(ExitCode.HALTED)
+    return int(ExitCode.OK)
+
+
+def instrument_body(instrument: Any) -> dict[str, Any]:
+    body = asdict(instrument)
+    return {k: (str(v) if v is not None and not isinstance(v, str) else v) for k, v in body.items()}
+
+
+def iso(ts: datetime | None) -> str | None:
+    return ts.isoformat() if ts is not None else None

@@ -1,0 +1,247 @@
+"""One run, assembled: settings → clock, venue, store, gates, ensemble, sizer → pipeline → summary.
+
+Resuming: when the store already holds bars (a crashed or stopped run), the run resumes after the last
+recorded bar. Earlier bars still flow through validation and the ensemble (to rebuild indicator state)
+but not through decisions; positions and the order ledger are rebuilt from the store, then reconciled with
+the venue (whose state survives the crash: the simulated venue keeps its own durable state file next to
+the store). A bar's events are appended bar first, so a crash mid-bar leaves that bar recorded and its
+unfinished decisions are not redone: no event is written twice, and an order whose write-ahead record
+is in the store is found at the venue by its client order id or reported as never sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from tradebot.brokers.protocol import Broker
+from tradebot.domain import reasons
+from tradebot.domain.clock import Clock, ReplayClock, WallClock
+from tradebot.domain.instruments import Instrument
+from tradebot.domain.state import Mode, TradingState
+from tradebot.exit_codes import ExitCode
+from tradebot.pipeline.app import RunOptions, RunRefused, instrument_body
+from tradebot.pipeline.engine import DecisionEngine
+from tradebot.pipeline.portfolio import Portfolio
+from tradebot.pipeline.resume import ResumeState, load_resume_state, reconcile_after_restart
+from tradebot.pipeline.runner import Pipeline, RefusedBar, SourceItem
+from tradebot.pipeline.stats import RunStats
+from tradebot.pipeline.store_recorder import StoreRecorder
+from tradebot.pipeline.summary import summarize_events
+
+
+def _refuse(message: str, code: ExitCode = ExitCode.CONFIG_ERROR) -> RunRefused:
+    return RunRefused(message, code)
+
+
+async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
+    from tradebot.feeds.sample import sample_path
+
+    mode = Mode(options.mode)
+    symbol = settings.data.symbol
+    instrument = settings.instrument(symbol)
+    instruments = {symbol: instrument}
+    _check_arming(settings, mode, options)
+
+    data_path = options.data or settings.data.path
+    from_file = options.data is not None or settings.data.source == "csv" or mode is Mode.REPLAY
+    if from_file:
+        data_path = data_path or sample_path()
+        if not Path(data_path).exists():
+            raise _refuse(f"data file not found: {data_path}")
+    store_path = Path(options.store or settings.store_path)
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+
+    resume = load_resume_state(store_path, instruments)
+    first_ts = _first_bar_ts(Path(data_path), symbol, settings.data.bar_size_s) if from_file else None
+    start = resume.clock_start or first_ts
+    clock: Clock = ReplayClock(start) if from_file and start is not None else WallClock()
+
+    broker = _build_broker(settings, mode, clock, store_path, from_file)
+    if hasattr(broker, "register_instrument"):
+        broker.register_instrument(instrument)
+    chain, constitution = _build_chain(settings, mode)
+    sizer = _build_sizer(settings, constitution, instrument)
+    ensembles = _build_ensembles(settings, instruments)
+
+    stats = RunStats()
+    portfolio = resume.portfolio or Portfolio(settings.portfolio.starting_cash, instruments)
+    run_id = uuid.uuid4().hex[:12]
+    from tradebot.risk.flatten import SessionFlattener
+    from tradebot.store import EventWriter
+
+    durable: Literal["full", "normal"] = "normal" if mode is Mode.REPLAY else "full"
+    engine: DecisionEngine | None = None
+
+    def on_failure(exc: BaseException) -> None:
+        if engine is not None:
+            engine.on_store_failure(exc)
+
+    async with EventWriter.open(store_path, on_failure=on_failure, run_id=run_id, durable_sync=durable) as writer:
+        recorder = StoreRecorder(writer)
+        engine = DecisionEngine(
+            mode=mode, clock=clock, instruments=instruments, broker=broker, portfolio=portfolio,
+            chain=chain, sizer=sizer, recorder=recorder, stats=stats,
+            flattener=SessionFlattener(constitution, settings_calendars()), ledger=resume.ledger,
+            trading_state=resume.trading_state,
+            resume_after=resume.last_bar_ts,
+        )
+        recorder.record("run_start", {
+            "mode": mode.value, "run_id_hint": "see write_batches", "config_hash": settings.config_hash(),
+            "constitution_sha256": constitution.sha256, "chain": [g.name for g in chain.gates],
+            "instruments": [instrument_body(i) for i in instruments.values()],
+            "starting_cash": str(settings.portfolio.starting_cash),
+            "data": Path(data_path).name if from_file else "broker",
+            "resumed_after": resume.last_bar_ts.isoformat() if resume.last_bar_ts else None,
+        }, ts=clock.now())
+        await broker.connect()
+        try:
+            if resume.last_bar_ts is not None:
+                await reconcile_after_restart(engine, broker, resume)
+            source = (
+                _csv_source(Path(data_path), symbol, settings.data.bar_size_s, engine) if from_file
+                else _broker_source(broker, instrument, settings.data.bar_size_s)
+            )
+            pipeline = Pipeline(
+                source=source, validator=_validator(), ensembles=ensembles, engine=engine,
+                broker_events=None if hasattr(broker, "drain_events") else broker.events(),
+                on_refused=lambda refused: _record_refused(recorder, clock, refused),
+                refusals_recorded_through_line=resume.last_refused_line,
+            )
+            await pipeline.run(handle_signals=True)
+        finally:
+            engine.finish()
+            await broker.close()
+        await writer.flush()
+    return summarize_store(store_path)
+
+
+def settings_calendars() -> Any:
+    from tradebot.ops.calendars import shared_calendars
+
+    return shared_calendars()
+
+
+def summarize_store(path: Path) -> dict[str, Any]:
+    from tradebot.store import StoreReader
+
+    with StoreReader(path) as reader:
+        return summarize_events((e.kind, e.body) for e in reader.iter_events())
+
+
+def _check_arming(settings: Any, mode: Mode, options: RunOptions) -> None:
+    if mode is not Mode.LIVE:
+        return
+    if settings.broker.environment == "production" and not (options.arm or settings.run.arm_production):
+        raise _refuse(
+            f"live mode against the PRODUCTION environment of broker '{settings.broker.name}' needs an "
+            "explicit arming step: pass --arm or set run.arm_production = true. Refusing to start."
+        )
+
+
+def _build_broker(settings: Any, mode: Mode, clock: Clock, store_path: Path, from_file: bool) -> Broker:
+    from tradebot.brokers.registry import PluginError, load_plugin
+
+    name = "sim" if mode is not Mode.LIVE else settings.broker.name
+    table: dict[str, Any] = settings.broker.plugin_table("sim" if name == "sim" else name)
+    if name == "sim" and from_file and "state_path" not in table:
+        # the simulated venue keeps its own durable state, like a real venue, so a restart can reconcile
+        table["state_path"] = str(store_path.with_name(store_path.name + ".venue.db"))
+    try:
+        plugin = load_plugin(name)
+        return plugin.factory(table, clock)
+    except PluginError as exc:
+        raise _refuse(str(exc)) from exc
+    except ValueError as exc:
+        raise _refuse(str(exc)) from exc
+
+
+def _build_chain(settings: Any, mode: Mode) -> tuple[Any, Any]:
+    from tradebot.risk.build import DEFAULT_CHAIN, ChainConfigError, build_chain
+    from tradebot.risk.constitution import ConstitutionError, load_constitution
+
+    try:
+        constitution = load_constitution(settings.gates.constitution)
+    except (ConstitutionError, OSError) as exc:
+        raise _refuse(str(exc)) from exc
+    names = settings.gates.chain or list(DEFAULT_CHAIN)
+    try:
+        chain = build_chain(names, constitution, {"canary_symbols": tuple(settings.gates.canary_symbols)},
+                            calendars=settings_calendars(),
+                            config_hash=None)
+    except ChainConfigError as exc:
+        raise _refuse(f"gates.chain: {exc}") from exc
+    return chain, constitution
+
+
+def _build_sizer(settings: Any, constitution: Any, instrument: Instrument) -> Any:
+    from tradebot.sizing import AiSizer, AiSizerParams, EngineSizer, FixedFractionParams, FixedFractionSizer
+    from tradebot.sizing import SizerMode
+
+    strategy = settings.strategy
+    limit = constitution.rules_for(instrument.symbol).limits.position_limit
+    max_qty = Decimal(str(limit)) if limit is not None else None
+    base = FixedFractionSizer(FixedFractionParams(
+        fraction=strategy.fraction, basis=strategy.basis, stop_ticks=strategy.stop_ticks,
+        target_ticks=strategy.target_ticks, max_qty=max_qty,
+    ))
+    sizer: Any = base
+    if strategy.sizer == "ai":
+        sizer = AiSizer(base, AiSizerParams(mode=SizerMode(strategy.ai_mode.upper()), max_qty=max_qty))
+    return EngineSizer(sizer, has_leverage=False, max_qty=max_qty)
+
+
+def _build_ensembles(settings: Any, instruments: Mapping[str, Instrument]) -> dict[str, Any]:
+    from tradebot.signals import UnknownProfileError, build_ensemble
+
+    try:
+        return {s: build_ensemble(settings.strategy.profile, s) for s in instruments}
+    except UnknownProfileError as exc:
+        raise _refuse(f"strategy.profile: {exc}") from exc
+
+
+def _validator() -> Any:
+    from tradebot.ingest.validation import BarValidator
+
+    return BarValidator()
+
+
+def _first_bar_ts(path: Path, symbol: str, bar_size_s: int) -> datetime | None:
+    from tradebot.feeds.csv_bars import CsvBarFeed, FeedError
+
+    try:
+        for item in CsvBarFeed(path, symbol=symbol, interval_s=bar_size_s):
+            if isinstance(item, tuple):
+                return item[1].ts
+    except FeedError as exc:
+        raise _refuse(f"{path}: {exc}") from exc
+    return None
+
+
+async def _csv_source(
+    path: Path, symbol: str, bar_size_s: int, engine: DecisionEngine
+) -> AsyncIterator[SourceItem]:
+    from tradebot.feeds.csv_bars import CsvBarFeed, FeedRejection
+
+    async for item in CsvBarFeed(path, symbol=symbol, interval_s=bar_size_s).aiter():
+        if isinstance(item, FeedRejection):
+            yield RefusedBar(item.code, item.detail, item.line, symbol)
+        else:
+            yield item
+
+
+async def _broker_source(broker: Broker, instrument: Instrument, bar_size_s: int) -> AsyncIterator[SourceItem]:
+    async for bar in broker.bars(instrument, bar_size_s):
+        yield (None, bar)
+
+
+def _record_refused(recorder: StoreRecorder, clock: Clock, refused: RefusedBar) -> None:
+    recorder.record("bar_refused", asdict(refused), ts=clock.now(), symbol=refused.symbol)
+
+
+__all__ = ["ResumeState", "TradingState", "reasons", "run_session"]

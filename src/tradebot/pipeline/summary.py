@@ -1,0 +1,143 @@
+"""The run summary, derived from the event store alone, so a finished run and ``tradebot status`` print
+the same thing: bars, refusals, signals, intents, approvals and blocks by reason code, orders, fills, PnL.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from tradebot.domain.events import OrderFilled
+from tradebot.domain.instruments import AssetClass, Instrument
+from tradebot.domain.orders import Side
+from tradebot.pipeline.portfolio import Portfolio
+
+
+def instrument_from_body(body: Mapping[str, Any]) -> Instrument:
+    return Instrument(
+        symbol=body["symbol"], venue=body["venue"], asset_class=AssetClass(body["asset_class"]),
+        currency=body["currency"], tick_size=Decimal(body["tick_size"]), lot_step=Decimal(body["lot_step"]),
+        min_qty=Decimal(body["min_qty"]), multiplier=Decimal(body["multiplier"]),
+        min_notional=Decimal(body["min_notional"]), calendar=body["calendar"],
+        sub_dollar_tick=Decimal(body["sub_dollar_tick"]) if body.get("sub_dollar_tick") else None,
+        max_qty=Decimal(body["max_qty"]) if body.get("max_qty") else None,
+    )
+
+
+def fill_from_body(body: Mapping[str, Any]) -> OrderFilled:
+    return OrderFilled(
+        client_order_id=body["client_order_id"], venue_order_id=body["venue_order_id"],
+        fill_id=body["fill_id"], symbol=body["symbol"], side=Side(body["side"]),
+        quantity=Decimal(body["quantity"]), price=Decimal(body["price"]), fee=Decimal(body["fee"]),
+        fee_currency=body["fee_currency"], ts=datetime.fromisoformat(body["ts"]),
+        leaves_qty=Decimal(body["leaves_qty"]), simulated=bool(body.get("simulated", False)),
+    )
+
+
+def summarize_events(events: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
+    """Fold ``(kind, body)`` pairs, in store order, into the summary dict."""
+    refused: Counter[str] = Counter()
+    blocked: Counter[str] = Counter()
+    clamped: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    instruments: dict[str, Instrument] = {}
+    portfolio: Portfolio | None = None
+    starting_cash = Decimal(0)
+    first_bar = last_bar = None
+    runs: list[dict[str, Any]] = []
+    state = "ACTIVE"
+    for kind, body in events:
+        counts[kind] += 1
+        if kind == "run_start":
+            runs.append({"mode": body.get("mode"), "resumed_after": body.get("resumed_after")})
+            for spec in body.get("instruments", []):
+                instruments[spec["symbol"]] = instrument_from_body(spec)
+            if portfolio is None:
+                starting_cash = Decimal(body.get("starting_cash", "0"))
+                portfolio = Portfolio(starting_cash, instruments)
+        elif kind == "bar":
+            first_bar = first_bar or body["ts"]
+            last_bar = body["ts"]
+            if portfolio is not None:
+                portfolio.mark(_symbol(body, instruments), Decimal(repr(body["close"])))
+        elif kind == "bar_refused":
+            refused[body["code"]] += 1
+        elif kind == "decision":
+            for verdict in body.get("verdicts", []):
+                if verdict["outcome"] == "CLAMP" and verdict.get("code"):
+                    clamped[verdict["code"]] += 1
+            if body["outcome"] == "BLOCKED":
+                blocked[body["code"]] += 1
+        elif kind == "order_filled" and portfolio is not None:
+            portfolio.apply_fill(fill_from_body(body))
+        elif kind == "trading_state":
+            state = body["to"]
+    summary: dict[str, Any] = {
+        "runs": runs,
+        "bars": counts["bar"],
+        "bars_refused": dict(sorted(refused.items())),
+        "signals": counts["signal"],
+        "intents": counts["decision"],
+        "approved": counts["decision"] - sum(blocked.values()),
+        "blocked": dict(sorted(blocked.items())),
+        "clamped": dict(sorted(clamped.items())),
+        "orders": counts["order_submit"] - counts["order_submit_failed"],
+        "fills": counts["order_filled"],
+        "rejects": counts["order_rejected"],
+        "first_bar": first_bar,
+        "last_bar": last_bar,
+        "trading_state": state,
+    }
+    if portfolio is not None:
+        summary.update({
+            "realized_pnl": str(portfolio.realized_pnl),
+            "unrealized_pnl": str(portfolio.total_unrealized),
+            "fees": str(portfolio.fees),
+            "net_pnl": str(portfolio.equity - starting_cash),
+            "positions": {s: str(p.quantity) for s, p in sorted(portfolio.positions.items())},
+        })
+    return summary
+
+
+def _symbol(body: Mapping[str, Any], instruments: Mapping[str, Instrument]) -> str:
+    symbol = body.get("symbol")
+    if isinstance(symbol, str):
+        return symbol
+    return next(iter(instruments))
+
+
+def render_summary(summary: Mapping[str, Any]) -> str:
+    """Human text: one fact a line, reason codes spelled out."""
+    lines = ["== tradebot run summary =="]
+    for run in summary.get("runs", []):
+        resumed = f", resumed after bar {run['resumed_after']}" if run.get("resumed_after") else ""
+        lines.append(f"run: mode {run['mode']}{resumed}")
+    lines.append(f"bars: {summary['bars']} processed ({summary['first_bar']} .. {summary['last_bar']})")
+    refused = summary["bars_refused"]
+    lines.append(f"bars refused: {sum(refused.values())}" + _codes(refused))
+    lines.append(f"signals: {summary['signals']}")
+    lines.append(f"intents: {summary['intents']}  approved: {summary['approved']}  "
+                 f"blocked: {sum(summary['blocked'].values())}")
+    for code, n in summary["blocked"].items():
+        lines.append(f"  blocked {code}: {n}")
+    for code, n in summary["clamped"].items():
+        lines.append(f"  clamped {code}: {n}")
+    lines.append(f"orders: {summary['orders']}  fills: {summary['fills']}  rejects: {summary['rejects']}")
+    if "net_pnl" in summary:
+        lines.append(
+            f"pnl: realized {summary['realized_pnl']}  unrealized {summary['unrealized_pnl']}  "
+            f"fees {summary['fees']}  net {summary['net_pnl']}"
+        )
+        positions = ", ".join(f"{s} {q}" for s, q in summary["positions"].items()) or "none"
+        lines.append(f"positions: {positions}")
+    lines.append(f"trading state: {summary['trading_state']}")
+    return "\n".join(lines)
+
+
+def _codes(counts: Mapping[str, int]) -> str:
+    if not counts:
+        return ""
+    return " (" + ", ".join(f"{code} {n}" for code, n in counts.items()) + ")"

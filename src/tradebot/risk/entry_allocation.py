@@ -1,0 +1,67 @@
+"""Entry policy: seed 003's capital allocation formula, applied as a clamp (never enlarges an order).
+
+    available  = max(equity - total exposure, 0)
+    allocation = available x base_fraction (0.20) x (conf_base 0.70 + confidence x conf_slope 0.30)
+                 x risk_score
+    allocation = max(allocation, min_allocation_usd ($10))
+    allocation = min(allocation, symbol cap - symbol exposure, total cap - total exposure)   # hard caps
+    max qty    = allocation x leverage / (price x multiplier), rounded down to the lot step
+
+With ``allocation_enabled`` off only the hard caps apply. No room left, or room for less than the
+instrument's minimum quantity, blocks with BLOCK_MAX_EXPOSURE."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tradebot.domain import reasons
+from tradebot.domain.orders import OrderIntent
+from tradebot.risk.context import GateContext
+from tradebot.risk.measures import ZERO, RulesGate, entry_price, leverage_of, with_quantity
+from tradebot.risk.verdict import Verdict
+
+
+class EntryAllocationGate(RulesGate):
+    name = "entry_allocation"
+    applies_to_exits = False
+
+    def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
+        policy = self.rules(intent.symbol).entry_policy
+        instrument = ctx.instrument
+        total = ctx.total_exposure
+        symbol_exposure = ctx.exposure_by_symbol.get(intent.symbol, ZERO)
+        room = min(
+            policy.max_exposure_per_symbol_usd - symbol_exposure, policy.max_exposure_total_usd - total
+        )
+        details: dict[str, str] = {"room_usd": str(room)}
+        allocation = room
+        if policy.allocation_enabled:
+            available = max(ctx.equity - total, ZERO)
+            conf_mult = (
+                policy.allocation_conf_base + Decimal(repr(intent.confidence)) * policy.allocation_conf_slope
+            )
+            formula = available * policy.allocation_base_fraction * conf_mult * policy.risk_score
+            formula = max(formula, policy.min_allocation_usd)
+            allocation = min(formula, room)
+            details["formula_usd"] = str(formula)
+        if allocation <= ZERO:
+            return Verdict.blocked(self.name, reasons.BLOCK_MAX_EXPOSURE, problem="no_room", **details)
+        unit = entry_price(intent) * instrument.multiplier
+        if unit <= ZERO:
+            return Verdict.blocked(self.name, reasons.INTENT_INVALID, problem="non_positive_price")
+        max_qty = instrument.round_qty(allocation * leverage_of(intent, instrument) / unit)
+        details["allocation_usd"] = str(allocation)
+        details["max_qty"] = str(max_qty)
+        if intent.quantity <= max_qty:
+            return Verdict.passed(self.name, **details)
+        if max_qty <= ZERO or max_qty < instrument.min_qty:
+            return Verdict.blocked(
+                self.name, reasons.BLOCK_MAX_EXPOSURE, problem="allocation_under_min_qty", **details
+            )
+        return Verdict.clamped(
+            self.name,
+            reasons.ENTRY_ALLOCATION_CLAMP,
+            with_quantity(intent, max_qty),
+            from_qty=str(intent.quantity),
+            **details,
+        )

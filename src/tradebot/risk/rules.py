@@ -1,0 +1,154 @@
+"""The sections of one instrument's constitution: hard limits, session, entry policy, governor, pre-trade.
+
+Every limit field says which way loosens it (``loosen="up"``: a bigger number allows more; ``"down"``: a
+smaller number allows more; booleans: the value named by ``loosen_bool`` allows more). Live mode refuses
+env overrides that loosen (see ``risk.constitution.apply_overrides``). ``None`` means "no limit".
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+LOOSEN_KEY = "loosen"
+
+
+def cap(default: Any, **kwargs: Any) -> Any:
+    """A ceiling: raising it (or removing it with null) loosens."""
+    return Field(default, json_schema_extra={LOOSEN_KEY: "up"}, **kwargs)
+
+
+def floor(default: Any, **kwargs: Any) -> Any:
+    """A floor: lowering it loosens."""
+    return Field(default, json_schema_extra={LOOSEN_KEY: "down"}, **kwargs)
+
+
+def guard(default: bool, **kwargs: Any) -> Any:
+    """A safety switch: turning it off loosens."""
+    return Field(default, json_schema_extra={LOOSEN_KEY: "off"}, **kwargs)
+
+
+def permission(default: bool, **kwargs: Any) -> Any:
+    """A permission: turning it on loosens."""
+    return Field(default, json_schema_extra={LOOSEN_KEY: "on"}, **kwargs)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LimitsRules(_Frozen):
+    """Seed 004's hard limits (the MES constitution)."""
+
+    daily_loss_cap_usd: Decimal | None = cap(None, ge=0)
+    max_consecutive_losses: int | None = cap(None, ge=0)
+    max_trades_per_day: int | None = cap(None, ge=0)
+    position_limit: Decimal | None = cap(None, ge=0)  # absolute contracts/units, position + working + order
+    per_trade_risk_usd: Decimal | None = cap(None, ge=0)  # |entry - stop| x qty x multiplier
+    max_stop_ticks: int | None = cap(None, ge=1)  # stop distance in ticks
+    require_stop: bool = guard(True)  # an entry without a stop has unbounded risk: blocked
+    min_capital_usd: Decimal | None = floor(None, ge=0)
+    dvs_min: float = floor(0.0, ge=0.0, le=1.0)
+    eqs_min: float = floor(0.0, ge=0.0, le=1.0)
+
+
+class Window(_Frozen):
+    """A local-time window [start, end) in the session timezone; end <= start wraps past midnight."""
+
+    name: str = "window"
+    start: time
+    end: time
+
+    def contains(self, local: time) -> bool:
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+class SessionRules(_Frozen):
+    timezone: str = "UTC"
+    trading_hours: Window | None = None  # entries only inside (RTH); None: whenever the exchange is open
+    no_trade_windows: tuple[Window, ...] = ()
+    flatten_at: time | None = None  # local time; entries blocked from then and positions flattened
+    flatten_before_close_min: int = Field(5, ge=0)  # on early closes: deadline = close - this
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class EntryPolicyRules(_Frozen):
+    """Seed 003's nine steps and capital allocation formula, with its defaults.
+
+    Exposure is capital at risk: notional / leverage (leverage 1 where the venue has none).
+    """
+
+    min_confidence: float = floor(0.7, ge=0.0, le=1.0)
+    cooldown_global_s: int = floor(60, ge=0)
+    cooldown_symbol_s: int = floor(300, ge=0)
+    max_positions_total: int = cap(10, ge=0)
+    max_exposure_total_usd: Decimal = cap(Decimal(5000), ge=0)
+    allow_scale_in: bool = permission(True)
+    scale_in_max: int = cap(2, ge=0)
+    scale_in_conf_delta: float = floor(0.05, ge=0.0)
+    max_exposure_per_symbol_usd: Decimal = cap(Decimal(1000), ge=0)
+    max_positions_per_symbol: int = cap(3, ge=0)
+    max_positions_per_regime: int = cap(5, ge=0)
+    allocation_enabled: bool = guard(True)
+    allocation_base_fraction: Decimal = cap(Decimal("0.20"), gt=0, le=1)
+    allocation_conf_base: Decimal = cap(Decimal("0.70"), ge=0)
+    allocation_conf_slope: Decimal = cap(Decimal("0.30"), ge=0)
+    risk_score: Decimal = cap(Decimal(1), ge=0)
+    min_allocation_usd: Decimal = cap(Decimal(10), ge=0)
+
+
+class GovernorRules(_Frozen):
+    """Seed 000's risk governor bounds. Sizes are capital (notional / leverage) in account currency."""
+
+    min_order_usd: Decimal = floor(Decimal(50), ge=0)
+    max_position_usd: Decimal = cap(Decimal(10000), ge=0)
+    max_notional_usd: Decimal = cap(Decimal(100000), ge=0)
+    min_leverage: Decimal = floor(Decimal(5), gt=0)
+    max_leverage: Decimal = cap(Decimal(80), gt=0)
+    min_confidence: float = floor(0.0, ge=0.0, le=1.0)  # 0 disables the floor
+    enforce_risk_budget: bool = guard(True)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GovernorRules:
+        if self.min_leverage > self.max_leverage:
+            raise ValueError("min_leverage must not exceed max_leverage")
+        return self
+
+
+class PretradeRules(_Frozen):
+    """Seed 002 D's pre-trade controls."""
+
+    max_order_usd: Decimal | None = cap(Decimal(10000), ge=0)  # notional of one order
+    max_order_qty: Decimal | None = cap(None, ge=0)  # shares / contracts / coins of one order
+    collar_pct: Decimal = cap(Decimal("0.01"), gt=0)  # |price / reference - 1| against mid or last
+    max_orders_per_min: int = cap(30, ge=0)
+    max_orders_per_min_symbol: int = cap(10, ge=0)
+    max_cancels_per_min: int = cap(20, ge=0)
+    max_cancels_without_fill: int = cap(5, ge=0)
+    cancel_loop_block_bars: int = floor(5, ge=0)
+
+
+class InstrumentRules(_Frozen):
+    limits: LimitsRules = LimitsRules()
+    session: SessionRules = SessionRules()
+    entry_policy: EntryPolicyRules = EntryPolicyRules()
+    governor: GovernorRules = GovernorRules()
+    pretrade: PretradeRules = PretradeRules()

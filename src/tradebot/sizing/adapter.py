@@ -1,0 +1,50 @@
+"""Plugging a Sizer into the pipeline's decision engine.
+
+The engine calls ``sizer(inp)`` with an object carrying ``signal, instrument, position_qty, equity, now``
+and wants ``(intents, record)`` back. ``EngineSizer`` does that translation, adding what the engine does
+not know per call (whether the venue has leverage, the position cap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from tradebot.domain.instruments import Instrument
+from tradebot.domain.orders import OrderIntent
+from tradebot.domain.signals import Signal
+from tradebot.sizing.context import Sizer, SizingContext
+
+
+class SizingRequest(Protocol):
+    @property
+    def signal(self) -> Signal: ...
+    @property
+    def instrument(self) -> Instrument: ...
+    @property
+    def position_qty(self) -> Decimal: ...
+    @property
+    def equity(self) -> Decimal: ...
+    @property
+    def now(self) -> datetime: ...
+
+
+class EngineSizer:
+    def __init__(self, sizer: Sizer, *, has_leverage: bool = False, max_qty: Decimal | None = None) -> None:
+        self.sizer = sizer
+        self.has_leverage = has_leverage
+        self.max_qty = max_qty
+
+    def __call__(self, inp: SizingRequest) -> tuple[list[OrderIntent], Mapping[str, Any]]:
+        ctx = SizingContext(
+            equity=inp.equity,
+            instrument=inp.instrument,
+            position_qty=inp.position_qty,
+            now=inp.now,
+            has_leverage=self.has_leverage,
+            max_qty=self.max_qty,
+        )
+        result = self.sizer.size(inp.signal, ctx)
+        return ([result.intent] if result.intent is not None else []), result.record

@@ -1,0 +1,340 @@
+"""The event store's single writer: batched, off the event loop, never silently dropping.
+
+Usage (asyncio backend; anyio on asyncio is what the daemon runs)::
+
+    async with EventWriter.open(path, on_failure=engine.on_store_failure, run_id=run_id) as w:
+        w.resumed_after                      # max seq found at open (0 for a new store)
+        seq = w.append("bar", bar, ts=bar.end, symbol=bar.symbol)      # enqueue, no await
+        await w.append_durable("order_intent", req, ts=now, client_order_id=req.client_order_id)
+        await w.wait_capacity()              # once per unit of work (per bar): the backpressure point
+        await w.flush()                      # everything appended so far is committed
+    # leaving the block flushes, stops the thread, and raises StoreWriteFailed if a write failed
+
+Design
+------
+* ``append`` encodes the body (``codec.encode_body``) on the caller's thread, assigns the next seq
+  (continuing from the store's max seq) and puts one tuple on a ``collections.deque``; the dedicated
+  writer thread is woken only if it is asleep. That is the whole per-event cost on the loop: a few µs.
+* The writer thread owns the SQLite connection. It drains the deque in batches of up to ``max_batch``
+  rows, each batch one transaction (``executemany`` into ``events`` plus one ``write_batches`` row with the
+  wall-clock time and run id), then tells the loop (``call_soon_threadsafe``) if anyone awaits a seq.
+  The loop never touches SQLite after ``open``; ``open`` and close run their SQLite work in a thread too.
+* Backpressure: ``append`` never blocks and never drops. The producer calls ``await wait_capacity()`` at
+  least once per unit of work; it returns at once while fewer than ``high_water`` events are uncommitted,
+  otherwise waits until the backlog is down to ``high_water // 2``. A producer that ignores it and lets
+  the backlog reach ``max_pending`` has the writer fail (``StoreWriteFailed``, on_failure called): the
+  architecture's rule is that a recorder that cannot keep up halts trading.
+* Durability: WAL with ``synchronous=NORMAL``: a committed transaction survives a crash or SIGKILL of the
+  process (it is in the WAL file, which the OS keeps), not a power loss or OS crash. A batch holding an
+  ``append_durable`` event (the OMS write-ahead of an order, before the broker call) is committed with
+  ``synchronous=FULL`` (the WAL is fsynced at that commit) unless the writer was opened with
+  ``durable_sync="normal"`` (replays, benchmarks), so orders also survive a power loss.
+* Failure: if a commit raises, the writer marks itself failed, stops, rolls the batch back, and calls
+  ``on_failure(exc)`` exactly once on the loop thread; pending ``flush``/``append_durable`` waiters and every
+  later ``append``/``flush``/``wait_capacity`` raise ``StoreWriteFailed`` naming the uncommitted seqs.
+* One writer per store: an exclusive ``flock`` on ``<store>.lock`` (released by the OS if the process dies);
+  a second writer gets ``StoreLocked``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import heapq
+import itertools
+import os
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Literal
+
+import anyio
+
+from tradebot.store.codec import encode_body, format_ts
+from tradebot.store.errors import StoreLocked, StoreWriteFailed
+from tradebot.store.schema import INSERT_BATCH, INSERT_EVENT, open_for_writing
+
+_Row = tuple[int, str, str, str | None, str | None, bytes]
+FailureCallback = Callable[[BaseException], None]
+
+
+class EventWriter:
+    """The single writer of one event store. Create it with ``EventWriter.open(...)`` only."""
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        conn: sqlite3.Connection,
+        lock_fd: int,
+        max_seq: int,
+        loop: asyncio.AbstractEventLoop,
+        on_failure: FailureCallback | None,
+        run_id: str,
+        durable_sync: Literal["full", "normal"],
+        high_water: int,
+        max_pending: int,
+        max_batch: int,
+    ) -> None:
+        self.path = path
+        self.run_id = run_id
+        self.resumed_after = max_seq
+        self.high_water = high_water
+        self.max_pending = max_pending
+        self._conn = conn
+        self._lock_fd = lock_fd
+        self._loop = loop
+        self._on_failure = on_failure
+        self._durable_full = durable_sync == "full"
+        self._max_batch = max_batch
+        self._queue: deque[_Row] = deque()
+        self._next_seq = max_seq + 1
+        self._committed = max_seq  # written by the writer thread only
+        self._durable_upto = 0  # highest seq appended with append_durable
+        self._failure: BaseException | None = None
+        self._failure_reported = False
+        self._stopping = False
+        self._closed = False
+        self._wake = threading.Event()
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiter_ids = itertools.count()
+        self._thread = threading.Thread(target=self._run, name=f"event-writer:{path.name}", daemon=True)
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(
+        cls,
+        path: Path | str,
+        *,
+        on_failure: FailureCallback | None = None,
+        run_id: str = "",
+        durable_sync: Literal["full", "normal"] = "full",
+        high_water: int = 20_000,
+        max_pending: int = 500_000,
+        max_batch: int = 5_000,
+        busy_timeout_s: float = 5.0,
+    ) -> AsyncIterator[EventWriter]:
+        """Open the store for writing (created if missing) and run its writer thread for the block."""
+        if not 0 < high_water < max_pending:
+            raise ValueError(f"need 0 < high_water < max_pending, got {high_water} and {max_pending}")
+        store = Path(path)
+        loop = asyncio.get_running_loop()
+        lock_fd = await anyio.to_thread.run_sync(_lock_store, store)
+        try:
+            conn, max_seq = await anyio.to_thread.run_sync(partial(open_for_writing, store, busy_timeout_s))
+        except BaseException:
+            os.close(lock_fd)
+            raise
+        writer = cls(
+            path=store, conn=conn, lock_fd=lock_fd, max_seq=max_seq, loop=loop, on_failure=on_failure,
+            run_id=run_id, durable_sync=durable_sync, high_water=high_water, max_pending=max_pending,
+            max_batch=max_batch,
+        )
+        writer._thread.start()
+        try:
+            yield writer
+        except BaseException:
+            await writer._close()
+            raise
+        await writer._close()
+        writer._raise_if_failed()
+
+    async def _close(self) -> None:
+        """Stop taking events, let the thread commit everything queued, join it. Shielded from cancel."""
+        with anyio.CancelScope(shield=True):
+            self._closed = True
+            self._stopping = True
+            self._wake.set()
+            await anyio.to_thread.run_sync(self._thread.join)
+            os.close(self._lock_fd)
+            if self._failure is not None:
+                self._report_failure()
+            self._release_waiters()
+
+    # --- producer side (event loop thread) ---------------------------------------------------------
+    @property
+    def failed(self) -> bool:
+        return self._failure is not None
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the last event appended (committed or not)."""
+        return self._next_seq - 1
+
+    @property
+    def committed_seq(self) -> int:
+        """The seq up to which everything is committed."""
+        return self._committed
+
+    @property
+    def pending(self) -> int:
+        """Events appended but not yet committed."""
+        return self._next_seq - 1 - self._committed
+
+    def append(
+        self, kind: str, body: object, *, ts: datetime, symbol: str | None = None,
+        client_order_id: str | None = None,
+    ) -> int:
+        """Enqueue one event without waiting; returns its seq. Raises StoreWriteFailed once failed."""
+        return self._enqueue(kind, body, ts, symbol, client_order_id, durable=False)
+
+    async def append_durable(
+        self, kind: str, body: object, *, ts: datetime, symbol: str | None = None,
+        client_order_id: str | None = None,
+    ) -> int:
+        """Append one event; return its seq once committed (fsynced unless durable_sync="normal")."""
+        seq = self._enqueue(kind, body, ts, symbol, client_order_id, durable=True)
+        await self._wait_for(seq)
+        return seq
+
+    async def flush(self) -> None:
+        """Wait until every event appended so far is committed."""
+        self._raise_if_failed()
+        await self._wait_for(self._next_seq - 1)
+
+    async def wait_capacity(self) -> None:
+        """The backpressure point: returns at once unless ``high_water`` events are uncommitted."""
+        self._raise_if_failed()
+        if self._next_seq - 1 - self._committed >= self.high_water:
+            await self._wait_for(self._next_seq - 1 - self.high_water // 2)
+
+    def _enqueue(
+        self, kind: str, body: object, ts: datetime, symbol: str | None, client_order_id: str | None,
+        *, durable: bool,
+    ) -> int:
+        if self._failure is not None:
+            self._raise_if_failed()
+        if self._closed:
+            raise StoreWriteFailed(f"{self.path}: the writer is closed; event {kind!r} was not recorded")
+        if not kind:
+            raise ValueError("an event needs a non-empty kind")
+        data = encode_body(body)
+        ts_text = format_ts(ts)
+        seq = self._next_seq
+        if seq - self._committed > self.max_pending:
+            self._fail(StoreWriteFailed(
+                f"{self.path}: {self.max_pending} events uncommitted, the writer cannot keep up "
+                "(the producer must await wait_capacity())"
+            ))
+            self._raise_if_failed()
+        self._next_seq = seq + 1
+        if durable:
+            self._durable_upto = seq  # before the row is visible to the writer thread
+        self._queue.append((seq, kind, ts_text, symbol, client_order_id, data))
+        if not self._wake.is_set():
+            self._wake.set()
+        return seq
+
+    async def _wait_for(self, seq: int) -> None:
+        if self._committed >= seq:
+            return
+        self._raise_if_failed()
+        future: asyncio.Future[None] = self._loop.create_future()
+        heapq.heappush(self._waiters, (seq, next(self._waiter_ids), future))
+        if self._committed >= seq or self._failure is not None:  # raced with the thread: settle now
+            self._release_waiters()
+        await future
+
+    def _release_waiters(self) -> None:
+        """On the loop: settle every waiter whose seq is committed, or all of them if the writer failed."""
+        committed = self._committed
+        while self._waiters and (self._waiters[0][0] <= committed or self._failure is not None):
+            seq, _, future = heapq.heappop(self._waiters)
+            if future.done():
+                continue
+            if seq <= committed:
+                future.set_result(None)
+            else:
+                future.set_exception(self._failure_error())
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._failure is None:
+            self._failure = exc
+        self._report_failure()
+
+    def _report_failure(self) -> None:
+        """On the loop: fail the waiters, call on_failure once."""
+        self._release_waiters()
+        if self._failure_reported or self._failure is None:
+            return
+        self._failure_reported = True
+        if self._on_failure is not None:
+            self._on_failure(self._failure)
+
+    def _failure_error(self) -> StoreWriteFailed:
+        exc = self._failure
+        first, last = self._committed + 1, self._next_seq - 1
+        lost = f"; events {first}..{last} are not recorded" if last >= first else ""
+        if isinstance(exc, StoreWriteFailed):
+            error = StoreWriteFailed(f"{exc}{lost}")
+        else:
+            error = StoreWriteFailed(f"{self.path}: the event store writer failed: {exc!r}{lost}")
+        error.__cause__ = exc
+        return error
+
+    def _raise_if_failed(self) -> None:
+        if self._failure is not None:
+            raise self._failure_error()
+
+    # --- writer thread -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                while self._queue:
+                    self._write(self._take())
+                if self._stopping and not self._queue:
+                    break
+        except BaseException as exc:  # noqa: BLE001 - any failure to write must halt trading, never vanish
+            self._failure = self._failure or exc
+            with contextlib.suppress(RuntimeError):  # the loop is gone: _close reports it instead
+                self._loop.call_soon_threadsafe(self._report_failure)
+        finally:
+            self._conn.close()
+
+    def _take(self) -> list[_Row]:
+        queue = self._queue
+        count = min(len(queue), self._max_batch)
+        return [queue.popleft() for _ in range(count)]
+
+    def _write(self, batch: list[_Row]) -> None:
+        first, last = batch[0][0], batch[-1][0]
+        conn = self._conn
+        full = self._durable_full and self._durable_upto >= first
+        if full:
+            conn.execute("PRAGMA synchronous=FULL")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(INSERT_EVENT, batch)
+            conn.execute(INSERT_BATCH, (first, last, datetime.now(UTC).isoformat(), self.run_id))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):  # the original error is what matters
+                    conn.execute("ROLLBACK")
+            raise
+        if full:
+            conn.execute("PRAGMA synchronous=NORMAL")
+        self._committed = last
+        if self._waiters:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody can be waiting
+                self._loop.call_soon_threadsafe(self._release_waiters)
+
+
+def _lock_store(path: Path) -> int:
+    lock_path = path.with_name(path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreLocked(f"{path} is open by another writer (lock {lock_path})") from None
+    return fd

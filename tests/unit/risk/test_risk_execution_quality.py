@@ -1,0 +1,38 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from tradebot.domain.events import OrderAccepted, OrderFilled, OrderRejected
+from tradebot.domain.orders import Side
+from tradebot.risk.execution_quality import ExecutionQuality
+
+T0 = datetime(2024, 3, 12, 14, 0, tzinfo=UTC)
+
+
+def _fill(cid: str, price: str) -> OrderFilled:
+    return OrderFilled(cid, "v", f"f-{cid}", "X", Side.BUY, Decimal(1), Decimal(price), Decimal(0), "USD", T0,
+                       Decimal(0))
+
+
+def test_no_history_is_perfect() -> None:
+    assert ExecutionQuality().score(T0) == 1.0
+
+
+def test_rejects_slippage_and_latency_lower_the_score() -> None:
+    eqs = ExecutionQuality()
+    eqs.on_submitted("a", Side.BUY, Decimal(100), T0)
+    eqs.on_order_event(OrderRejected("a", "no", T0), T0 + timedelta(milliseconds=100))
+    eqs.on_submitted("b", Side.BUY, Decimal(100), T0)
+    eqs.on_order_event(OrderAccepted("b", "v", T0), T0 + timedelta(milliseconds=100))
+    eqs.on_order_event(_fill("b", "100.10"), T0)  # 10 bps against a 5 bps tolerance: full slip penalty 0.5
+    eqs.on_submitted("c", Side.BUY, Decimal(100), T0)
+    eqs.on_order_event(OrderAccepted("c", "v", T0), T0 + timedelta(milliseconds=3000))  # 1 s late: 0.25
+    eqs.on_submitted("d", Side.BUY, Decimal(100), T0)
+    eqs.on_order_event(_fill("d", "99.90"), T0)  # favourable: no penalty
+    assert abs(eqs.score(T0) - (1 - (1.0 + 0.5 + 0.25 + 0.0) / 4)) < 1e-9
+
+
+def test_missing_ack_counts_at_query_time() -> None:
+    eqs = ExecutionQuality()
+    eqs.on_submitted("a", Side.SELL, Decimal(100), T0)
+    assert eqs.score(T0 + timedelta(seconds=1)) == 1.0
+    assert eqs.score(T0 + timedelta(seconds=5)) == 0.5
