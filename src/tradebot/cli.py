@@ -71,11 +71,10 @@ def replay(
 
 @app.command(help="Print the summary of a run from its event store.")
 def status(store: Annotated[Path, typer.Option(help="Event store path.")]) -> None:
-    from tradebot.store.summary import summarize_store
-
     if not store.exists():
         typer.echo(f"no event store at {store}", err=True)
         raise typer.Exit(ExitCode.CONFIG_ERROR)
+    from tradebot.pipeline.session import summarize_store
     from tradebot.pipeline.summary import render_summary
 
     typer.echo(render_summary(summarize_store(store)))

@@ -83,7 +83,9 @@ class FakeOrder:
 
     @property
     def avg_price(self) -> Decimal | None:
-        return (self.filled_notional / self.filled_qty).quantize(Decimal("0.0001")) if self.filled_qty else None
+        if not self.filled_qty:
+            return None
+        return (self.filled_notional / self.filled_qty).quantize(Decimal("0.0001"))
 
 
 @dataclass
@@ -142,7 +144,7 @@ class FakeAlpaca:
             "data_url": self.base_url,
             "data_stream_url": f"ws://127.0.0.1:{self.port}/v2/iex",
             "trading_stream_url": f"ws://127.0.0.1:{self.port}/stream",
-            "rest_retry_attempts": 1,
+            "rest_retry_attempts": 0,
             "rest_retry_wait_s": 0.05,
             "stream_reconnect_min_s": 0.05,
             "stream_reconnect_max_s": 0.2,
@@ -263,7 +265,8 @@ class FakeAlpaca:
 
     async def _activities(self, request: web.Request) -> web.Response:
         q = request.query
-        items = [a for a in self.activities if a["activity_type"] in q.get("activity_types", "FILL").split(",")]
+        kinds = q.get("activity_types", "FILL").split(",")
+        items = [a for a in self.activities if a["activity_type"] in kinds]
         if "after" in q:
             after = _parse_ts(q["after"])
             items = [a for a in items if _parse_ts(a["transaction_time"]) > after]
@@ -288,7 +291,8 @@ class FakeAlpaca:
             "asset_id": self.assets[order.symbol]["id"], "symbol": order.symbol, "asset_class": "us_equity",
             "notional": None, "qty": str(order.qty), "filled_qty": str(order.filled_qty),
             "filled_avg_price": str(order.avg_price) if order.avg_price is not None else None,
-            "order_class": order.order_class, "order_type": order.type, "type": order.type, "side": order.side,
+            "order_class": order.order_class, "order_type": order.type, "type": order.type,
+            "side": order.side,
             "time_in_force": order.tif,
             "limit_price": str(order.limit_price) if order.limit_price is not None else None,
             "stop_price": str(order.stop_price) if order.stop_price is not None else None,
@@ -303,7 +307,8 @@ class FakeAlpaca:
         now = self.now()
         order = FakeOrder(
             id=str(uuid.uuid4()), client_order_id=kw.pop("client_order_id", None) or str(uuid.uuid4()),
-            symbol=body["symbol"].upper(), side=kw.pop("side", body["side"]), type=kw.pop("type", body["type"]),
+            symbol=body["symbol"].upper(), side=kw.pop("side", body["side"]),
+            type=kw.pop("type", body["type"]),
             qty=Decimal(str(body["qty"])), tif=body.get("time_in_force", "day"),
             order_class=body.get("order_class") or "simple", status=kw.pop("status", "new"), created_at=now,
             extended_hours=bool(body.get("extended_hours", False)), **kw,
@@ -456,7 +461,8 @@ class FakeAlpaca:
                 data = msgpack.unpackb(msg.data) if msg.type == WSMsgType.BINARY else json.loads(msg.data)
                 if data.get("action") == "auth":
                     if data.get("key") != KEY or data.get("secret") != SECRET:
-                        await ws.send_bytes(msgpack.packb([{"T": "error", "code": 402, "msg": "auth failed"}]))
+                        failed = [{"T": "error", "code": 402, "msg": "auth failed"}]
+                        await ws.send_bytes(msgpack.packb(failed))
                         break
                     await ws.send_bytes(msgpack.packb([{"T": "success", "msg": "authenticated"}]))
                 elif data.get("action") == "subscribe":
@@ -491,8 +497,8 @@ class FakeAlpaca:
                     auth = data.get("data", {})
                     ok = auth.get("key_id") == KEY and auth.get("secret_key") == SECRET
                     status = "authorized" if ok else "unauthorized"
-                    await ws.send_bytes(json.dumps({"stream": "authorization",
-                                                    "data": {"status": status, "action": "authenticate"}}).encode())
+                    reply = {"stream": "authorization", "data": {"status": status, "action": "authenticate"}}
+                    await ws.send_bytes(json.dumps(reply).encode())
                     if not ok:
                         break
                 elif data.get("action") == "listen":
@@ -571,7 +577,8 @@ class FakeAlpaca:
         self.activities.append({
             "id": f"{now.strftime('%Y%m%d%H%M%S%f')[:-3]}::{execution_id}", "activity_type": "FILL",
             "transaction_time": _iso(now), "type": "fill" if done else "partial_fill", "price": str(price),
-            "qty": str(qty), "side": order.side, "symbol": order.symbol, "leaves_qty": str(order.qty - order.filled_qty),
+            "qty": str(qty), "side": order.side, "symbol": order.symbol,
+            "leaves_qty": str(order.qty - order.filled_qty),
             "order_id": order.id, "cum_qty": str(order.filled_qty), "order_status": order.status,
         })
         self._publish("fill" if done else "partial_fill", order, execution_id=execution_id, price=str(price),
@@ -610,8 +617,9 @@ class FakeAlpaca:
 
     def match_bar(self, bar: Bar) -> None:
         o, h, lo = Decimal(repr(bar.open)), Decimal(repr(bar.high)), Decimal(repr(bar.low))
-        for order in [x for x in self.orders.values() if x.symbol == bar.symbol and x.status in ("new",
-                                                                                              "partially_filled")]:
+        working = [x for x in self.orders.values()
+                   if x.symbol == bar.symbol and x.status in ("new", "partially_filled")]
+        for order in working:
             if not order.is_open:
                 continue  # canceled by a sibling's fill earlier in this loop
             buy = order.side == "buy"
@@ -675,7 +683,9 @@ class FakeAlpacaController:
         fake.last_price[bar.symbol] = Decimal(repr(bar.close))
         await fake.publish_bar(bar)
 
-    async def fill(self, client_order_id: str, price: Decimal | None = None, qty: Decimal | None = None) -> None:
+    async def fill(
+        self, client_order_id: str, price: Decimal | None = None, qty: Decimal | None = None
+    ) -> None:
         order = self.fake.find(client_order_id)
         px = price or order.limit_price or order.stop_price or self.fake.last_price.get(order.symbol)
         if px is None:
@@ -712,5 +722,6 @@ class FakeAlpacaController:
     async def set_last_price(self, symbol: str, price: Decimal) -> None:
         self.fake.last_price[symbol] = price
         for order in list(self.fake.orders.values()):
-            if order.symbol == symbol and order.type == "market" and order.status in ("new", "partially_filled"):
+            working = order.status in ("new", "partially_filled")
+            if order.symbol == symbol and order.type == "market" and working:
                 self.fake.execute(order, price)

@@ -10,11 +10,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from alpaca_fake_server import KEY, SECRET, FakeAlpaca, FakeAlpacaController  # noqa: E402
+from alpaca_fake_server import KEY, SECRET, FakeAlpaca, FakeAlpacaController
+from tradebot_alpaca import plugin
+from tradebot_alpaca.broker import AlpacaBroker
 
-from tradebot.domain.clock import WallClock  # noqa: E402
-from tradebot_alpaca import plugin  # noqa: E402
-from tradebot_alpaca.broker import AlpacaBroker  # noqa: E402
+from tradebot.domain.clock import WallClock
 
 
 @pytest.fixture

@@ -786,6 +786,11 @@ class FakeTws:
         await self.send(session, 53, 1)
 
     async def _req_completed(self, session: Session, f: list[str]) -> None:
+        """Today's filled and cancelled orders (of every client: TWS answers with all API orders)."""
+        for order in sorted(self.orders.values(), key=lambda x: x.order_id):
+            if order.status in ("Filled", "Cancelled"):
+                parent = self.orders.get((order.client_id, order.parent_id)) if order.parent_id else None
+                await self.send(session, *completed_order_fields(order, parent.perm_id if parent else 0))
         await self.send(session, 102)
 
     # ----- test controls (venue side)
@@ -860,6 +865,41 @@ def exec_fields(req_id: int, ex: FakeExecution, account: str) -> list[Any]:
 
 def commission_fields(ex: FakeExecution) -> list[Any]:
     return [59, 1, ex.exec_id, ex.commission, "USD", "1.7976931348623157E308", "1.7976931348623157E308", ""]
+
+
+def completed_order_fields(o: FakeOrder, parent_perm_id: int) -> list[Any]:
+    """COMPLETED_ORDER (101) at server version 176: the layout of ibapi's ``processCompletedOrderMsg``."""
+    c = o.contract
+    lmt = "" if o.lmt_price is None else o.lmt_price
+    aux = "" if o.aux_price is None else o.aux_price
+    completed_status = "Filled" if o.status == "Filled" else "Cancelled by Trader"
+    # fmt: off
+    return [
+        101, c.con_id, c.symbol, c.sec_type, c.last_trade, 0.0, "", c.multiplier, c.exchange, c.currency,
+        c.local_symbol, c.symbol,
+        o.action, o.quantity, o.order_type, lmt, aux, o.tif, o.oca_group, o.account, "", 0, o.order_ref,
+        o.perm_id, 0, 0, 0.0, "",  # permId, outsideRth, hidden, discretionaryAmt, goodAfterTime
+        "", "", "", "",  # faGroup, faMethod, faPercentage, faProfile (< 177)
+        "", "", "", "", "",  # modelCode, goodTillDate, rule80A, percentOffset, settlingFirm
+        0, "", -1,  # shortSaleSlot, designatedLocation, exemptCode
+        "", "", "", "", "",  # startingPrice, stockRefPrice, delta, stockRangeLower, stockRangeUpper
+        "", 0, 0, "",  # displaySize, sweepToFill, allOrNone, minQty
+        o.oca_type, 0,  # ocaType, triggerMethod
+        "", 0, "", "",  # volatility, volatilityType, deltaNeutralOrderType, deltaNeutralAuxPrice
+        0, 0, "", "",  # continuousUpdate, referencePriceType, trailStopPrice, trailingPercent
+        "", 0, 0, 0,  # comboLegsDescrip, comboLegs, orderComboLegs, smartComboRoutingParams
+        "", "", "",  # scaleInitLevelSize, scaleSubsLevelSize, scalePriceIncrement
+        "",  # hedgeType
+        "", "", 0, 0,  # clearingAccount, clearingIntent, notHeld, deltaNeutralContract present
+        "", 0, o.status, 0, 0,  # algoStrategy, solicited, status, randomizeSize, randomizePrice
+        0,  # conditions
+        "", "", "", 0, 0,  # trailStopPrice, lmtPriceOffset, cashQty, dontUseAutoPriceForHedge, isOmsContainer
+        "", o.filled, 0, 0, "",  # autoCancelDate, filledQuantity, refFuturesConId, autoCancelParent, holder
+        0, 0, parent_perm_id,  # imbalanceOnly, routeMarketableToBbo, parentPermId
+        datetime.now(UTC).strftime("%Y%m%d %H:%M:%S") + " UTC", completed_status,
+        "", "", "", "", "",  # minTradeQty, minCompeteSize, competeAgainstBestOffset, midOffsetAtWhole/Half
+    ]
+    # fmt: on
 
 
 def open_order_fields(o: FakeOrder) -> list[Any]:
@@ -1143,3 +1183,66 @@ _ORDER_TYPES = {
     "STP LMT": OrderType.STOP_LIMIT,
     "TRAIL": OrderType.TRAILING_STOP,
 }
+
+
+# --- standalone: a fake gateway streaming a bar file, for observe/live runs of the daemon ---------------
+
+
+def load_bar_file(path: str, symbol: str, limit: int | None = None, interval_s: int = 60) -> list[Bar]:
+    """A bar CSV (``ts,open,high,low,close,volume``, ``ts`` = bar open, UTC) as Bars of ``symbol``."""
+    import csv
+
+    bars: list[Bar] = []
+    with open(path, newline="") as fh:
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            try:
+                ts = datetime.fromisoformat(row["ts"].replace("Z", "+00:00"))
+                o, h, low, c, v = (float(row[k]) for k in ("open", "high", "low", "close", "volume"))
+            except (KeyError, ValueError) as exc:
+                raise ValueError(f"{path}:{line}: bad bar row ({exc})") from exc
+            bars.append(Bar(symbol, ts, o, h, low, c, v, interval_s=interval_s))
+            if limit is not None and len(bars) >= limit:
+                break
+    return bars
+
+
+async def serve_bars(port: int, path: str, symbol: str, delay_s: float, limit: int | None) -> None:
+    """Listen on 127.0.0.1:``port``; once a client subscribes to real-time bars, stream the file."""
+    tws = FakeTws()
+    tws.server = await asyncio.start_server(tws._handle, "127.0.0.1", port)
+    tws.port = tws.server.sockets[0].getsockname()[1]
+    controller = FakeTwsController(tws)
+    bars = load_bar_file(path, symbol, limit)
+    print(
+        f"fake TWS on 127.0.0.1:{tws.port}, {len(bars)} bars of {symbol} waiting for a subscriber", flush=True
+    )
+    while not any(s.rt_bars for s in tws.live_sessions()):
+        await asyncio.sleep(0.05)
+    for bar in bars:
+        await controller.push_bar(bar)
+        await asyncio.sleep(delay_s)
+    print(
+        f"streamed {len(bars)} bars; executions {len(tws.executions)}; positions "
+        f"{[(c, str(p.quantity)) for c, p in tws.positions.items()]}",
+        flush=True,
+    )
+    while tws.live_sessions():
+        await asyncio.sleep(0.2)
+    await tws.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A fake TWS streaming a bar file as 5-second bars.")
+    parser.add_argument("bars", help="bar CSV: ts,open,high,low,close,volume")
+    parser.add_argument("--port", type=int, default=7497)
+    parser.add_argument("--symbol", default="MES")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds between bars")
+    parser.add_argument("--limit", type=int, default=None, help="stream only the first N bars")
+    args = parser.parse_args(argv)
+    asyncio.run(serve_bars(args.port, args.bars, args.symbol, args.delay, args.limit))
+
+
+if __name__ == "__main__":
+    main()

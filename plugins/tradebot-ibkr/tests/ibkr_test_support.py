@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from tradebot_ibkr.config import IbkrConfig
+
 from tradebot.domain.bars import Bar
 from tradebot.domain.events import BrokerEvent, ConnectionEvent
 from tradebot.domain.orders import Bracket, OrderRequest, OrderType, Side
@@ -90,3 +92,19 @@ def minute_bar(
 
 def kinds(events: list[BrokerEvent]) -> list[tuple[str, str]]:
     return [(e.kind, getattr(e, "client_order_id", getattr(e, "state", ""))) for e in events]
+
+
+def fast_config(port: int, **overrides: object) -> IbkrConfig:
+    values: dict[str, object] = {
+        "port": port,
+        "client_id": 7,
+        "connect_timeout": 2.0,
+        "request_timeout": 2.0,
+        "backoff_initial_s": 0.05,
+        "backoff_max_s": 0.2,
+        "backoff_jitter": 0.1,
+        "connect_attempts": 2,
+        "nightly_restart_window_min": 0,
+    }
+    values.update(overrides)
+    return IbkrConfig.model_validate(values)

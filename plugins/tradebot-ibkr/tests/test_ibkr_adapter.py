@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from conftest import fast_config
 from ibkr_fake_tws import FakeTws, FakeTwsController
-from ibkr_test_support import limit, market, minute_bar, order_events, quiet, take, wait_until
+from ibkr_test_support import fast_config, limit, market, minute_bar, order_events, quiet, take, wait_until
 from tradebot_ibkr import CAPABILITIES
 from tradebot_ibkr import errors as E
 from tradebot_ibkr.broker import IbkrBroker
 from tradebot_ibkr.connection import ConnState
 
+from tradebot.domain import reasons
 from tradebot.domain.clock import WallClock
 from tradebot.domain.errors import BrokerError, ErrorCategory
 from tradebot.domain.events import (
@@ -64,7 +64,7 @@ async def test_instrument_is_the_front_month_mes_spec(broker: IbkrBroker, tws: F
 async def test_unknown_symbol_is_no_security_definition(broker: IbkrBroker) -> None:
     with pytest.raises(BrokerError) as info:
         await broker.instrument("NOPE")
-    assert info.value.error_class.code == E.IB_NO_SECURITY_DEFINITION
+    assert info.value.error_class.details["ib_reason"] == E.IB_NO_SECURITY_DEFINITION
     assert info.value.error_class.category is ErrorCategory.BAD_DATA
 
 
@@ -156,7 +156,8 @@ async def test_cancel_then_unknown_cancel(broker: IbkrBroker, tws: FakeTws) -> N
     await broker.cancel("k1")  # already terminal: nothing happens
     with pytest.raises(BrokerError) as info:
         await broker.cancel("never-sent")
-    assert info.value.error_class.code == E.IB_UNKNOWN_ORDER
+    assert info.value.error_class.code == reasons.BROKER_STATE_ERROR
+    assert info.value.error_class.details["ib_reason"] == E.IB_UNKNOWN_ORDER
     assert await quiet(events) == []
 
 
@@ -232,10 +233,11 @@ async def test_flatten_closes_the_position_with_a_market_order(
 
 
 async def test_not_ready_refuses_orders(tws: FakeTws) -> None:
-    adapter = IbkrBroker(fast_config(tws.port), WallClock(), CAPABILITIES)
+    adapter = IbkrBroker(fast_config(tws.port, request_timeout=0.2), WallClock(), CAPABILITIES)
     with pytest.raises(BrokerError) as info:
         await adapter.submit(limit("x1", Side.BUY, "5800"))
-    assert info.value.error_class.code == E.IB_NOT_CONNECTED
+    assert info.value.error_class.code == reasons.NET_RETRY
+    assert info.value.error_class.details["ib_reason"] == E.IB_NOT_CONNECTED
     await adapter.close()
 
 
@@ -243,7 +245,8 @@ async def test_duplicate_client_id_is_refused_with_its_own_reason(broker: IbkrBr
     second = IbkrBroker(fast_config(tws.port), WallClock(), CAPABILITIES)
     with pytest.raises(BrokerError) as info:
         await second.connect()
-    assert info.value.error_class.code == E.IB_DUPLICATE_CLIENT_ID
+    assert info.value.error_class.code == reasons.AUTH_HALT
+    assert info.value.error_class.details["ib_reason"] == E.IB_DUPLICATE_CLIENT_ID
     assert info.value.error_class.category is ErrorCategory.AUTH
     assert second.connection.state is ConnState.DISCONNECTED
     assert any(p.startswith(b"4\x002\x00-1\x00326\x00") for p in tws.sent)
@@ -258,23 +261,27 @@ async def test_connect_to_a_closed_port_fails_after_bounded_attempts() -> None:
     adapter = IbkrBroker(fast_config(port, connect_attempts=2), WallClock(), CAPABILITIES)
     with pytest.raises(BrokerError) as info:
         await adapter.connect()
-    assert info.value.error_class.code == E.IB_CONNECT_FAILED
+    assert info.value.error_class.code == reasons.NET_RETRY
+    assert info.value.error_class.details["ib_reason"] == E.IB_CONNECT_FAILED
     states = [s for s, _ in adapter.connection.transitions]
     assert states == [ConnState.CONNECTING, ConnState.DISCONNECTED] * 2
     await adapter.close()
 
 
-async def test_1100_drops_ready_and_1102_restores_it(broker: IbkrBroker, tws: FakeTws) -> None:
+async def test_1100_drops_ready_orders_wait_and_1102_restores_it(broker: IbkrBroker, tws: FakeTws) -> None:
     events = broker.events()
     await take(events, 3)
     await tws.send_error_to_all(1100, "Connectivity between IB and Trader Workstation has been lost.")
     (lost,) = await take(events, 1)
     assert (lost.state, lost.reason) == ("CONNECTED", E.IB_CONNECTIVITY_LOST)  # type: ignore[union-attr]
-    with pytest.raises(BrokerError):
-        await broker.submit(limit("h1", Side.BUY, "5800"))
+    submitting = asyncio.ensure_future(broker.submit(limit("h1", Side.BUY, "5800")))
+    await asyncio.sleep(0.2)
+    assert not submitting.done() and not [o for o in tws.orders.values() if o.order_ref == "h1"]
     await tws.send_error_to_all(1102, "Connectivity between IB and TWS has been restored - data maintained.")
     (back,) = await take(events, 1)
     assert (back.state, back.reason) == ("READY", E.IB_CONNECTIVITY_RESTORED)  # type: ignore[union-attr]
+    await asyncio.wait_for(submitting, 3)
+    assert tws.order_by_ref("h1").status == "Submitted"
 
 
 async def test_1101_resubscribes_market_data(

@@ -14,12 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import fast_config
 from ibapi import comm
 from ibapi.decoder import Decoder
 from ibapi.wrapper import EWrapper
 from ibkr_fake_tws import SERVER_VERSION, FakeTws, FakeTwsController
-from ibkr_test_support import limit, minute_bar, order_events, take, wait_until
+from ibkr_test_support import fast_config, limit, minute_bar, order_events, take, wait_until
 from tradebot_ibkr import CAPABILITIES
 from tradebot_ibkr.broker import IbkrBroker
 
@@ -52,6 +51,7 @@ EXPECTED_CALLBACK = {
     64: "accountSummaryEnd",
     73: "accountUpdateMulti",
     74: "accountUpdateMultiEnd",
+    101: "completedOrder",
     102: "completedOrdersEnd",
 }
 
@@ -126,6 +126,9 @@ async def drive_full_session(broker: IbkrBroker, venue: FakeTwsController, tws: 
         await second.connect()  # error 326
     await second.close()
     await wait_until(lambda: tws.order_by_ref("e3").status == "Cancelled")
+    other = IbkrBroker(fast_config(tws.port, client_id=8), WallClock(), CAPABILITIES)
+    await other.connect()  # its startup reqCompletedOrders gets today's filled and cancelled orders (101)
+    await other.close()
 
 
 async def test_every_fake_message_decodes_in_ibapi(
@@ -153,5 +156,9 @@ async def test_every_fake_message_decodes_in_ibapi(
     assert set(reports) == {x.exec_id for x in tws.executions} and set(reports.values()) == {0.62}
     bars = [a for a in by_name["realtimeBar"]]
     assert len(bars) == 12 and bars[0][2] == 5801.0  # reqId, time, open
+    completed = {a[1].orderRef: a[2].status for a in by_name["completedOrder"]}
+    assert (
+        completed["e1"] == "Filled" and completed["e1-sl"] == "Cancelled" and completed["e3"] == "Cancelled"
+    )
     summary = {a[2]: a[3] for a in by_name["accountSummary"]}
     assert summary["NetLiquidation"] == "100000.00" and summary["BuyingPower"] == "400000.00"

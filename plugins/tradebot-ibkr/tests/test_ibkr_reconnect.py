@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from conftest import fast_config
 from ibkr_fake_tws import FakeTws, FakeTwsController
-from ibkr_test_support import limit, minute_bar, order_events, quiet, take, wait_until
+from ibkr_test_support import fast_config, limit, minute_bar, order_events, quiet, take, wait_until
 from tradebot_ibkr import CAPABILITIES
 from tradebot_ibkr import errors as E
 from tradebot_ibkr.broker import IbkrBroker

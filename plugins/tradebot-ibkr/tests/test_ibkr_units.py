@@ -22,6 +22,7 @@ from tradebot_ibkr.execution import build_legs
 from tradebot_ibkr.instruments import FutureSpec, choose_front_month, parse_expiry, spec_from_details
 
 from tradebot.brokers.protocol import Broker, BrokerPlugin
+from tradebot.domain import reasons
 from tradebot.domain.bars import Bar
 from tradebot.domain.clock import WallClock
 from tradebot.domain.errors import BrokerError, ErrorAction, ErrorCategory
@@ -64,38 +65,42 @@ def test_plugin_is_registered_and_builds_a_broker() -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "category", "reason"),
+    ("code", "category", "shared", "reason"),
     [
-        (201, ErrorCategory.ORDER_REJECTED, E.IB_ORDER_REJECTED),
-        (202, ErrorCategory.BROKER_STATE, E.IB_ORDER_CANCELED),
-        (10147, ErrorCategory.BROKER_STATE, E.IB_UNKNOWN_ORDER),
-        (200, ErrorCategory.BAD_DATA, E.IB_NO_SECURITY_DEFINITION),
-        (162, ErrorCategory.BAD_DATA, E.IB_MARKET_DATA_ERROR),
-        (366, ErrorCategory.BAD_DATA, E.IB_MARKET_DATA_ERROR),
-        (100, ErrorCategory.RATE_LIMIT, E.IB_PACING_VIOLATION),
-        (420, ErrorCategory.RATE_LIMIT, E.IB_PACING_VIOLATION),
-        (1100, ErrorCategory.TRANSIENT_NETWORK, E.IB_CONNECTIVITY_LOST),
-        (326, ErrorCategory.AUTH, E.IB_DUPLICATE_CLIENT_ID),
-        (502, ErrorCategory.TRANSIENT_NETWORK, E.IB_NOT_CONNECTED),
-        (504, ErrorCategory.TRANSIENT_NETWORK, E.IB_NOT_CONNECTED),
-        (99999, ErrorCategory.UNKNOWN, E.IB_ERROR),
+        (201, ErrorCategory.ORDER_REJECTED, reasons.ORDER_REJECTED, E.IB_ORDER_REJECTED),
+        (202, ErrorCategory.BROKER_STATE, reasons.BROKER_STATE_ERROR, E.IB_ORDER_CANCELED),
+        (10147, ErrorCategory.BROKER_STATE, reasons.BROKER_STATE_ERROR, E.IB_UNKNOWN_ORDER),
+        (200, ErrorCategory.BAD_DATA, E.IB_NO_SECURITY_DEFINITION, E.IB_NO_SECURITY_DEFINITION),
+        (162, ErrorCategory.BAD_DATA, E.IB_MARKET_DATA_ERROR, E.IB_MARKET_DATA_ERROR),
+        (366, ErrorCategory.BAD_DATA, E.IB_MARKET_DATA_ERROR, E.IB_MARKET_DATA_ERROR),
+        (100, ErrorCategory.RATE_LIMIT, reasons.RATE_LIMIT_RETRY, E.IB_PACING_VIOLATION),
+        (420, ErrorCategory.RATE_LIMIT, reasons.RATE_LIMIT_RETRY, E.IB_PACING_VIOLATION),
+        (1100, ErrorCategory.TRANSIENT_NETWORK, reasons.NET_RETRY, E.IB_CONNECTIVITY_LOST),
+        (326, ErrorCategory.AUTH, reasons.AUTH_HALT, E.IB_DUPLICATE_CLIENT_ID),
+        (10141, ErrorCategory.AUTH, reasons.AUTH_HALT, E.IB_PERMISSION_DENIED),
+        (502, ErrorCategory.TRANSIENT_NETWORK, reasons.NET_RETRY, E.IB_NOT_CONNECTED),
+        (504, ErrorCategory.TRANSIENT_NETWORK, reasons.NET_RETRY, E.IB_NOT_CONNECTED),
+        (99999, ErrorCategory.UNKNOWN, E.IB_ERROR, E.IB_ERROR),
     ],
 )
-def test_ib_codes_map_onto_the_taxonomy(code: int, category: ErrorCategory, reason: str) -> None:
+def test_ib_codes_map_onto_the_taxonomy(code: int, category: ErrorCategory, shared: str, reason: str) -> None:
     cls = E.classify_error(E.IbkrApiError(code, "text", 5))
-    assert cls is not None and (cls.category, cls.code, cls.details["ib_code"]) == (category, reason, code)
+    assert cls is not None and (cls.category, cls.code) == (category, shared)
+    assert (cls.details["ib_code"], cls.details["ib_reason"]) == (code, reason)
     assert reason in E.ALL_IB_CODES
 
 
 def test_classify_request_errors_timeouts_and_foreign_exceptions() -> None:
     from ib_async import RequestError
 
-    assert E.classify_error(RequestError(3, 420, "pacing")).code == E.IB_PACING_VIOLATION  # type: ignore[union-attr]
+    assert E.classify_error(RequestError(3, 420, "pacing")).code == reasons.RATE_LIMIT_RETRY  # type: ignore[union-attr]
     timeout = E.classify_error(TimeoutError())
     assert (
-        timeout is not None and timeout.action is ErrorAction.RETRY and timeout.code == E.IB_REQUEST_TIMEOUT
+        timeout is not None
+        and timeout.action is ErrorAction.RETRY
+        and timeout.details["ib_reason"] == E.IB_REQUEST_TIMEOUT
     )
-    assert E.classify_error(ConnectionResetError()).code == E.IB_NOT_CONNECTED  # type: ignore[union-attr]
+    assert E.classify_error(ConnectionResetError()).code == reasons.NET_RETRY  # type: ignore[union-attr]
     assert E.classify_error(KeyError("x")) is None
     wrapped = BrokerError("x", E.classify_ib_code(326))
     assert E.classify_error(wrapped) is wrapped.error_class

@@ -101,9 +101,7 @@ STORE_WRITE_FAILED: Final = "STORE_WRITE_FAILED"
 INTERNAL_ERROR: Final = "INTERNAL_ERROR"
 
 # --- ops: error taxonomy (seed 002 B), breakers, retries, control, alerts ---------------------------
-AUTH_HALT: Final = "AUTH_HALT"  # 401/403: credentials refused
-RATE_LIMIT_RETRY: Final = "RATE_LIMIT_RETRY"  # 429 (or venue equivalent): retry after the venue's delay
-NET_RETRY: Final = "NET_RETRY"  # timeout / connection error / 5xx: retry (reads) or reconcile (submits)
+# (AUTH_HALT, RATE_LIMIT_RETRY and NET_RETRY are declared with the broker errors below)
 BAD_DATA_SKIP: Final = "BAD_DATA_SKIP"  # a provider's data failed validation: skip the symbol
 PROVIDER_SCHEMA_DISABLE: Final = "PROVIDER_SCHEMA_DISABLE"  # a provider's payload no longer parses
 REQUEST_REFUSED: Final = "REQUEST_REFUSED"  # another 4xx: the venue refused this request

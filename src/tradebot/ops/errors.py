@@ -112,6 +112,8 @@ _NETWORK_CLASS_NAMES = frozenset(
         "ProtocolError",
         "NewConnectionError",
         "MaxRetryError",
+        "SSLEOFError",
+        "SSLZeroReturnError",
     }
 )
 _PROGRAMMING_ERRORS = (

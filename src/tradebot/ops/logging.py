@@ -24,8 +24,9 @@ JSON_LOG_NAME = "tradebot.jsonl"
 class _ScrubbingWriter:
     """A loguru sink writing scrubbed text to a stream or an append-only file (0600)."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], *, owned: bool = False) -> None:
         self._stream = stream
+        self._owned = owned
         self._lock = threading.Lock()
 
     def write(self, message: str) -> None:
@@ -36,7 +37,7 @@ class _ScrubbingWriter:
 
     def close(self) -> None:
         with self._lock:
-            if self._stream not in (sys.stderr, sys.stdout):
+            if self._owned:
                 self._stream.close()
 
 
@@ -91,7 +92,7 @@ def setup_logging(
         log_dir.mkdir(parents=True, exist_ok=True)
         path = log_dir / json_name
         path.touch(mode=0o600, exist_ok=True)
-        file_writer = _ScrubbingWriter(path.open("a", encoding="utf-8"))
+        file_writer = _ScrubbingWriter(path.open("a", encoding="utf-8"), owned=True)
         handle.writers.append(file_writer)
         handle.sink_ids.append(
             logger.add(file_writer.write, level=file_level, serialize=True, backtrace=False, diagnose=False)

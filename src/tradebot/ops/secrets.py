@@ -8,6 +8,7 @@ values and registered values in nested data before it is printed, hashed or writ
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import stat
 import threading
@@ -32,23 +33,28 @@ class SecretRegistry:
 
     def __init__(self) -> None:
         self._values: dict[str, str] = {}
+        self._sorted: tuple[str, ...] = ()
         self._lock = threading.Lock()
 
     def register(self, value: str | SecretStr, name: str = "secret") -> None:
         raw = value.get_secret_value() if isinstance(value, SecretStr) else value
         if len(raw) < MIN_SECRET_LEN:
             return
+        escaped = json.dumps(raw)[1:-1]  # as it appears inside JSON output (quotes, backslashes...)
         with self._lock:
             self._values[raw] = name
+            if escaped != raw:
+                self._values[escaped] = name
+            # longest first, so a secret that contains another is replaced whole
+            self._sorted = tuple(sorted(self._values, key=len, reverse=True))
 
     def values(self) -> tuple[str, ...]:
-        with self._lock:
-            # longest first, so a secret that contains another is replaced whole
-            return tuple(sorted(self._values, key=len, reverse=True))
+        return self._sorted  # an immutable snapshot: no lock needed to read it
 
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+            self._sorted = ()
 
     def scrub(self, text: str) -> str:
         for value in self.values():

@@ -28,7 +28,8 @@ from tradebot.domain.bars import Bar
 from tradebot.domain.clock import Clock, ReplayClock
 from tradebot.domain.events import BrokerEvent, OrderFilled, OrderRejected
 from tradebot.domain.instruments import Instrument
-from tradebot.domain.orders import OrderIntent
+from tradebot.domain.events import OrderStatus
+from tradebot.domain.orders import IntentSource, OrderIntent, OrderRequest
 from tradebot.domain.signals import Signal
 from tradebot.domain.state import Mode, TradingState
 from tradebot.oms.builder import build_request
@@ -40,6 +41,12 @@ from tradebot.pipeline.recorder import Recorder
 from tradebot.pipeline.stats import RunStats
 from tradebot.risk.chain import GateChain
 from tradebot.risk.context import GateContext
+from tradebot.risk.data_validity import DataValidity
+from tradebot.risk.decision_record import decision_record
+from tradebot.risk.execution_quality import ExecutionQuality
+from tradebot.risk.rules import LimitsRules
+from tradebot.risk.tracker import RiskTracker
+from tradebot.risk.trading_state import TradingStateMachine, Transition
 from tradebot.risk.verdict import Decision, Outcome
 
 
@@ -83,9 +90,12 @@ class DecisionEngine:
         sizer: Sizer,
         recorder: Recorder,
         stats: RunStats,
+        limits: Callable[[str], LimitsRules],
         flattener: Flattener | None = None,
         ledger: Ledger | None = None,
-        trading_state: TradingState = TradingState.ACTIVE,
+        tracker: RiskTracker | None = None,
+        machine: TradingStateMachine | None = None,
+        constitution_sha256: str = "",
         resume_after: datetime | None = None,
     ) -> None:
         self.mode = mode
@@ -98,34 +108,57 @@ class DecisionEngine:
         self.sizer = sizer
         self.recorder = recorder
         self.stats = stats
+        self.limits = limits
         self.flattener = flattener
         self.ledger = ledger or Ledger()
+        self.tracker = tracker or RiskTracker(instruments)
+        self.machine = machine or TradingStateMachine()
+        self.dvs = DataValidity()
+        self.eqs = ExecutionQuality()
+        self.constitution_sha256 = constitution_sha256
         self.oms = OrderManager(broker, self.ledger, recorder, clock)
-        self.trading_state = trading_state
-        self.state_reason = ""
+        self.stats.trading_state = self.machine.state.value
         self.on_trade_closed: list[Callable[[TradeClosed], None]] = []
         # resuming: bars up to here are in the store already; they only warm the ensemble upstream
         self.resume_after = resume_after
 
+    @property
+    def trading_state(self) -> TradingState:
+        return self.machine.state
+
     # --- state --------------------------------------------------------------------------------------
-    def set_trading_state(self, state: TradingState, code: str, **details: Any) -> None:
-        if state is self.trading_state:
-            return
-        previous = self.trading_state
-        self.trading_state = state
-        self.state_reason = code
-        self.stats.trading_state = state.value
-        self.recorder.record(
-            "trading_state",
-            {"from": previous.value, "to": state.value, "code": code, "details": details},
-            ts=self.clock.now(),
-        )
+    def _record_transitions(self, transitions: Sequence[Transition | None]) -> None:
+        for transition in transitions:
+            if transition is None:
+                continue
+            self.stats.trading_state = transition.to_state.value
+            self.recorder.record(
+                "trading_state", {**transition.to_dict(), "machine": self.machine.to_dict()},
+                ts=self.clock.now(),
+            )
+
+    def fail_closed(self, code: str, state: TradingState = TradingState.HALTED, **details: Any) -> None:
+        """An error in the decision or order path: hold the state until an operator resumes."""
+        self._record_transitions([self.machine.fail(self.clock.now(), code, state, **details)])
+
+    def operator_halt(self, code: str, **details: Any) -> None:
+        self._record_transitions([self.machine.operator_halt(self.clock.now(), code, **details)])
+
+    def operator_resume(self, **details: Any) -> None:
+        self._record_transitions([self.machine.operator_resume(self.clock.now(), **details)])
+
+    def _update_state(self, symbol: str) -> None:
+        now = self.clock.now()
+        status = self.tracker.daily_status(symbol, now)
+        self._record_transitions(self.machine.on_status(now, status, self.limits(symbol)))
 
     def on_store_failure(self, exc: BaseException) -> None:
-        """The store cannot write: nothing may trade on without a record."""
-        self.trading_state = TradingState.HALTED
-        self.state_reason = reasons.STORE_WRITE_FAILED
+        """The store cannot write: nothing may trade on without a record (no recording: it is broken)."""
+        self.machine.fail(self.clock.now(), reasons.STORE_WRITE_FAILED, error=repr(exc))
         self.stats.trading_state = TradingState.HALTED.value
+
+    def on_refused_bar(self, code: str) -> None:
+        self.dvs.on_rejected_bar(code)
 
     # --- bars ---------------------------------------------------------------------------------------
     async def on_bar(self, bar: Bar, signal: Signal | None) -> None:
@@ -142,6 +175,8 @@ class DecisionEngine:
             self._apply_venue_events()
         close = _price(bar.close)
         self.portfolio.mark(bar.symbol, close)
+        self.tracker.on_bar(bar, now)
+        self.dvs.on_bar(bar, now)
         self.stats.bars += 1
         self.stats.first_bar = self.stats.first_bar or bar.ts.isoformat()
         self.stats.last_bar = bar.ts.isoformat()
@@ -151,6 +186,7 @@ class DecisionEngine:
              "volume": bar.volume, "interval_s": bar.interval_s},
             ts=now, symbol=bar.symbol,
         )
+        self._update_state(bar.symbol)
         intents: list[OrderIntent] = []
         if self.flattener is not None:
             intents.extend(
@@ -171,18 +207,11 @@ class DecisionEngine:
 
     # --- decisions ----------------------------------------------------------------------------------
     def context(self, intent: OrderIntent) -> GateContext:
-        instrument = self.instruments[intent.symbol]
+        now = self.clock.now()
         last = self.portfolio.last_prices.get(intent.symbol, intent.reference_price)
-        return GateContext(
-            now=self.clock.now(),
-            mode=self.mode,
-            trading_state=self.trading_state,
-            instrument=instrument,
-            last_price=last,
-            equity=self.portfolio.equity,
-            position_qty=self.portfolio.position_qty(intent.symbol),
-            pending_qty=self.ledger.working_entry_qty(intent.symbol),
-            positions={s: p.quantity for s, p in self.portfolio.positions.items()},
+        return self.tracker.snapshot(
+            intent, now, self.portfolio.equity, last, self.mode, self.machine.state,
+            self.dvs.score(now), self.eqs.score(now), trading_state_reason=self.machine.reason,
         )
 
     async def decide(self, intent: OrderIntent) -> Decision:
@@ -193,34 +222,60 @@ class DecisionEngine:
             if verdict.outcome is Outcome.CLAMP and verdict.code:
                 self.stats.clamped[verdict.code] += 1
         blocked = decision.blocked_by
-        request = None
+        request: OrderRequest | None = None
         if blocked is not None:
             self.stats.blocked[blocked.code or reasons.GATE_FAILURE] += 1
         else:
-            assert decision.approved is not None
             approved = decision.approved
+            assert approved is not None
             try:
                 request = build_request(
                     approved, self.instruments[approved.symbol], client_order_id(approved.intent_id)
                 )
-            except ValueError as exc:
+            except ValueError as exc:  # the instrument gate should have caught it: refuse, fail closed
                 self.stats.blocked[reasons.INSTRUMENT_INCREMENT_BLOCK] += 1
-                blocked_detail = {"error": str(exc)}
-                self.recorder.record(
-                    "decision", _decision_body(decision, None, blocked_detail), ts=now, symbol=intent.symbol
-                )
+                record = decision_record(decision, constitution_sha256=self.constitution_sha256)
+                record.update(outcome="BLOCKED", code=reasons.INSTRUMENT_INCREMENT_BLOCK, error=str(exc))
+                self.recorder.record("decision", record, ts=now, symbol=intent.symbol)
                 return decision
             self.stats.approved += 1
-        self.recorder.record("decision", _decision_body(decision, request), ts=now, symbol=intent.symbol)
-        if request is not None:
-            outcome = await self.oms.submit(request)
-            if outcome is SubmitOutcome.SENT:
-                self.stats.orders += 1
-            elif outcome is SubmitOutcome.UNKNOWN:
-                self.set_trading_state(TradingState.REDUCING, "ORDER_STATUS_UNKNOWN",
-                                       client_order_id=request.client_order_id)
-            self._apply_venue_events()
+        self.recorder.record(
+            "decision",
+            decision_record(decision, order=request, constitution_sha256=self.constitution_sha256),
+            ts=now, symbol=intent.symbol,
+        )
+        if request is None:
+            return decision
+        if request.reduce_only and intent.source is IntentSource.FLATTEN:
+            await self._cancel_working_exits(request.symbol)
+        outcome = await self.oms.submit(request)
+        if outcome in (SubmitOutcome.SENT, SubmitOutcome.UNKNOWN):
+            assert decision.approved is not None
+            self.tracker.on_order_submitted(request, now, decision.approved)
+            self.eqs.on_submitted(request.client_order_id, request.side, approved_price(decision), now)
+        if outcome is SubmitOutcome.SENT:
+            self.stats.orders += 1
+        elif outcome is SubmitOutcome.UNKNOWN:
+            self.fail_closed("ORDER_STATUS_UNKNOWN", TradingState.REDUCING,
+                             client_order_id=request.client_order_id)
+        elif outcome is SubmitOutcome.FAILED and self.oms.last_error is not None:
+            error = self.oms.last_error
+            if error.action.value == "HALT_TRADING":
+                self.fail_closed(error.code, client_order_id=request.client_order_id)
+        self._apply_venue_events()
         return decision
+
+    async def _cancel_working_exits(self, symbol: str) -> None:
+        """Before a flatten: take the position's resting stop/target legs off the venue."""
+        now = self.clock.now()
+        for entry in self.ledger.open_entries(symbol):
+            if entry.reduce_only and entry.status is not OrderStatus.PENDING_SUBMIT:
+                self.recorder.record("order_cancel_request", {"client_order_id": entry.client_order_id,
+                                                              "code": reasons.FLATTEN_DEADLINE},
+                                     ts=now, symbol=symbol, client_order_id=entry.client_order_id)
+                self.tracker.on_cancel_request(entry.client_order_id, now)
+                await self.broker.cancel(entry.client_order_id)
+        self._apply_venue_events()
 
     # --- venue events -------------------------------------------------------------------------------
     def _apply_venue_events(self) -> None:
@@ -239,6 +294,9 @@ class DecisionEngine:
         entry = self.ledger.get(cid) if cid else None
         self.recorder.record(event.kind, asdict(event), ts=self.clock.now(),
                              symbol=symbol or (entry.symbol if entry else None), client_order_id=cid)
+        now = self.clock.now()
+        self.tracker.on_order_event(event, now)
+        self.eqs.on_order_event(event, now)
         if isinstance(event, OrderFilled):
             self.stats.fills += 1
             closed = self.portfolio.apply_fill(event)
@@ -248,6 +306,8 @@ class DecisionEngine:
                     callback(closed)
         elif isinstance(event, OrderRejected):
             self.stats.rejects += 1
+        if symbol or entry:
+            self._update_state(symbol or entry.symbol)  # type: ignore[union-attr]
 
     def finish(self) -> None:
         self.stats.realized_pnl = self.portfolio.realized_pnl
@@ -256,19 +316,6 @@ class DecisionEngine:
         self.stats.positions = {s: str(p.quantity) for s, p in self.portfolio.positions.items()}
 
 
-def _decision_body(
-    decision: Decision, request: Any, extra: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    blocked = decision.blocked_by
-    return {
-        "intent": asdict(decision.intent),
-        "verdicts": [
-            {"gate": v.gate, "outcome": v.outcome.value, "code": v.code, "details": dict(v.details)}
-            for v in decision.verdicts
-        ],
-        "outcome": "BLOCKED" if blocked or extra else "APPROVED",
-        "code": (blocked.code if blocked else None) or (reasons.INSTRUMENT_INCREMENT_BLOCK if extra else None),
-        "order": asdict(request) if request is not None else None,
-        "config_hash": decision.config_hash,
-        **({"details": dict(extra)} if extra else {}),
-    }
+def approved_price(decision: Decision) -> Decimal:
+    intent = decision.approved or decision.intent
+    return intent.reference_price

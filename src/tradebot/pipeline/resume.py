@@ -26,11 +26,14 @@ from tradebot.domain.events import (
     OrderFilled,
     OrderRejected,
 )
+from tradebot.domain.bars import Bar
 from tradebot.domain.instruments import Instrument
-from tradebot.domain.orders import OrderRequest
+from tradebot.domain.orders import OrderIntent, OrderRequest
 from tradebot.domain.state import TradingState
 from tradebot.oms.ledger import Ledger
 from tradebot.pipeline.portfolio import Portfolio
+from tradebot.risk.tracker import RiskTracker
+from tradebot.risk.trading_state import TradingStateMachine
 
 if TYPE_CHECKING:
     from tradebot.brokers.protocol import Broker
@@ -52,19 +55,24 @@ class ResumeState:
     last_refused_line: int = 0
     portfolio: Portfolio | None = None
     ledger: Ledger = field(default_factory=Ledger)
-    trading_state: TradingState = TradingState.ACTIVE
-    state_reason: str = ""
+    tracker: RiskTracker | None = None
+    machine: TradingStateMachine = field(default_factory=TradingStateMachine)
     last_fill_ts: datetime | None = None
     first_event_ts: datetime | None = None
 
 
-def load_resume_state(store_path: Path, instruments: Mapping[str, Instrument]) -> ResumeState:
+def load_resume_state(
+    store_path: Path, instruments: Mapping[str, Instrument], calendars: Any = None
+) -> ResumeState:
     """Everything a restarted run needs from the store (an empty state for a new store)."""
-    state = ResumeState()
+    state = ResumeState(tracker=RiskTracker(instruments, calendars))
     if not store_path.exists():
         return state
     from tradebot.store import StoreReader
 
+    tracker = state.tracker
+    assert tracker is not None
+    approved: dict[str, OrderIntent] = {}
     with StoreReader(store_path) as reader:
         if reader.max_seq() == 0:
             return state
@@ -74,16 +82,22 @@ def load_resume_state(store_path: Path, instruments: Mapping[str, Instrument]) -
             if kind == "run_start" and state.portfolio is None:
                 state.portfolio = Portfolio(Decimal(body["starting_cash"]), instruments)
             elif kind == "bar":
-                state.last_bar_ts = datetime.fromisoformat(body["ts"])
+                bar = from_body(Bar, body)
+                state.last_bar_ts = bar.ts
                 state.clock_start = event.ts
+                tracker.on_bar(bar, event.ts)
                 if state.portfolio is not None:
                     state.portfolio.mark(body["symbol"], Decimal(repr(body["close"])))
             elif kind == "bar_refused" and body.get("line"):
                 state.last_refused_line = max(state.last_refused_line, int(body["line"]))
+            elif kind == "decision" and body.get("approved"):
+                intent = from_body(OrderIntent, body["approved"])
+                approved[intent.intent_id] = intent
             elif kind == "order_submit":
                 request = from_body(OrderRequest, body)
                 if request.client_order_id not in state.ledger:
                     state.ledger.record_intent(request)
+                    tracker.on_order_submitted(request, event.ts, approved.get(request.intent_id))
             elif kind in ("order_adopted",):
                 continue
             elif kind == "order_abandoned":
@@ -91,16 +105,13 @@ def load_resume_state(store_path: Path, instruments: Mapping[str, Instrument]) -
             elif kind in _EVENT_TYPES:
                 broker_event = from_body(_EVENT_TYPES[kind], body)
                 state.ledger.apply(broker_event)
+                tracker.on_order_event(broker_event, event.ts)
                 if isinstance(broker_event, OrderFilled):
                     state.last_fill_ts = broker_event.ts
                     if state.portfolio is not None:
                         state.portfolio.apply_fill(broker_event)
-            elif kind == "trading_state":
-                state.trading_state = TradingState(body["to"])
-                state.state_reason = body["code"]
-    for entry in state.ledger.entries():
-        if entry.status.value == "PENDING_SUBMIT":
-            continue
+            elif kind == "trading_state" and body.get("machine"):
+                state.machine = TradingStateMachine.restore(body["machine"])
     return state
 
 
@@ -146,6 +157,5 @@ async def reconcile_after_restart(engine: DecisionEngine, broker: Broker, state:
             )
     engine.recorder.record("reconciliation", {"code": reasons.STARTUP_CLEANUP, **report}, ts=now)
     if report["mismatches"]:
-        engine.set_trading_state(TradingState.HALTED, reasons.RECONCILIATION_MISMATCH,
-                                 mismatches=report["mismatches"])
+        engine.fail_closed(reasons.RECONCILIATION_MISMATCH, mismatches=report["mismatches"])
     return report

@@ -57,7 +57,7 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
     store_path = Path(options.store or settings.store_path)
     store_path.parent.mkdir(parents=True, exist_ok=True)
 
-    resume = load_resume_state(store_path, instruments)
+    resume = load_resume_state(store_path, instruments, settings_calendars())
     first_ts = _first_bar_ts(Path(data_path), symbol, settings.data.bar_size_s) if from_file else None
     start = resume.clock_start or first_ts
     clock: Clock = ReplayClock(start) if from_file and start is not None else WallClock()
@@ -87,9 +87,10 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
         engine = DecisionEngine(
             mode=mode, clock=clock, instruments=instruments, broker=broker, portfolio=portfolio,
             chain=chain, sizer=sizer, recorder=recorder, stats=stats,
-            flattener=SessionFlattener(constitution, settings_calendars()), ledger=resume.ledger,
-            trading_state=resume.trading_state,
-            resume_after=resume.last_bar_ts,
+            limits=lambda sym: constitution.rules_for(sym).limits,
+            flattener=SessionFlattener(constitution, settings_calendars(), resume.tracker),
+            ledger=resume.ledger, tracker=resume.tracker, machine=resume.machine,
+            constitution_sha256=constitution.sha256, resume_after=resume.last_bar_ts,
         )
         recorder.record("run_start", {
             "mode": mode.value, "run_id_hint": "see write_batches", "config_hash": settings.config_hash(),
@@ -110,7 +111,7 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
             pipeline = Pipeline(
                 source=source, validator=_validator(), ensembles=ensembles, engine=engine,
                 broker_events=None if hasattr(broker, "drain_events") else broker.events(),
-                on_refused=lambda refused: _record_refused(recorder, clock, refused),
+                on_refused=lambda refused: _record_refused(engine, recorder, clock, refused),
                 refusals_recorded_through_line=resume.last_refused_line,
             )
             await pipeline.run(handle_signals=True)
@@ -240,7 +241,10 @@ async def _broker_source(broker: Broker, instrument: Instrument, bar_size_s: int
         yield (None, bar)
 
 
-def _record_refused(recorder: StoreRecorder, clock: Clock, refused: RefusedBar) -> None:
+def _record_refused(engine: DecisionEngine | None, recorder: StoreRecorder, clock: Clock,
+                    refused: RefusedBar) -> None:
+    if engine is not None:
+        engine.on_refused_bar(refused.code)
     recorder.record("bar_refused", asdict(refused), ts=clock.now(), symbol=refused.symbol)
 
 

@@ -40,6 +40,7 @@ def fill_from_body(body: Mapping[str, Any]) -> OrderFilled:
 def summarize_events(events: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
     """Fold ``(kind, body)`` pairs, in store order, into the summary dict."""
     refused: Counter[str] = Counter()
+    not_sized: Counter[str] = Counter()
     blocked: Counter[str] = Counter()
     clamped: Counter[str] = Counter()
     counts: Counter[str] = Counter()
@@ -65,6 +66,8 @@ def summarize_events(events: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[st
                 portfolio.mark(_symbol(body, instruments), Decimal(repr(body["close"])))
         elif kind == "bar_refused":
             refused[body["code"]] += 1
+        elif kind == "sizing" and body.get("code"):
+            not_sized[body["code"]] += 1
         elif kind == "decision":
             for verdict in body.get("verdicts", []):
                 if verdict["outcome"] == "CLAMP" and verdict.get("code"):
@@ -80,6 +83,7 @@ def summarize_events(events: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[st
         "bars": counts["bar"],
         "bars_refused": dict(sorted(refused.items())),
         "signals": counts["signal"],
+        "signals_not_sized": dict(sorted(not_sized.items())),
         "intents": counts["decision"],
         "approved": counts["decision"] - sum(blocked.values()),
         "blocked": dict(sorted(blocked.items())),
@@ -119,6 +123,8 @@ def render_summary(summary: Mapping[str, Any]) -> str:
     refused = summary["bars_refused"]
     lines.append(f"bars refused: {sum(refused.values())}" + _codes(refused))
     lines.append(f"signals: {summary['signals']}")
+    for code, n in summary.get("signals_not_sized", {}).items():
+        lines.append(f"  no intent {code}: {n}")
     lines.append(f"intents: {summary['intents']}  approved: {summary['approved']}  "
                  f"blocked: {sum(summary['blocked'].values())}")
     for code, n in summary["blocked"].items():

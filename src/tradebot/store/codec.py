@@ -63,8 +63,11 @@ def _is_dataclass_instance(obj: object) -> bool:
 
 
 def _default(obj: Any) -> Any:
-    names = _FIELDS.get(type(obj))
-    if names is not None:  # fast path: a dataclass seen before
+    kind = type(obj)
+    if kind is Decimal:
+        return str(obj)
+    names = _FIELDS.get(kind)
+    if names is not None:  # a dataclass seen before
         return {name: getattr(obj, name) for name in names}
     if isinstance(obj, datetime):
         return format_ts(obj)
@@ -73,22 +76,23 @@ def _default(obj: Any) -> Any:
     if isinstance(obj, date | time):
         return obj.isoformat()
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {name: getattr(obj, name) for name in _field_names(type(obj))}
+        return {name: getattr(obj, name) for name in _field_names(kind)}
     if isinstance(obj, Mapping):
         return dict(obj)
     if isinstance(obj, set | frozenset):
         return sorted(obj)
-    raise TypeError(f"cannot encode a {type(obj).__name__} in an event body")
+    raise TypeError(f"cannot encode a {kind.__name__} in an event body")
 
 
 def encode_body(obj: object) -> bytes:
     """Canonical orjson bytes of a dataclass instance or a mapping with string keys."""
-    if not (isinstance(obj, Mapping) or _is_dataclass_instance(obj)):
+    if type(obj) is not dict and not isinstance(obj, Mapping) and not _is_dataclass_instance(obj):
         raise TypeError(f"an event body must be a mapping or a dataclass instance, not {type(obj).__name__}")
     try:
         return orjson.dumps(obj, default=_default, option=_OPTIONS)
     except orjson.JSONEncodeError as exc:
-        raise TypeError(f"cannot encode event body: {exc}") from exc
+        cause = exc.__cause__ or exc  # orjson keeps what _default raised as the cause
+        raise TypeError(f"cannot encode event body: {cause}") from exc
 
 
 def decode_body(data: bytes) -> dict[str, Any]:

@@ -208,10 +208,8 @@ class EventWriter:
         self, kind: str, body: object, ts: datetime, symbol: str | None, client_order_id: str | None,
         *, durable: bool,
     ) -> int:
-        if self._failure is not None:
-            self._raise_if_failed()
-        if self._closed:
-            raise StoreWriteFailed(f"{self.path}: the writer is closed; event {kind!r} was not recorded")
+        if self._failure is not None or self._closed:
+            self._refuse(kind)
         if not kind:
             raise ValueError("an event needs a non-empty kind")
         data = encode_body(body)
@@ -230,6 +228,10 @@ class EventWriter:
         if not self._wake.is_set():
             self._wake.set()
         return seq
+
+    def _refuse(self, kind: str) -> None:
+        self._raise_if_failed()
+        raise StoreWriteFailed(f"{self.path}: the writer is closed; event {kind!r} was not recorded")
 
     async def _wait_for(self, seq: int) -> None:
         if self._committed >= seq:
@@ -279,7 +281,9 @@ class EventWriter:
         return error
 
     def _raise_if_failed(self) -> None:
+        """On the loop: raise StoreWriteFailed if failed, after on_failure has been called."""
         if self._failure is not None:
+            self._report_failure()
             raise self._failure_error()
 
     # --- writer thread -----------------------------------------------------------------------------

@@ -141,8 +141,13 @@ async def test_C03_bars_in_order_without_duplicates(
                     continue
             first = len(received)
             more = [await kit.push_bar(close=kit.price + kit.instrument.tick_size * i) for i in (1, 2, 3)]
-            await kit.tap.wait_for(lambda _: True if len(received) >= first + 3 else None,
-                                   "three more bars")
+            while len(received) < first + 3:
+                assert loop.time() < deadline + conformance_settings.timeout, (
+                    f"only {len(received) - first} of 3 bars arrived: {[b.ts for b in received]}")
+                assert not task.done() or task.exception() is None, f"bars() failed: {task.exception()!r}"
+                arrived.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(arrived.wait(), 0.2)
             assert received[0].ts in {b.ts for b in pushed}, "a bar arrived that was never published"
             times = [b.ts for b in received]
             assert times == sorted(times), f"bars out of order: {times}"

@@ -18,8 +18,13 @@ from tradebot.ops.breakers import (
 from tradebot.risk.verdict import Outcome
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
-NET = ErrorClass(ErrorCategory.TRANSIENT_NETWORK, ErrorScope.PROVIDER, ErrorAction.RETRY, "NET_RETRY",
-                 details={"exception": "TimeoutError"})
+NET = ErrorClass(
+    ErrorCategory.TRANSIENT_NETWORK,
+    ErrorScope.PROVIDER,
+    ErrorAction.RETRY,
+    "NET_RETRY",
+    details={"exception": "TimeoutError"},
+)
 
 
 def at(seconds: float) -> datetime:
@@ -87,22 +92,22 @@ def test_unanswered_probe_is_reissued_after_the_probe_timeout() -> None:
 
 def test_ten_failures_in_ten_minutes_escalate_to_900s() -> None:
     b = CircuitBreaker("broker_submit")
-    opened = []
-    t = 0.0
-    # flapping: two failures, a recovery probe, and so on, never 3 in 60 s after the first open
-    for i in range(10):
-        transition = b.record_failure(at(t), NET)
-        if transition is not None:
-            opened.append(transition)
-        t += 45 if i % 2 else 5
-        if b.state(at(t)) is BreakerState.HALF_OPEN:
-            assert b.allow(at(t)).probe
-            b.record_success(at(t))
-    last = opened[-1]
-    assert last.trigger == "long_window" and last.failures_long == 10
-    assert last.open_until is not None and last.open_until - last.at == timedelta(seconds=900)
-    assert not b.allow(last.at + timedelta(seconds=899)).allowed
-    assert b.allow(last.at + timedelta(seconds=900)).probe
+    triggers = []
+    base = 0.0
+    for _cycle in range(3):  # flapping: 3 failures open it for 60 s, the probe succeeds, again
+        for k in range(3):
+            transition = b.record_failure(at(base + k), NET)
+        assert transition is not None
+        triggers.append((transition.trigger, transition.open_until))
+        assert b.allow(at(base + 62)).probe
+        b.record_success(at(base + 62))
+        base += 63
+    assert triggers == [("short_window", at(62)), ("short_window", at(125)), ("short_window", at(188))]
+    escalated = b.record_failure(at(base), NET)  # the 10th failure within 10 minutes
+    assert escalated is not None and escalated.trigger == "long_window" and escalated.failures_long == 10
+    assert escalated.open_until == at(base + 900)
+    assert not b.allow(at(base + 899)).allowed
+    assert b.allow(at(base + 900)).probe
 
 
 def test_failures_while_open_are_counted_but_do_not_extend() -> None:
@@ -128,7 +133,12 @@ def test_recovery_then_old_failures_age_out() -> None:
 def test_board_has_every_dependency_and_reports_states() -> None:
     board = BreakerBoard()
     assert set(DEPENDENCIES) == {
-        "broker_submit", "broker_positions", "broker_open_orders", "data_primary", "quotes", "calendar",
+        "broker_submit",
+        "broker_positions",
+        "broker_open_orders",
+        "data_primary",
+        "quotes",
+        "calendar",
     }
     for t in (0, 1, 2):
         board.record_failure("quotes", at(t), NET)

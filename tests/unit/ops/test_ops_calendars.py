@@ -19,8 +19,11 @@ def test_cme_holidays_have_no_session() -> None:
 
 
 def test_cme_early_closes() -> None:  # Thanksgiving, the day after, July 4th: 12:00 Chicago
-    for day, close in [(date(2024, 11, 28), _at(2024, 11, 28, 18)), (date(2024, 11, 29), _at(2024, 11, 29, 18)),
-                       (date(2024, 7, 4), _at(2024, 7, 4, 17))]:
+    for day, close in [
+        (date(2024, 11, 28), _at(2024, 11, 28, 18)),
+        (date(2024, 11, 29), _at(2024, 11, 29, 18)),
+        (date(2024, 7, 4), _at(2024, 7, 4, 17)),
+    ]:
         session = CAL.session("CME", day)
         assert session is not None and session.close == close
     assert CAL.is_open("CME", _at(2024, 11, 29, 17, 59)) and not CAL.is_open("CME", _at(2024, 11, 29, 18, 0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -77,36 +78,127 @@ TABLE: list[tuple[BaseException, ErrorCategory, ErrorScope, ErrorAction, str]] =
     (ResponseError(401), ErrorCategory.AUTH, ErrorScope.GLOBAL, ErrorAction.HALT_TRADING, "AUTH_HALT"),
     (HttpError(429), ErrorCategory.RATE_LIMIT, ErrorScope.PROVIDER, ErrorAction.RETRY, "RATE_LIMIT_RETRY"),
     (HttpError(503), ErrorCategory.TRANSIENT_NETWORK, ErrorScope.PROVIDER, ErrorAction.RETRY, "NET_RETRY"),
-    (HttpError(400), ErrorCategory.ORDER_REJECTED, ErrorScope.SYMBOL, ErrorAction.SKIP_SYMBOL, "REQUEST_REFUSED"),
+    (
+        HttpError(400),
+        ErrorCategory.ORDER_REJECTED,
+        ErrorScope.SYMBOL,
+        ErrorAction.SKIP_SYMBOL,
+        "REQUEST_REFUSED",
+    ),
     (TimeoutError("t"), ErrorCategory.TRANSIENT_NETWORK, ErrorScope.PROVIDER, ErrorAction.RETRY, "NET_RETRY"),
-    (ConnectionResetError(), ErrorCategory.TRANSIENT_NETWORK, ErrorScope.PROVIDER, ErrorAction.RETRY, "NET_RETRY"),
-    (socket.gaierror(-2, "x"), ErrorCategory.TRANSIENT_NETWORK, ErrorScope.PROVIDER, ErrorAction.RETRY, "NET_RETRY"),
+    (
+        ConnectionResetError(),
+        ErrorCategory.TRANSIENT_NETWORK,
+        ErrorScope.PROVIDER,
+        ErrorAction.RETRY,
+        "NET_RETRY",
+    ),
+    (
+        socket.gaierror(-2, "x"),
+        ErrorCategory.TRANSIENT_NETWORK,
+        ErrorScope.PROVIDER,
+        ErrorAction.RETRY,
+        "NET_RETRY",
+    ),
     (ReadTimeout(), ErrorCategory.TRANSIENT_NETWORK, ErrorScope.PROVIDER, ErrorAction.RETRY, "NET_RETRY"),
     (
-        InvariantViolation("price is NaN", field="price"),
-        ErrorCategory.INVARIANT_VIOLATION, ErrorScope.GLOBAL, ErrorAction.HALT_TRADING, "INVARIANT_HALT",
+        ssl.SSLEOFError(8, "EOF"),
+        ErrorCategory.TRANSIENT_NETWORK,
+        ErrorScope.PROVIDER,
+        ErrorAction.RETRY,
+        "NET_RETRY",
     ),
-    (InvalidOperation(), ErrorCategory.INVARIANT_VIOLATION, ErrorScope.GLOBAL, ErrorAction.HALT_TRADING,
-     "INVARIANT_HALT"),
-    (ZeroDivisionError(), ErrorCategory.INVARIANT_VIOLATION, ErrorScope.GLOBAL, ErrorAction.HALT_TRADING,
-     "INVARIANT_HALT"),
-    (DataValidationError("gap"), ErrorCategory.BAD_DATA, ErrorScope.SYMBOL, ErrorAction.SKIP_SYMBOL, "BAD_DATA_SKIP"),
-    (SchemaMismatch("no field"), ErrorCategory.PROVIDER_SCHEMA, ErrorScope.PROVIDER, ErrorAction.DISABLE_PROVIDER,
-     "PROVIDER_SCHEMA_DISABLE"),
-    (_json_error(), ErrorCategory.PROVIDER_SCHEMA, ErrorScope.PROVIDER, ErrorAction.DISABLE_PROVIDER,
-     "PROVIDER_SCHEMA_DISABLE"),
-    (_pydantic_error(), ErrorCategory.PROVIDER_SCHEMA, ErrorScope.PROVIDER, ErrorAction.DISABLE_PROVIDER,
-     "PROVIDER_SCHEMA_DISABLE"),
-    (TypeError("x"), ErrorCategory.PROGRAMMING_ERROR, ErrorScope.GLOBAL, ErrorAction.HALT_TRADING,
-     "PROGRAMMING_ERROR_HALT"),
-    (KeyError("x"), ErrorCategory.PROGRAMMING_ERROR, ErrorScope.GLOBAL, ErrorAction.HALT_TRADING,
-     "PROGRAMMING_ERROR_HALT"),
-    (AttributeError("x"), ErrorCategory.PROGRAMMING_ERROR, ErrorScope.GLOBAL, ErrorAction.HALT_TRADING,
-     "PROGRAMMING_ERROR_HALT"),
-    (RuntimeError("?"), ErrorCategory.UNKNOWN, ErrorScope.GLOBAL, ErrorAction.HALT_TRADING, "UNKNOWN_ERROR_HALT"),
-    (ValueError("?"), ErrorCategory.UNKNOWN, ErrorScope.GLOBAL, ErrorAction.HALT_TRADING, "UNKNOWN_ERROR_HALT"),
-    (PermissionError("/x"), ErrorCategory.UNKNOWN, ErrorScope.GLOBAL, ErrorAction.HALT_TRADING,
-     "UNKNOWN_ERROR_HALT"),
+    (
+        InvariantViolation("price is NaN", field="price"),
+        ErrorCategory.INVARIANT_VIOLATION,
+        ErrorScope.GLOBAL,
+        ErrorAction.HALT_TRADING,
+        "INVARIANT_HALT",
+    ),
+    (
+        InvalidOperation(),
+        ErrorCategory.INVARIANT_VIOLATION,
+        ErrorScope.GLOBAL,
+        ErrorAction.HALT_TRADING,
+        "INVARIANT_HALT",
+    ),
+    (
+        ZeroDivisionError(),
+        ErrorCategory.INVARIANT_VIOLATION,
+        ErrorScope.GLOBAL,
+        ErrorAction.HALT_TRADING,
+        "INVARIANT_HALT",
+    ),
+    (
+        DataValidationError("gap"),
+        ErrorCategory.BAD_DATA,
+        ErrorScope.SYMBOL,
+        ErrorAction.SKIP_SYMBOL,
+        "BAD_DATA_SKIP",
+    ),
+    (
+        SchemaMismatch("no field"),
+        ErrorCategory.PROVIDER_SCHEMA,
+        ErrorScope.PROVIDER,
+        ErrorAction.DISABLE_PROVIDER,
+        "PROVIDER_SCHEMA_DISABLE",
+    ),
+    (
+        _json_error(),
+        ErrorCategory.PROVIDER_SCHEMA,
+        ErrorScope.PROVIDER,
+        ErrorAction.DISABLE_PROVIDER,
+        "PROVIDER_SCHEMA_DISABLE",
+    ),
+    (
+        _pydantic_error(),
+        ErrorCategory.PROVIDER_SCHEMA,
+        ErrorScope.PROVIDER,
+        ErrorAction.DISABLE_PROVIDER,
+        "PROVIDER_SCHEMA_DISABLE",
+    ),
+    (
+        TypeError("x"),
+        ErrorCategory.PROGRAMMING_ERROR,
+        ErrorScope.GLOBAL,
+        ErrorAction.HALT_TRADING,
+        "PROGRAMMING_ERROR_HALT",
+    ),
+    (
+        KeyError("x"),
+        ErrorCategory.PROGRAMMING_ERROR,
+        ErrorScope.GLOBAL,
+        ErrorAction.HALT_TRADING,
+        "PROGRAMMING_ERROR_HALT",
+    ),
+    (
+        AttributeError("x"),
+        ErrorCategory.PROGRAMMING_ERROR,
+        ErrorScope.GLOBAL,
+        ErrorAction.HALT_TRADING,
+        "PROGRAMMING_ERROR_HALT",
+    ),
+    (
+        RuntimeError("?"),
+        ErrorCategory.UNKNOWN,
+        ErrorScope.GLOBAL,
+        ErrorAction.HALT_TRADING,
+        "UNKNOWN_ERROR_HALT",
+    ),
+    (
+        ValueError("?"),
+        ErrorCategory.UNKNOWN,
+        ErrorScope.GLOBAL,
+        ErrorAction.HALT_TRADING,
+        "UNKNOWN_ERROR_HALT",
+    ),
+    (
+        PermissionError("/x"),
+        ErrorCategory.UNKNOWN,
+        ErrorScope.GLOBAL,
+        ErrorAction.HALT_TRADING,
+        "UNKNOWN_ERROR_HALT",
+    ),
 ]
 
 
@@ -125,7 +217,10 @@ def test_rate_limit_honours_retry_after_header_and_attribute() -> None:
     exc = HttpError(429)
     exc.retry_after = 3  # type: ignore[attr-defined]
     assert classify_exception(exc).retry_after_s == 3.0
-    assert classify_exception(HttpError(429, {"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"})).retry_after_s is None
+    assert (
+        classify_exception(HttpError(429, {"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"})).retry_after_s
+        is None
+    )
 
 
 def test_venue_error_codes_are_not_http_statuses() -> None:
@@ -142,7 +237,9 @@ def test_scope_hint_narrows_call_site_dependent_scopes_only() -> None:
 
 
 def test_broker_error_carries_its_own_class() -> None:
-    ec = ErrorClass(ErrorCategory.BROKER_STATE, ErrorScope.SYMBOL, ErrorAction.SKIP_SYMBOL, "VENUE_POSITION_SIDE")
+    ec = ErrorClass(
+        ErrorCategory.BROKER_STATE, ErrorScope.SYMBOL, ErrorAction.SKIP_SYMBOL, "VENUE_POSITION_SIDE"
+    )
     assert classify_exception(BrokerError("position side mismatch", ec)) is ec
 
 
@@ -187,8 +284,6 @@ def test_wrapped_exception_is_classified_by_its_cause() -> None:
 
 
 def test_details_never_carry_a_registered_secret(registered_secret: str) -> None:
-    got = classify_exception(HttpError(401).with_traceback(None).__class__(401))
-    assert registered_secret not in str(got.details)
     exc = RuntimeError(f"auth failed for key {registered_secret}")
     got = classify_exception(exc)
     assert registered_secret not in got.details["message"]
@@ -203,7 +298,9 @@ def registered_secret() -> Iterator[str]:
     secrets.REGISTRY.clear()
 
 
-@pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), float("nan"), float("-inf"), -1.0, Decimal(0)])
+@pytest.mark.parametrize(
+    "value", [Decimal("NaN"), Decimal("Infinity"), float("nan"), float("-inf"), -1.0, Decimal(0)]
+)
 def test_require_valid_price_rejects_impossible_prices(value: Any) -> None:
     with pytest.raises(InvariantViolation, match="entry_price") as info:
         require_valid_price(value, "entry_price")

@@ -18,17 +18,36 @@ ROOT = Path(__file__).resolve().parents[3]
 CONSTITUTION_PATH = ROOT / "config" / "constitution.yaml"
 
 MES = Instrument(
-    symbol="MES", venue="CME", asset_class=AssetClass.FUTURE, currency="USD", tick_size=Decimal("0.25"),
-    lot_step=Decimal(1), min_qty=Decimal(1), multiplier=Decimal(5), calendar="CME",
+    symbol="MES",
+    venue="CME",
+    asset_class=AssetClass.FUTURE,
+    currency="USD",
+    tick_size=Decimal("0.25"),
+    lot_step=Decimal(1),
+    min_qty=Decimal(1),
+    multiplier=Decimal(5),
+    calendar="CME",
 )
 BTC = Instrument(
-    symbol="BTCUSDT", venue="BINANCE", asset_class=AssetClass.PERPETUAL, currency="USDT",
-    tick_size=Decimal("0.1"), lot_step=Decimal("0.001"), min_qty=Decimal("0.001"), min_notional=Decimal(5),
+    symbol="BTCUSDT",
+    venue="BINANCE",
+    asset_class=AssetClass.PERPETUAL,
+    currency="USDT",
+    tick_size=Decimal("0.1"),
+    lot_step=Decimal("0.001"),
+    min_qty=Decimal("0.001"),
+    min_notional=Decimal(5),
     calendar="24/7",
 )
 SPY = Instrument(
-    symbol="SPY", venue="ALPACA", asset_class=AssetClass.EQUITY, currency="USD", tick_size=Decimal("0.01"),
-    lot_step=Decimal(1), min_qty=Decimal(1), calendar="XNYS",
+    symbol="SPY",
+    venue="ALPACA",
+    asset_class=AssetClass.EQUITY,
+    currency="USD",
+    tick_size=Decimal("0.01"),
+    lot_step=Decimal(1),
+    min_qty=Decimal(1),
+    calendar="XNYS",
 )
 INSTRUMENTS = {i.symbol: i for i in (MES, BTC, SPY)}
 

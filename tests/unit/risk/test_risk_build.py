@@ -1,6 +1,6 @@
 import pytest
-
 from risk_testkit import constitution, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.domain.state import TradingState
 from tradebot.risk.build import DEFAULT_CHAIN, ChainConfigError, build_chain
@@ -21,7 +21,7 @@ def test_order_is_configuration() -> None:
 
 
 def test_unknown_and_repeated_names_are_listed() -> None:
-    with pytest.raises(ChainConfigError, match="unknown gate 'nope'.*listed twice"):
+    with pytest.raises(ChainConfigError, match=r"unknown gate 'nope'.*listed twice"):
         build_chain(["nope", "governor", "governor"], constitution())
 
 
@@ -30,5 +30,9 @@ def test_hash_covers_chain_and_settings() -> None:
     b = build_chain(DEFAULT_CHAIN[:-1], constitution()).config_hash
     c = build_chain(DEFAULT_CHAIN, constitution(), GateConfig(canary_symbols=("MES",))).config_hash
     assert len({a, b, c}) == 3
-    assert build_chain(DEFAULT_CHAIN, constitution(), {"canary_symbols": ["SPY"]}).evaluate(
-        intent(), ctx()).blocked_by.code == reasons.CANARY_SYMBOL_BLOCK  # type: ignore[union-attr]
+    assert (
+        build_chain(DEFAULT_CHAIN, constitution(), {"canary_symbols": ["SPY"]})
+        .evaluate(intent(), ctx())
+        .blocked_by.code
+        == reasons.CANARY_SYMBOL_BLOCK
+    )  # type: ignore[union-attr]

@@ -1,4 +1,5 @@
 from risk_testkit import ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.risk.canary import CanaryGate
 from tradebot.risk.verdict import Outcome

@@ -1,4 +1,5 @@
 from risk_testkit import constitution, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.risk.consecutive_losses import ConsecutiveLossesGate
 from tradebot.risk.verdict import Outcome

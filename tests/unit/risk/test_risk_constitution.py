@@ -2,8 +2,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from risk_testkit import CONSTITUTION_PATH, constitution
+
 from tradebot.domain.state import Mode
 from tradebot.risk.constitution import (
     ConstitutionError,
@@ -19,8 +19,15 @@ KEY = "TRADEBOT_CONSTITUTION__INSTRUMENTS__MES__LIMITS__DAILY_LOSS_CAP_USD"
 def test_mes_carries_seed_004_values() -> None:
     limits = constitution().rules_for("MES").limits
     assert (limits.daily_loss_cap_usd, limits.max_consecutive_losses, limits.max_trades_per_day) == (
-        Decimal(30), 2, 2)
-    assert (limits.position_limit, limits.per_trade_risk_usd, limits.max_stop_ticks) == (Decimal(1), Decimal(15), 12)
+        Decimal(30),
+        2,
+        2,
+    )
+    assert (limits.position_limit, limits.per_trade_risk_usd, limits.max_stop_ticks) == (
+        Decimal(1),
+        Decimal(15),
+        12,
+    )
     assert (limits.min_capital_usd, limits.dvs_min, limits.eqs_min) == (Decimal(1500), 0.80, 0.75)
     assert constitution().rules_for("ANYTHING") == constitution().default
 
@@ -42,8 +49,12 @@ def test_unknown_keys_are_named_with_their_path() -> None:
 
 
 def test_instrument_sections_merge_over_default() -> None:
-    c = parse_constitution({"default": {"limits": {"max_trades_per_day": 7}},
-                            "instruments": {"X": {"limits": {"daily_loss_cap_usd": 5}}}})
+    c = parse_constitution(
+        {
+            "default": {"limits": {"max_trades_per_day": 7}},
+            "instruments": {"X": {"limits": {"daily_loss_cap_usd": 5}}},
+        }
+    )
     assert (c.rules_for("X").limits.max_trades_per_day, c.rules_for("X").limits.daily_loss_cap_usd) == (7, 5)
 
 
@@ -51,10 +62,12 @@ def test_live_refuses_loosening_overrides_and_names_the_key() -> None:
     with pytest.raises(ConstitutionOverrideRefused) as err:
         apply_overrides(constitution(), {KEY: "40"}, Mode.LIVE)
     assert err.value.key == KEY
-    for key, value in [("TRADEBOT_CONSTITUTION__INSTRUMENTS__MES__LIMITS__DVS_MIN", "0.5"),
-                       ("TRADEBOT_CONSTITUTION__INSTRUMENTS__MES__LIMITS__POSITION_LIMIT", "null"),
-                       ("TRADEBOT_CONSTITUTION__INSTRUMENTS__MES__LIMITS__REQUIRE_STOP", "false"),
-                       ("TRADEBOT_CONSTITUTION__INSTRUMENTS__MES__SESSION__FLATTEN_AT", "16:30")]:
+    for key, value in [
+        ("TRADEBOT_CONSTITUTION__INSTRUMENTS__MES__LIMITS__DVS_MIN", "0.5"),
+        ("TRADEBOT_CONSTITUTION__INSTRUMENTS__MES__LIMITS__POSITION_LIMIT", "null"),
+        ("TRADEBOT_CONSTITUTION__INSTRUMENTS__MES__LIMITS__REQUIRE_STOP", "false"),
+        ("TRADEBOT_CONSTITUTION__INSTRUMENTS__MES__SESSION__FLATTEN_AT", "16:30"),
+    ]:
         with pytest.raises(ConstitutionOverrideRefused):
             apply_overrides(constitution(), {key: value}, Mode.LIVE)
 

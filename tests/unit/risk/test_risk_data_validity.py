@@ -10,7 +10,9 @@ def _bar(i: int, close: float = 100.0) -> Bar:
     return Bar("X", T0 + timedelta(minutes=i), close, close, close, close, 1.0)
 
 
-def _feed(dvs: DataValidity, minutes: list[int], closes: dict[int, float] | None = None, lag_s: int = 0) -> None:
+def _feed(
+    dvs: DataValidity, minutes: list[int], closes: dict[int, float] | None = None, lag_s: int = 0
+) -> None:
     for i in minutes:
         bar = _bar(i, (closes or {}).get(i, 100.0))
         dvs.on_bar(bar, bar.end + timedelta(seconds=lag_s))

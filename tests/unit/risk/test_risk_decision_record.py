@@ -1,6 +1,7 @@
 import json
 
 from risk_testkit import constitution, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.risk.build import DEFAULT_CHAIN, build_chain
 from tradebot.risk.decision_record import decision_record

@@ -1,4 +1,5 @@
 from risk_testkit import constitution, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.risk.dvs_floor import DvsFloorGate
 from tradebot.risk.verdict import Outcome

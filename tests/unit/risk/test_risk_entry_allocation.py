@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from risk_testkit import BTC, SPY, constitution, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.risk.entry_allocation import EntryAllocationGate
 from tradebot.risk.verdict import Outcome
@@ -21,9 +22,16 @@ def test_formula_without_caps_binding() -> None:
     btc = intent(symbol="BTCUSDT", intent_id="BTCUSDT-1", quantity=Decimal(1), reference_price=Decimal(1000))
     verdict = GATE.check(btc, ctx(instrument=BTC, equity=Decimal(2000)))
     assert verdict.intent is not None and verdict.intent.quantity == Decimal("0.376")
-    levered = GATE.check(intent(symbol="BTCUSDT", intent_id="BTCUSDT-2", quantity=Decimal(1),
-                                reference_price=Decimal(1000), leverage=Decimal(2)),
-                         ctx(instrument=BTC, equity=Decimal(2000)))
+    levered = GATE.check(
+        intent(
+            symbol="BTCUSDT",
+            intent_id="BTCUSDT-2",
+            quantity=Decimal(1),
+            reference_price=Decimal(1000),
+            leverage=Decimal(2),
+        ),
+        ctx(instrument=BTC, equity=Decimal(2000)),
+    )
     assert levered.intent is not None and levered.intent.quantity == Decimal("0.752")
 
 
@@ -38,4 +46,7 @@ def test_small_orders_pass_and_no_room_blocks() -> None:
 
 def test_mes_uses_hard_caps_only() -> None:
     assert GATE.check(intent(), ctx()).outcome is Outcome.PASS  # 22,500 notional under the 40,000 cap
-    assert GATE.check(intent(), ctx(exposure_by_symbol={"MES": Decimal(22500)})).code == reasons.BLOCK_MAX_EXPOSURE
+    assert (
+        GATE.check(intent(), ctx(exposure_by_symbol={"MES": Decimal(22500)})).code
+        == reasons.BLOCK_MAX_EXPOSURE
+    )

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from risk_testkit import constitution, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.risk.entry_max_exposure import EntryMaxExposureGate
 from tradebot.risk.verdict import Outcome

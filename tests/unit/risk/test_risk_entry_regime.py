@@ -1,4 +1,5 @@
 from risk_testkit import constitution, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.risk.entry_regime import EntryRegimeGate
 from tradebot.risk.verdict import Outcome

@@ -9,8 +9,9 @@ T0 = datetime(2024, 3, 12, 14, 0, tzinfo=UTC)
 
 
 def _fill(cid: str, price: str) -> OrderFilled:
-    return OrderFilled(cid, "v", f"f-{cid}", "X", Side.BUY, Decimal(1), Decimal(price), Decimal(0), "USD", T0,
-                       Decimal(0))
+    return OrderFilled(
+        cid, "v", f"f-{cid}", "X", Side.BUY, Decimal(1), Decimal(price), Decimal(0), "USD", T0, Decimal(0)
+    )
 
 
 def test_no_history_is_perfect() -> None:

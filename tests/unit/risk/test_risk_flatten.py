@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from risk_testkit import BTC, INSTRUMENTS, MES, constitution
+
 from tradebot.domain.orders import IntentSource, OrderRequest, OrderType, Side
 from tradebot.risk.flatten import SessionFlattener, flatten_due, flatten_intents
 from tradebot.risk.tracker import RiskTracker

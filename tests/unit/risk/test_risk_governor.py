@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from risk_testkit import BTC, constitution, ctx, intent, with_rules
+
 from tradebot.domain import reasons
 from tradebot.domain.orders import ExitPlan
 from tradebot.risk.governor import GovernorGate
@@ -10,8 +11,13 @@ GATE = GovernorGate(constitution())
 
 
 def _btc(**kw):  # type: ignore[no-untyped-def]
-    values = {"symbol": "BTCUSDT", "intent_id": "BTCUSDT-1", "reference_price": Decimal(1000),
-              "quantity": Decimal(1), "exit_plan": ExitPlan(stop_loss=Decimal(990))}
+    values = {
+        "symbol": "BTCUSDT",
+        "intent_id": "BTCUSDT-1",
+        "reference_price": Decimal(1000),
+        "quantity": Decimal(1),
+        "exit_plan": ExitPlan(stop_loss=Decimal(990)),
+    }
     values.update(kw)
     return intent(**values)
 
@@ -34,7 +40,9 @@ def test_size_is_clamped_not_rejected() -> None:
     # 20 BTC at 1,000 = 20,000 at 1x > max_position_usd 10,000 -> 10 BTC
     verdict = GATE.check(_btc(quantity=Decimal(20)), ctx(instrument=BTC))
     assert (verdict.code, verdict.intent.quantity if verdict.intent else None) == (
-        reasons.GOVERNOR_CLAMP_SIZE, Decimal(10))
+        reasons.GOVERNOR_CLAMP_SIZE,
+        Decimal(10),
+    )
 
 
 def test_notional_cap_binds_with_leverage() -> None:

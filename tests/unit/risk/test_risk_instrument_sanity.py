@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from risk_testkit import BTC, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.domain.orders import ExitPlan, OrderType, Side
 from tradebot.risk.instrument_sanity import InstrumentSanityGate
@@ -10,8 +11,12 @@ GATE = InstrumentSanityGate()
 
 
 def test_quantities_and_prices_are_rounded_by_the_instrument() -> None:
-    raw = intent(quantity=Decimal("1.7"), order_type=OrderType.LIMIT, limit_price=Decimal("4500.13"),
-                 exit_plan=ExitPlan(stop_loss=Decimal("4497.1"), take_profit=Decimal("4506.2")))
+    raw = intent(
+        quantity=Decimal("1.7"),
+        order_type=OrderType.LIMIT,
+        limit_price=Decimal("4500.13"),
+        exit_plan=ExitPlan(stop_loss=Decimal("4497.1"), take_profit=Decimal("4506.2")),
+    )
     verdict = GATE.check(raw, ctx())
     assert (verdict.outcome, verdict.code) == (Outcome.CLAMP, reasons.INSTRUMENT_ROUNDED)
     out = verdict.intent
@@ -23,7 +28,9 @@ def test_quantities_and_prices_are_rounded_by_the_instrument() -> None:
 
 def test_under_min_qty_or_notional_blocks() -> None:
     assert GATE.check(intent(quantity=Decimal("0.5")), ctx()).code == reasons.INSTRUMENT_INCREMENT_BLOCK
-    btc = intent(symbol="BTCUSDT", intent_id="BTCUSDT-1", quantity=Decimal("0.001"), reference_price=Decimal(1000))
+    btc = intent(
+        symbol="BTCUSDT", intent_id="BTCUSDT-1", quantity=Decimal("0.001"), reference_price=Decimal(1000)
+    )
     assert GATE.check(btc, ctx(instrument=BTC)).details["problem"] == "under_min_notional"
 
 

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from risk_testkit import BTC, MES, intent
+
 from tradebot.domain.orders import OrderType, Side
 from tradebot.risk import measures
 
@@ -22,4 +23,6 @@ def test_entry_price_and_leverage() -> None:
 def test_reduces_and_adds() -> None:
     assert measures.reduces_exposure(intent(side=Side.SELL), Decimal(2))
     assert not measures.reduces_exposure(intent(side=Side.SELL, quantity=Decimal(3)), Decimal(2))
-    assert measures.adds_to_position(intent(), Decimal(1)) and not measures.adds_to_position(intent(), Decimal(0))
+    assert measures.adds_to_position(intent(), Decimal(1)) and not measures.adds_to_position(
+        intent(), Decimal(0)
+    )

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from risk_testkit import constitution, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.risk.min_capital import MinCapitalGate
 from tradebot.risk.verdict import Outcome

@@ -1,8 +1,8 @@
 from datetime import UTC, datetime
 
 import pytest
-
 from risk_testkit import constitution, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.risk.no_trade_window import NoTradeWindowGate
 from tradebot.risk.verdict import Outcome

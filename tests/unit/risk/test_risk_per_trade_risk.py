@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from risk_testkit import constitution, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.domain.orders import ExitPlan, OrderType, Side
 from tradebot.risk.per_trade_risk import PerTradeRiskGate
@@ -33,5 +34,7 @@ def test_no_stop_and_wrong_side_stop_are_blocked() -> None:
 
 
 def test_risk_is_measured_from_the_limit_price() -> None:
-    limit = intent(order_type=OrderType.LIMIT, limit_price=Decimal(4498), exit_plan=ExitPlan(stop_loss=Decimal(4495)))
+    limit = intent(
+        order_type=OrderType.LIMIT, limit_price=Decimal(4498), exit_plan=ExitPlan(stop_loss=Decimal(4495))
+    )
     assert GATE.check(limit, ctx()).outcome is Outcome.PASS

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from risk_testkit import constitution, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.domain.orders import Side
 from tradebot.risk.position_limit import PositionLimitGate

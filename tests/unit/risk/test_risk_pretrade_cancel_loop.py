@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from risk_testkit import NOW, constitution, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.risk.pretrade_cancel_loop import CancelLoopGate
 from tradebot.risk.verdict import Outcome

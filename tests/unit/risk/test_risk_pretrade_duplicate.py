@@ -2,6 +2,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from risk_testkit import NOW, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.risk.pretrade_duplicate import DuplicateOrderGate, intent_key
 from tradebot.risk.verdict import Outcome
@@ -11,7 +12,10 @@ GATE = DuplicateOrderGate()
 
 def test_same_intent_id_is_a_duplicate() -> None:
     verdict = GATE.check(intent(), ctx(submitted_intent_ids=frozenset({intent().intent_id})))
-    assert (verdict.code, verdict.details["problem"]) == (reasons.DUPLICATE_ORDER_BLOCK, "same_client_order_id")
+    assert (verdict.code, verdict.details["problem"]) == (
+        reasons.DUPLICATE_ORDER_BLOCK,
+        "same_client_order_id",
+    )
 
 
 def test_same_symbol_side_qty_bar_is_a_duplicate() -> None:

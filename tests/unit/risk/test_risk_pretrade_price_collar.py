@@ -1,10 +1,10 @@
 from decimal import Decimal
 
-from risk_testkit import ctx, intent
+from risk_testkit import constitution, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderType
 from tradebot.risk.pretrade_price_collar import PriceCollarGate
-from risk_testkit import constitution
 from tradebot.risk.verdict import Outcome
 
 GATE = PriceCollarGate(constitution())

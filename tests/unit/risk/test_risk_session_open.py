@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 from risk_testkit import BTC, constitution, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.ops.calendars import shared_calendars
 from tradebot.risk.session_open import SessionOpenGate

@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from risk_testkit import INSTRUMENTS, NOW, intent
+
 from tradebot.domain.bars import Bar
 from tradebot.domain.events import OrderCanceled, OrderFilled, OrderRejected
 from tradebot.domain.orders import OrderRequest, OrderType, Side
@@ -10,18 +11,38 @@ from tradebot.risk.tracker import RiskTracker
 
 
 def _request(cid: str, side: Side = Side.BUY, reduce_only: bool = False, ts: datetime = NOW) -> OrderRequest:
-    return OrderRequest(client_order_id=cid, intent_id=f"MES-{cid}", symbol="MES", side=side,
-                        quantity=Decimal(1), order_type=OrderType.MARKET, ts=ts, reduce_only=reduce_only)
+    return OrderRequest(
+        client_order_id=cid,
+        intent_id=f"MES-{cid}",
+        symbol="MES",
+        side=side,
+        quantity=Decimal(1),
+        order_type=OrderType.MARKET,
+        ts=ts,
+        reduce_only=reduce_only,
+    )
 
 
 def _fill(cid: str, side: Side, price: str, ts: datetime = NOW, fee: str = "0.5") -> OrderFilled:
-    return OrderFilled(client_order_id=cid, venue_order_id="v", fill_id=f"f-{cid}", symbol="MES", side=side,
-                       quantity=Decimal(1), price=Decimal(price), fee=Decimal(fee), fee_currency="USD", ts=ts,
-                       leaves_qty=Decimal(0))
+    return OrderFilled(
+        client_order_id=cid,
+        venue_order_id="v",
+        fill_id=f"f-{cid}",
+        symbol="MES",
+        side=side,
+        quantity=Decimal(1),
+        price=Decimal(price),
+        fee=Decimal(fee),
+        fee_currency="USD",
+        ts=ts,
+        leaves_qty=Decimal(0),
+    )
 
 
 def _snap(tracker: RiskTracker, now: datetime = NOW):  # type: ignore[no-untyped-def]
-    return tracker.snapshot(intent(), now, Decimal(10000), Decimal(4500), Mode.OBSERVE, TradingState.ACTIVE, 1.0, 1.0)
+    return tracker.snapshot(
+        intent(), now, Decimal(10000), Decimal(4500), Mode.OBSERVE, TradingState.ACTIVE, 1.0, 1.0
+    )
 
 
 def test_round_trip_counts_trade_pnl_and_loss() -> None:

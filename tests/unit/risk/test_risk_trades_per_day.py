@@ -1,4 +1,5 @@
 from risk_testkit import constitution, ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.risk.trades_per_day import TradesPerDayGate
 from tradebot.risk.verdict import Outcome

@@ -2,6 +2,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from risk_testkit import constitution
+
 from tradebot.domain import reasons
 from tradebot.domain.state import TradingState
 from tradebot.risk.tracker import DailyStatus
@@ -31,7 +32,10 @@ def test_consecutive_losses_halt_until_next_session() -> None:
     machine = TradingStateMachine()
     machine.on_status(NOW, _status(losses=2), LIMITS)
     assert (machine.state, machine.reason, machine.hold) == (
-        TradingState.HALTED, reasons.CONSECUTIVE_LOSSES_BLOCK, Hold.SESSION)
+        TradingState.HALTED,
+        reasons.CONSECUTIVE_LOSSES_BLOCK,
+        Hold.SESSION,
+    )
 
 
 def test_operator_halt_survives_restart_and_new_sessions() -> None:
@@ -39,7 +43,10 @@ def test_operator_halt_survives_restart_and_new_sessions() -> None:
     machine.operator_halt(NOW)
     restored = TradingStateMachine.restore(machine.to_dict())
     assert (restored.state, restored.reason, restored.hold) == (
-        TradingState.HALTED, reasons.KILL_SWITCH, Hold.OPERATOR)
+        TradingState.HALTED,
+        reasons.KILL_SWITCH,
+        Hold.OPERATOR,
+    )
     restored.on_status(NOW, _status(day=date(2024, 3, 20)), LIMITS)
     assert restored.state is TradingState.HALTED
     assert restored.operator_reduce(NOW) is None  # a reduce does not soften an operator halt

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from risk_testkit import ctx, intent
+
 from tradebot.domain import reasons
 from tradebot.domain.orders import IntentSource, Side
 from tradebot.domain.state import TradingState

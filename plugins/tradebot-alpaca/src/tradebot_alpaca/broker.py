@@ -280,6 +280,8 @@ class AlpacaBroker:
                                 parent=self._tracker.client_id_for(str(parent.id)) if parent else None)
         tracked = self._tracker.get(cid)
         if tracked is not None and tracked.venue_order_id is None:
+            # first sight of the venue's order: its quantity is the truth (a reused id keeps the original)
+            tracked.quantity = to_decimal(order.qty or tracked.quantity, "order.qty")
             self._tracker.bind(cid, venue_id, order.created_at)
         elif tracked is not None and tracked.venue_order_id != venue_id:
             self._tracker.alias(venue_id, cid)

@@ -10,14 +10,15 @@ import requests
 from alpaca.common.exceptions import APIError
 from websockets.exceptions import WebSocketException
 
+from tradebot.domain import reasons
 from tradebot.domain.errors import BrokerError, ErrorAction, ErrorCategory, ErrorClass, ErrorScope
 
-AUTH_HALT = "AUTH_HALT"
-RATE_LIMIT_RETRY = "RATE_LIMIT_RETRY"
-NET_RETRY = "NET_RETRY"
-ORDER_REJECTED = "ORDER_REJECTED"
-BROKER_STATE = "BROKER_STATE"
-PROVIDER_SCHEMA = "PROVIDER_SCHEMA"
+AUTH_HALT = reasons.AUTH_HALT
+RATE_LIMIT_RETRY = reasons.RATE_LIMIT_RETRY
+NET_RETRY = reasons.NET_RETRY
+ORDER_REJECTED = reasons.ORDER_REJECTED
+BROKER_STATE = reasons.BROKER_STATE_ERROR
+PROVIDER_SCHEMA = reasons.PROVIDER_SCHEMA_DISABLE
 
 # Alpaca's own codes worth recognising (body {"code": int, "message": str}).
 CODE_DUPLICATE_CLIENT_ID = 40010001  # "client_order_id must be unique" (HTTP 422)

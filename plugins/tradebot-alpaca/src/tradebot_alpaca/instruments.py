@@ -61,6 +61,7 @@ def instrument_from_asset(asset: Asset) -> Instrument:
     else:
         lot_step = WHOLE_SHARE
         min_qty = WHOLE_SHARE
+    min_notional = Decimal(1) if asset.fractionable else Decimal(0)  # Alpaca: fractional orders >= $1
     tick = _decimal_or(asset.price_increment, TICK)
     return Instrument(
         symbol=asset.symbol,
@@ -70,6 +71,7 @@ def instrument_from_asset(asset: Asset) -> Instrument:
         tick_size=tick,
         lot_step=lot_step,
         min_qty=min_qty,
+        min_notional=min_notional,
         calendar="XNYS",
         sub_dollar_tick=SUB_DOLLAR_TICK,
     )

@@ -18,11 +18,12 @@ from typing import Any
 from loguru import logger
 
 from tradebot.domain.clock import Clock
-from tradebot.domain.errors import BrokerError, ErrorCategory
+from tradebot.domain.errors import BrokerError, ErrorAction, ErrorCategory, ErrorClass, ErrorScope
 from tradebot.domain.events import OrderSnapshot
 from tradebot.domain.orders import OrderRequest, OrderType, Side, child_order_id
 from tradebot_binance.account import AccountSetup
 from tradebot_binance.errors import (
+    DUPLICATE_CLIENT_ORDER_ID,
     NO_SUCH_ORDER_CODE,
     SYMBOL_NOT_TRADING,
     UNKNOWN_ORDER,
@@ -82,6 +83,13 @@ class Execution:
             status = "unknown" if info is None else info.status
             await self._sink.rejected(order, f"{SYMBOL_NOT_TRADING}: {request.symbol} is {status}", now, None)
             return
+        known = self.tracker.get(request.client_order_id)
+        if known is not None and (known.accepted or known.terminal):
+            # never a second order under one client order id (Binance only refuses it while the first is open)
+            raise BrokerError(
+                f"binance: client order id {request.client_order_id} was already used",
+                duplicate_id_error(request.client_order_id),
+            )
         if request.leverage is not None:
             await self._account.set_leverage(request.symbol, max(1, int(request.leverage)))
         params = order_params(request, self._hedge)
@@ -450,6 +458,11 @@ class Execution:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*list(self._background), return_exceptions=True)
+
+
+def duplicate_id_error(client_order_id: str) -> ErrorClass:
+    return ErrorClass(ErrorCategory.ORDER_REJECTED, ErrorScope.SYMBOL, ErrorAction.SKIP_SYMBOL,
+                      DUPLICATE_CLIENT_ORDER_ID, details={"client_order_id": client_order_id})
 
 
 def trade_fill(trade: Mapping[str, Any]) -> tuple[str, Decimal, Decimal, Decimal, str, datetime]:

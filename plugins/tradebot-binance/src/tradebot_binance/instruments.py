@@ -30,6 +30,11 @@ class SymbolInfo:
         return self.status == TRADING
 
 
+def _plain(value: Decimal) -> Decimal:
+    """Normalized without exponent notation: 100 stays 100 (not 1E+2), 0.00100 becomes 0.001."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
 def _dec(value: Any, where: str) -> Decimal:
     try:
         return Decimal(str(value))
@@ -59,13 +64,13 @@ def parse_symbol(raw: Mapping[str, Any]) -> SymbolInfo:
         venue=VENUE,
         asset_class=AssetClass.PERPETUAL,
         currency=str(raw.get("quoteAsset", raw.get("marginAsset", "USDT"))),
-        tick_size=_dec(price_filter.get("tickSize"), f"{symbol}.PRICE_FILTER.tickSize").normalize(),
-        lot_step=_dec(lot.get("stepSize"), f"{symbol}.LOT_SIZE.stepSize").normalize(),
-        min_qty=_dec(lot.get("minQty", "0"), f"{symbol}.LOT_SIZE.minQty").normalize(),
+        tick_size=_plain(_dec(price_filter.get("tickSize"), f"{symbol}.PRICE_FILTER.tickSize")),
+        lot_step=_plain(_dec(lot.get("stepSize"), f"{symbol}.LOT_SIZE.stepSize")),
+        min_qty=_plain(_dec(lot.get("minQty", "0"), f"{symbol}.LOT_SIZE.minQty")),
         multiplier=Decimal(1),
-        min_notional=min_notional.normalize(),
+        min_notional=_plain(min_notional),
         calendar="24/7",
-        max_qty=max_qty.normalize() if max_qty > 0 else None,
+        max_qty=_plain(max_qty) if max_qty > 0 else None,
     )
     return SymbolInfo(
         instrument=instrument,
@@ -74,7 +79,7 @@ def parse_symbol(raw: Mapping[str, Any]) -> SymbolInfo:
         price_precision=int(raw.get("pricePrecision", 8)),
         quantity_precision=int(raw.get("quantityPrecision", 8)),
         order_types=frozenset(str(t) for t in raw.get("orderTypes", [])),
-        market_max_qty=market_max.normalize() if market_max else None,
+        market_max_qty=_plain(market_max) if market_max else None,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,7 +14,7 @@ from loguru import logger
 from tradebot.brokers.capabilities import Capabilities
 from tradebot.domain.bars import Bar
 from tradebot.domain.clock import Clock
-from tradebot.domain.errors import BrokerError, ErrorAction, ErrorCategory, ErrorClass, ErrorScope
+from tradebot.domain.errors import BrokerError, ErrorClass
 from tradebot.domain.events import (
     AccountSnapshot,
     BrokerEvent,
@@ -88,6 +88,8 @@ class IbkrBroker:
         self._session_started = self._clock.now()
         open_trades = [t for t in self._ib.openTrades() if t.order.orderRef]
         if first:
+            # executions before this process started are history (fills_since reports them), not events
+            self._tracker.fill_ids.update(str(f.execution.execId) for f in self._ib.fills())
             for trade in open_trades:
                 self._tracker.on_status(trade)
             return
@@ -104,14 +106,15 @@ class IbkrBroker:
         if req_id > 0 and not self._ib.wrapper.trades.get((self._ib.wrapper.clientId, req_id)):
             self._tracker.on_error(req_id, code, text)
 
-    def _require_ready(self) -> None:
+    async def _ready(self) -> None:
+        """Wait (bounded by ``request_timeout``) for READY, e.g. while a reconnect is under way."""
         if self.connection.state is not ConnState.READY:
-            raise E.not_ready_error(self.connection.state.value)
+            await self.connection.wait_ready(self.config.request_timeout)
 
-    async def _request(self, awaitable: Any, what: str) -> Any:
-        self._require_ready()
+    async def _request(self, make: Callable[[], Awaitable[Any]], what: str) -> Any:
+        await self._ready()
         try:
-            return await asyncio.wait_for(awaitable, self.config.request_timeout)
+            return await asyncio.wait_for(make(), self.config.request_timeout)
         except BrokerError:
             raise
         except Exception as exc:
@@ -130,7 +133,7 @@ class IbkrBroker:
     async def _qualify(self, symbol: str) -> FutureSpec:
         query = Future(symbol=symbol, exchange=self.config.exchange, currency=self.config.currency)
         details = await self._request(
-            self._ib.reqContractDetailsAsync(query), f"contract details for {symbol}"
+            lambda: self._ib.reqContractDetailsAsync(query), f"contract details for {symbol}"
         )
         if not details:
             raise BrokerError(
@@ -165,49 +168,72 @@ class IbkrBroker:
 
     # ----- execution
     async def submit(self, request: OrderRequest) -> None:
-        self._require_ready()
-        known = self._tracker.get(request.client_order_id)
-        if known is not None:
+        """Place the order (bracket legs included) and wait for TWS's first answer on every leg.
+
+        A rejection is an OrderRejected event, not an exception. Raises BrokerError when the request itself
+        failed (pacing, permissions: nothing was placed, the id may be sent again) or when the connection
+        dropped or TWS stayed silent (NET_RETRY: look the id up with ``order_status`` before any retry).
+        """
+        await self._ready()
+        if self._tracker.get(request.client_order_id) is not None:
             return  # idempotent: this client order id is already at the venue
         contract = await self._contract(request.symbol)
         try:
             legs = build_legs(request, self.config.account, self._ib.client.getReqId)
         except ValueError as exc:
-            raise BrokerError(
-                str(exc),
-                ErrorClass(
-                    ErrorCategory.ORDER_REJECTED,
-                    ErrorScope.SYMBOL,
-                    ErrorAction.SKIP_SYMBOL,
-                    E.IB_ORDER_REJECTED,
-                ),
-            ) from exc
-        records = []
-        for leg in legs:
-            record = OrderRecord.from_request(leg.request, int(leg.order.orderId))
+            raise BrokerError(str(exc), E.classify_ib_code(201)) from exc
+        records = [OrderRecord.from_request(leg.request, int(leg.order.orderId)) for leg in legs]
+        for record in records:
             self._tracker.add(record)
-            records.append(record)
-            self._ib.placeOrder(contract, leg.order)
-        waits = [asyncio.create_task(r.answered.wait()) for r in records]
-        _, pending = await asyncio.wait(waits, timeout=self.config.request_timeout)
-        for task in pending:
-            task.cancel()
-        if pending:
-            cls = ErrorClass(
-                ErrorCategory.TRANSIENT_NETWORK,
-                ErrorScope.PROVIDER,
-                ErrorAction.RETRY,
-                E.IB_REQUEST_TIMEOUT,
-                details={"client_order_id": request.client_order_id},
-            )
+        try:
+            for leg in legs:
+                self._ib.placeOrder(contract, leg.order)
+        except ConnectionError as exc:
+            self._forget(records)
             raise BrokerError(
-                f"IB did not acknowledge {request.client_order_id} in "
-                f"{self.config.request_timeout}s; reconcile before any retry",
-                cls,
+                f"IB connection lost while sending {request.client_order_id}",
+                E.network_error(E.IB_NOT_CONNECTED),
+            ) from exc
+        answered: asyncio.Future[Any] = asyncio.ensure_future(
+            asyncio.gather(*(r.answered.wait() for r in records))
+        )
+        lost: asyncio.Future[Any] = asyncio.ensure_future(self.connection.wait_lost())
+        try:
+            await asyncio.wait(
+                {answered, lost}, timeout=self.config.request_timeout, return_when=asyncio.FIRST_COMPLETED
             )
+        finally:
+            answered.cancel()
+            lost.cancel()
+            await asyncio.gather(answered, lost, return_exceptions=True)  # retrieve, never leak
+        failed = next((r for r in records if r.failure is not None), None)
+        if failed is not None and failed.failure is not None:
+            self._forget(records)
+            raise BrokerError(
+                f"IB refused {request.client_order_id}: {failed.failure_message}", failed.failure
+            )
+        if all(r.answered.is_set() for r in records):
+            return
+        if self.connection.state is not ConnState.READY:
+            self._forget([r for r in records if not r.answered.is_set()])
+            raise BrokerError(
+                f"IB connection lost while submitting {request.client_order_id}; "
+                "look it up by client order id before any retry",
+                E.network_error(E.IB_SOCKET_DROPPED, client_order_id=request.client_order_id),
+            )
+        raise BrokerError(
+            f"IB did not acknowledge {request.client_order_id} in {self.config.request_timeout}s; "
+            "look it up by client order id before any retry",
+            E.network_error(E.IB_REQUEST_TIMEOUT, client_order_id=request.client_order_id),
+        )
+
+    def _forget(self, records: list[OrderRecord]) -> None:
+        for record in records:
+            if not record.accepted and not record.terminal:
+                self._tracker.forget(record.client_order_id)
 
     async def cancel(self, client_order_id: str) -> None:
-        self._require_ready()
+        await self._ready()
         record = self._tracker.get(client_order_id)
         if record is None:
             cls = E.classify_ib_code(10147)
@@ -221,13 +247,14 @@ class IbkrBroker:
             self._ib.client.cancelOrder(record.order_id, "")
 
     def _trade_for(self, client_order_id: str) -> Any | None:
-        for trade in self._ib.trades():
-            if trade.order.orderRef == client_order_id and trade.order.orderId:
-                return trade
-        return None
+        """The ib_async Trade of ``client_order_id``: a live one first, else a completed one (from
+        reqCompletedOrders at connect: orders that ended before this process started)."""
+        matches = [t for t in self._ib.trades() if t.order.orderRef == client_order_id]
+        live = [t for t in matches if t.order.orderId]
+        return (live or matches or [None])[-1]
 
     async def cancel_all(self, symbol: str | None = None) -> None:
-        self._require_ready()
+        await self._ready()
         if symbol is None:
             self._ib.reqGlobalCancel()
             return
@@ -237,7 +264,7 @@ class IbkrBroker:
         for record in list(self._tracker.records.values()):
             if record.symbol == symbol and not record.terminal and record.parent_client_order_id is not None:
                 parent = self._tracker.get(record.parent_client_order_id)
-                if parent is None or (parent.terminal and parent.filled > 0):
+                if parent is None or parent.filled > 0:  # unfilled parents take their children along
                     await self.cancel(record.client_order_id)
 
     async def flatten(self, symbol: str, client_order_id: str) -> str | None:
@@ -268,11 +295,11 @@ class IbkrBroker:
         trade = self._trade_for(client_order_id)
         if trade is None:
             return None
-        return snapshot_from_trade(trade, self._parent_ref(trade, self._ib.trades()))
+        return snapshot_from_trade(trade, self._parent_ref(trade, self._ib.trades()), final=True)
 
     # ----- reconciliation reports
     async def open_orders(self) -> list[OrderSnapshot]:
-        trades = await self._request(self._ib.reqOpenOrdersAsync(), "open orders")
+        trades = await self._request(self._ib.reqOpenOrdersAsync, "open orders")
         out = []
         for trade in trades:
             if not trade.order.orderRef or trade.orderStatus.status not in ("PreSubmitted", "Submitted"):
@@ -291,7 +318,9 @@ class IbkrBroker:
         return coid
 
     async def fills_since(self, since: datetime) -> list[OrderFilled]:
-        fills = await self._request(self._ib.reqExecutionsAsync(self._exec_filter(since)), "executions")
+        fills = await self._request(
+            lambda: self._ib.reqExecutionsAsync(self._exec_filter(since)), "executions"
+        )
         now = self._clock.now()
 
         def quantity_of(coid: str) -> Decimal | None:
@@ -308,11 +337,11 @@ class IbkrBroker:
         return sorted((r for r in rows if r.ts >= since), key=lambda r: (r.ts, r.fill_id))
 
     async def positions(self) -> list[PositionSnapshot]:
-        rows = await self._request(self._ib.reqPositionsAsync(), "positions")
+        rows = await self._request(self._ib.reqPositionsAsync, "positions")
         return position_snapshots(rows, self.config.account)
 
     async def account(self) -> AccountSnapshot:
-        self._require_ready()
+        await self._ready()
         try:
             values = await fetch_account_summary(self._ib, self.config.request_timeout)
         except BrokerError:

@@ -25,7 +25,7 @@ from typing import Any
 from loguru import logger
 
 from tradebot.domain.clock import Clock
-from tradebot.domain.errors import BrokerError, ErrorAction, ErrorCategory, ErrorClass, ErrorScope
+from tradebot.domain.errors import BrokerError, ErrorClass
 from tradebot.domain.events import ConnectionEvent
 from tradebot_ibkr import errors as E
 from tradebot_ibkr.config import IbkrConfig
@@ -90,6 +90,7 @@ class ConnectionManager:
         self._closing = False
         self._reconnect_task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self._lost = asyncio.Event()
         self._last_error_code: int | None = None
         self._connecting = False
         self.reconnects = 0
@@ -101,6 +102,11 @@ class ConnectionManager:
     @property
     def state(self) -> ConnState:
         return self._state
+
+    @property
+    def last_error_code(self) -> int | None:
+        """The last IB error code seen on this connection (326 during a connect: client id in use)."""
+        return self._last_error_code
 
     @property
     def closing(self) -> bool:
@@ -117,8 +123,10 @@ class ConnectionManager:
         self.transitions.append((state, reason))
         if state is ConnState.READY:
             self._ready.set()
+            self._lost.clear()
         else:
             self._ready.clear()
+            self._lost.set()
         logger.info("ibkr connection {} ({})", state.value, reason)
         self._publish(ConnectionEvent(state=state.value, ts=self._clock.now(), reason=reason))
 
@@ -129,6 +137,10 @@ class ConnectionManager:
             await asyncio.wait_for(self._ready.wait(), timeout)
         except TimeoutError:
             raise E.not_ready_error(self._state.value) from None
+
+    async def wait_lost(self) -> None:
+        """Return once the connection is no longer READY."""
+        await self._lost.wait()
 
     # ----- connect / close
     async def connect(self) -> None:
@@ -144,8 +156,8 @@ class ConnectionManager:
                 await self._connect_once(first=True)
                 return
             except BrokerError as exc:
-                if exc.error_class.code == E.IB_DUPLICATE_CLIENT_ID:
-                    raise
+                if exc.error_class.details.get("ib_reason") == E.IB_DUPLICATE_CLIENT_ID:
+                    raise  # another session holds our client id: retrying cannot help
                 last = exc
         assert last is not None
         raise last
@@ -164,51 +176,35 @@ class ConnectionManager:
         try:
             await self._api_connect()
         except (OSError, TimeoutError, ConnectionError) as exc:
-            duplicate = self._last_error_code == 326
-            code = E.IB_DUPLICATE_CLIENT_ID if duplicate else E.IB_CONNECT_FAILED
-            self._set(ConnState.DISCONNECTED, code)
-            if duplicate:
+            if self.last_error_code == 326:
+                self._set(ConnState.DISCONNECTED, E.IB_DUPLICATE_CLIENT_ID)
+                cls = E.classify_ib_code(326)
                 cls = ErrorClass(
-                    ErrorCategory.AUTH,
-                    ErrorScope.GLOBAL,
-                    ErrorAction.HALT_TRADING,
-                    code,
-                    details={"ib_code": 326, "client_id": cfg.client_id},
+                    cls.category,
+                    cls.scope,
+                    cls.action,
+                    cls.code,
+                    details={**cls.details, "client_id": cfg.client_id},
                 )
                 raise BrokerError(f"IB client id {cfg.client_id} is already in use (error 326)", cls) from exc
-            cls = ErrorClass(
-                ErrorCategory.TRANSIENT_NETWORK,
-                ErrorScope.PROVIDER,
-                ErrorAction.RETRY,
-                code,
-                details={"host": cfg.host, "port": cfg.port, "error": repr(exc)},
-            )
+            self._set(ConnState.DISCONNECTED, E.IB_CONNECT_FAILED)
+            cls = E.network_error(E.IB_CONNECT_FAILED, host=cfg.host, port=cfg.port, error=repr(exc))
             raise BrokerError(f"cannot connect to IB at {cfg.host}:{cfg.port}: {exc!r}", cls) from exc
-        self._set(ConnState.CONNECTED, E.IB_CONNECTING)
+        self._set(ConnState.CONNECTED, E.IB_CONNECTED)
         try:
             await self._resync(first)
         except (OSError, TimeoutError, ConnectionError) as exc:
             if self._ib.isConnected():
                 self._ib.disconnect()
             self._set(ConnState.DISCONNECTED, E.IB_CONNECT_FAILED)
-            cls = ErrorClass(
-                ErrorCategory.TRANSIENT_NETWORK,
-                ErrorScope.PROVIDER,
-                ErrorAction.RETRY,
-                E.IB_CONNECT_FAILED,
-                details={"error": repr(exc), "stage": "resync"},
-            )
+            cls = E.network_error(E.IB_CONNECT_FAILED, stage="resync", error=repr(exc))
             raise BrokerError(f"IB resynchronisation failed: {exc!r}", cls) from exc
         if not self._ib.isConnected():
             self._set(ConnState.DISCONNECTED, E.IB_SOCKET_DROPPED)
-            cls = ErrorClass(
-                ErrorCategory.TRANSIENT_NETWORK,
-                ErrorScope.PROVIDER,
-                ErrorAction.RETRY,
-                E.IB_SOCKET_DROPPED,
-                details={"stage": "resync"},
+            raise BrokerError(
+                "IB socket dropped during resynchronisation",
+                E.network_error(E.IB_SOCKET_DROPPED, stage="resync"),
             )
-            raise BrokerError("IB socket dropped during resynchronisation", cls)
         self._set(ConnState.READY, E.IB_READY)
 
     async def _api_connect(self) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from ib_async import Order
 
 from tradebot.domain.clock import Clock
+from tradebot.domain.errors import ErrorClass
 from tradebot.domain.events import (
     BrokerEvent,
     OrderAccepted,
@@ -176,6 +177,8 @@ class OrderRecord:
     status: OrderStatus = OrderStatus.SUBMITTED
     filled: Decimal = Decimal(0)
     answered: asyncio.Event = field(default_factory=asyncio.Event)
+    failure: ErrorClass | None = None  # the request failed (rate limit, auth, network): no order exists
+    failure_message: str = ""
 
     @classmethod
     def from_request(cls, request: OrderRequest, order_id: int) -> OrderRecord:
@@ -307,29 +310,38 @@ class ExecutionTracker:
             record.answered.set()
             self._accept(record)
         elif status in CANCELED_STATUSES:
-            record.answered.set()
             code, message = _last_error(trade)
-            if code and code != 202 and not record.accepted:
-                self._reject(record, message or f"IB error {code}", code)
-            elif record.filled < record.quantity:
-                self._cancel(
-                    record, f"{E.IB_ORDER_REJECTED}:{code} {message}" if code and code != 202 else message
-                )
+            self._ended(record, code, message)
 
     def on_error(self, order_id: int, code: int, message: str) -> None:
         """An order-level error for an order ib_async no longer tracks (e.g. after a reconnect)."""
         coid = self.by_order_id.get(order_id)
         record = self.records.get(coid) if coid else None
-        if record is None or record.terminal:
+        if record is not None and (code == 202 or code in E.ORDER_REJECT_CODES or code in (100, 420, 10141)):
+            self._ended(record, code, message)
+
+    def _ended(self, record: OrderRecord, code: int, message: str) -> None:
+        """The venue ended an order: canceled (202 or no code), rejected, or the request itself failed."""
+        if record.terminal or record.failure is not None:
             return
-        record.answered.set()
-        if code == 202:
-            self._cancel(record, message)
-        elif code in E.ORDER_REJECT_CODES or code in (100, 200, 10141):
-            if record.accepted:
-                self._cancel(record, f"{code} {message}")
+        if code and code != 202 and not record.accepted:
+            cls = E.classify_ib_code(code)
+            if E.is_request_failure(cls):  # throttled / refused: submit() raises, no order exists
+                record.failure = cls
+                record.failure_message = message
             else:
-                self._reject(record, message, code)
+                self._reject(record, message or f"IB error {code}", code)
+        elif record.filled < record.quantity:
+            self._cancel(
+                record, f"{E.IB_ORDER_REJECTED}:{code} {message}" if code and code != 202 else message
+            )
+        record.answered.set()
+
+    def forget(self, client_order_id: str) -> None:
+        """Drop a record whose submit failed as a request (the id may be submitted again)."""
+        record = self.records.pop(client_order_id, None)
+        if record is not None and self.by_order_id.get(record.order_id) == client_order_id:
+            del self.by_order_id[record.order_id]
 
     def on_exec(self, trade: Any, fill: Any) -> None:
         exec_id = str(fill.execution.execId)
@@ -427,10 +439,22 @@ def fill_report(
     )
 
 
-def snapshot_from_trade(trade: Any, parent_ref: str | None) -> OrderSnapshot:
+_FINAL_STATUSES = {
+    "Filled": OrderStatus.FILLED,
+    "Cancelled": OrderStatus.CANCELED,
+    "ApiCancelled": OrderStatus.CANCELED,
+    "Inactive": OrderStatus.REJECTED,
+}
+
+
+def snapshot_from_trade(trade: Any, parent_ref: str | None, final: bool = False) -> OrderSnapshot:
+    """An ib_async Trade as an OrderSnapshot; ``final`` maps done states (completed orders) too."""
     record = record_from_trade(trade, parent_ref)
-    filled = _dec(trade.orderStatus.filled or 0.0)
+    raw_filled = trade.orderStatus.filled or getattr(trade.order, "filledQuantity", 0.0)
+    filled = _dec(raw_filled) if 0 < float(raw_filled) < UNSET_DOUBLE else Decimal(0)
     status = OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.ACCEPTED
+    if final and str(trade.orderStatus.status) in _FINAL_STATUSES:
+        status = _FINAL_STATUSES[str(trade.orderStatus.status)]
     return OrderSnapshot(
         client_order_id=record.client_order_id,
         venue_order_id=str(record.order_id),
