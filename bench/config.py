@@ -25,7 +25,7 @@ default:
     daily_loss_cap_usd: null
     max_consecutive_losses: null
     max_trades_per_day: null
-    position_limit: null
+    position_limit: 1
     per_trade_risk_usd: null
     max_stop_ticks: null
     require_stop: false
@@ -105,7 +105,7 @@ target_ticks = 16
 constitution = "{constitution}"
 
 [portfolio]
-starting_cash = "10000000"
+starting_cash = "100000"
 
 [broker]
 name = "sim"
@@ -115,7 +115,7 @@ environment = "paper"
 fill_price = "open"
 slippage_bps = 1.0
 fee_bps = 0.5
-starting_cash = "10000000"
+starting_cash = "100000"
 """
 
 

@@ -89,28 +89,20 @@ def config_check(config: ConfigOpt = None) -> None:
     typer.echo(f"config ok (sha256 {settings.config_hash()[:16]})")
 
 
-def _mount_optional() -> None:
+def _mount_subcommands() -> None:
     """Sub-apps that live in their own modules (plugins, model, kill/resume)."""
-    import importlib
+    from tradebot import cli_control, cli_model, cli_plugins
 
-    for module, name in (("tradebot.cli_plugins", "plugins"), ("tradebot.cli_model", "model")):
-        try:
-            sub = importlib.import_module(module)
-        except ModuleNotFoundError:
-            continue
-        app.add_typer(sub.app, name=name)
-    try:
-        control = importlib.import_module("tradebot.cli_control")
-    except ModuleNotFoundError:
-        return
-    for command in ("kill", "resume"):
-        fn = getattr(control, command, None)
-        if fn is not None:
-            app.command(name=command)(fn)
+    app.add_typer(cli_plugins.app, name="plugins")
+    app.add_typer(cli_model.app, name="model")
+    app.command(name="kill")(cli_control.kill)
+    app.command(name="resume")(cli_control.resume)
+
+
+_mount_subcommands()
 
 
 def main() -> None:
-    _mount_optional()
     try:
         app()
     except KeyboardInterrupt:

@@ -1,7 +1,7 @@
 """``tradebot kill`` and ``tradebot resume``: talk to the running daemon over its control socket.
 
 The runtime directory is ``--runtime-dir``, else ``$TRADEBOT_RUNTIME_DIR``, else the config's
-``run.run_dir``. Exit codes: 0 done, 1 no daemon answering or the daemon refused, 2 bad arguments.
+``<run.run_dir>/control`` (or ``ops.runtime_dir``). Exit codes: 0 done, 1 no daemon answering or the daemon refused, 2 bad arguments.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ RuntimeDirOpt = Annotated[
     typer.Option(
         "--runtime-dir",
         envvar="TRADEBOT_RUNTIME_DIR",
-        help="The daemon's runtime directory (default: the config's run.run_dir).",
+        help="The daemon's runtime directory (default: <run.run_dir>/control, or ops.runtime_dir).",
     ),
 ]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file to find run.run_dir in.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file to find the runtime directory in.")]
 
 
 def _runtime_dir(runtime_dir: Path | None, config: Path | None) -> Path:
@@ -32,7 +32,7 @@ def _runtime_dir(runtime_dir: Path | None, config: Path | None) -> Path:
     from tradebot.settings import ConfigError, load_settings
 
     try:
-        return load_settings(config).run.run_dir
+        return load_settings(config).runtime_dir
     except ConfigError as exc:
         typer.echo(f"cannot find the runtime dir: {exc}\nGive --runtime-dir DIR.", err=True)
         raise typer.Exit(2) from None

@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from tradebot.domain.instruments import AssetClass, Instrument
+from tradebot.ops.config import OpsConfig
 
 DEFAULT_CONFIG = Path("config/tradebot.toml")
 
@@ -122,6 +123,7 @@ class Settings(BaseSettings):
     gates: GatesConfig = GatesConfig()
     portfolio: PortfolioConfig = PortfolioConfig()
     broker: BrokerConfig = BrokerConfig()
+    ops: OpsConfig = OpsConfig()
 
     toml_path: ClassVar[Path | None] = None
 
@@ -140,6 +142,11 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     @property
+    def runtime_dir(self) -> Path:
+        """Control socket and KILL file: ``ops.runtime_dir``, else ``<run_dir>/control`` (ours alone)."""
+        return self.ops.runtime_dir or self.run.run_dir / "control"
+
+    @property
     def store_path(self) -> Path:
         return self.run.store or self.run.run_dir / "tradebot.db"
 
@@ -153,11 +160,20 @@ class Settings(BaseSettings):
         redacted: dict[str, Any] = _redact(self.model_dump(mode="json"), self)
         return redacted
 
+    def decision_config(self) -> dict[str, Any]:
+        """The redacted config without where output goes (run dir, store, control dir, logs): what a
+        decision can depend on. Two runs that differ only in output locations have the same hash."""
+        config = self.redacted()
+        for section, key in _OUTPUT_LOCATIONS:
+            config.get(section, {}).pop(key, None)
+        return config
+
     def config_hash(self) -> str:
-        body = orjson.dumps(self.redacted(), option=orjson.OPT_SORT_KEYS)
+        body = orjson.dumps(self.decision_config(), option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(body).hexdigest()
 
 
+_OUTPUT_LOCATIONS = (("run", "run_dir"), ("run", "store"), ("ops", "runtime_dir"), ("ops", "log"))
 _SECRET_HINTS = ("secret", "password", "token", "api_key", "apikey", "key_id")
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -11,9 +13,19 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "src" / "tradebot" / "data" / "es_esz13_1m_2013-10-06_2013-10-11.csv"
 
 
-def tradebot(*args: str, cwd: Path = REPO, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def run_env(run_dir: Path | None = None) -> dict[str, str]:
+    """The environment of a test run: its own run directory (manifest, logs, control socket)."""
+    env = dict(os.environ)
+    env["TRADEBOT_RUN__RUN_DIR"] = str(run_dir or tempfile.mkdtemp(prefix="tradebot-run-"))
+    return env
+
+
+def tradebot(
+    *args: str, cwd: Path = REPO, timeout: float = 240, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tradebot.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        env=env or run_env(),
     )
 
 

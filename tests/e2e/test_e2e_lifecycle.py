@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_helpers import REPO, tradebot
+from e2e_helpers import REPO, run_env, tradebot
 
 from tradebot.store import StoreReader
 
@@ -29,7 +29,7 @@ def test_sigterm_stops_intake_drains_flushes_and_exits_zero(tmp_path: Path, samp
     store = tmp_path / "term.db"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tradebot.cli", "replay", "--data", str(sample), "--out", str(store)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=run_env(),
     )
     deadline = time.monotonic() + 120
     while store.exists() and _bars(store) < 800 and time.monotonic() < deadline or not store.exists():

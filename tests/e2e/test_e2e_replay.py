@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from e2e_helpers import REPO, tradebot
+from e2e_helpers import REPO, run_env, tradebot
 
 from tradebot.store import StoreReader
 
@@ -54,7 +54,7 @@ def test_sigkill_mid_replay_then_restart_resumes_without_duplicates(tmp_path: Pa
     store = tmp_path / "crash.db"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tradebot.cli", "replay", "--data", str(sample), "--out", str(store)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=run_env(),
     )
     deadline = time.monotonic() + 120
     while _bars_in(store) < 1500 and time.monotonic() < deadline and proc.poll() is None:

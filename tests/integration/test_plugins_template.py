@@ -40,7 +40,7 @@ def test_generated_plugin_installs_is_listed_and_passes_its_tests(tmp_path: Path
 
     python = _throwaway_venv(tmp_path / "venv")
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", "-e", str(dist)],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "-e", str(dist)],
         check=True, capture_output=True,
     )
     listed = subprocess.run(

@@ -1206,13 +1206,29 @@ def load_bar_file(path: str, symbol: str, limit: int | None = None, interval_s: 
     return bars
 
 
-async def serve_bars(port: int, path: str, symbol: str, delay_s: float, limit: int | None) -> None:
+def shift_to_now(bars: list[Bar], now: datetime) -> list[Bar]:
+    """The same bars moved in time so that the last one ends at ``now`` (floored to its interval)."""
+    if not bars:
+        return bars
+    step = bars[-1].interval_s
+    end = datetime.fromtimestamp(int(now.timestamp()) // step * step, UTC)
+    offset = end - bars[-1].end
+    return [
+        Bar(b.symbol, b.ts + offset, b.open, b.high, b.low, b.close, b.volume, b.interval_s) for b in bars
+    ]
+
+
+async def serve_bars(
+    port: int, path: str, symbol: str, delay_s: float, limit: int | None, to_now: bool = False
+) -> None:
     """Listen on 127.0.0.1:``port``; once a client subscribes to real-time bars, stream the file."""
     tws = FakeTws()
     tws.server = await asyncio.start_server(tws._handle, "127.0.0.1", port)
     tws.port = tws.server.sockets[0].getsockname()[1]
     controller = FakeTwsController(tws)
     bars = load_bar_file(path, symbol, limit)
+    if to_now:
+        bars = shift_to_now(bars, datetime.now(UTC))
     print(
         f"fake TWS on 127.0.0.1:{tws.port}, {len(bars)} bars of {symbol} waiting for a subscriber", flush=True
     )
@@ -1240,8 +1256,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--symbol", default="MES")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds between bars")
     parser.add_argument("--limit", type=int, default=None, help="stream only the first N bars")
+    parser.add_argument("--shift-to-now", action="store_true", help="move the bars so the last ends now")
     args = parser.parse_args(argv)
-    asyncio.run(serve_bars(args.port, args.bars, args.symbol, args.delay, args.limit))
+    asyncio.run(serve_bars(args.port, args.bars, args.symbol, args.delay, args.limit, args.shift_to_now))
 
 
 if __name__ == "__main__":

@@ -300,3 +300,49 @@ async def test_1101_resubscribes_market_data(
     bar = minute_bar(40, 5800.0, 5801.0, 5799.0, 5800.5)
     await venue.push_bar(bar)
     assert await asyncio.wait_for(pending, 3) == bar
+
+
+async def test_rate_limited_submit_raises_and_the_same_id_can_be_sent_again(
+    broker: IbkrBroker, venue: FakeTwsController, tws: FakeTws
+) -> None:
+    events = broker.events()
+    await venue.fail_next("rate_limit")
+    with pytest.raises(BrokerError) as info:
+        await broker.submit(limit("rl1", Side.BUY, "5700"))
+    cls = info.value.error_class
+    assert (cls.category, cls.code, cls.details["ib_code"]) == (
+        ErrorCategory.RATE_LIMIT,
+        reasons.RATE_LIMIT_RETRY,
+        100,
+    )
+    assert cls.retry_after_s == 1.0
+    assert await broker.order_status("rl1") is None  # nothing exists: the OMS may resend
+    await broker.submit(limit("rl1", Side.BUY, "5700"))
+    assert tws.order_by_ref("rl1").status == "Submitted"
+    assert [e.kind for e in await quiet(events) if not isinstance(e, ConnectionEvent)] == ["order_accepted"]
+
+
+async def test_connection_dropped_during_submit_is_net_retry_then_lookup_and_resend(
+    broker: IbkrBroker, venue: FakeTwsController, tws: FakeTws
+) -> None:
+    await venue.fail_next("network")
+    with pytest.raises(BrokerError) as info:
+        await broker.submit(limit("nd1", Side.BUY, "5700"))
+    assert info.value.error_class.code == reasons.NET_RETRY
+    await wait_until(lambda: broker.connection.state is ConnState.READY)
+    assert await broker.order_status("nd1") is None  # the venue never got it
+    await broker.submit(limit("nd1", Side.BUY, "5700"))
+    assert [o.client_order_id for o in await broker.open_orders()] == ["nd1"]
+
+
+async def test_close_stops_reconnecting(tws: FakeTws) -> None:
+    adapter = IbkrBroker(fast_config(tws.port, connect_timeout=0.3), WallClock(), CAPABILITIES)
+    await adapter.connect()
+    tws.refuse_connections = True
+    await tws.drop_all()
+    await wait_until(lambda: len(adapter.connection.transitions) > 6)  # a few failed attempts
+    await adapter.close()
+    attempts = len(adapter.connection.transitions)
+    await asyncio.sleep(0.5)
+    assert len(adapter.connection.transitions) == attempts
+    assert adapter.connection.transitions[-1] == (ConnState.DISCONNECTED, E.IB_CLOSED)

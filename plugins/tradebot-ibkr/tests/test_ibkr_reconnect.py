@@ -105,3 +105,28 @@ async def test_nightly_restart_window_names_the_reason_and_retries_until_back(tw
     assert E.IB_CONNECT_FAILED in reasons[1:]
     await adapter.close()
     assert adapter.connection.transitions[-1] == (ConnState.DISCONNECTED, E.IB_CLOSED)
+
+
+async def test_restart_adopts_working_orders_and_treats_old_fills_as_history(
+    broker: IbkrBroker, venue: FakeTwsController, tws: FakeTws
+) -> None:
+    await broker.submit(limit("rs1", Side.BUY, "5700", qty="3"))
+    await venue.fill("rs1", qty=Decimal(1))
+    await wait_until(lambda: len(tws.executions) == 1)
+    await broker.close()  # the process dies
+
+    restarted = IbkrBroker(fast_config(tws.port), WallClock(), CAPABILITIES)
+    await restarted.connect()
+    events = restarted.events()
+    seen = await quiet(events)
+    orders = [(e.kind, e.client_order_id) for e in seen if not isinstance(e, ConnectionEvent)]  # type: ignore[union-attr]
+    assert orders == [("order_accepted", "rs1")]  # adopted; the old fill is not replayed as an event
+    (old,) = await restarted.fills_since(datetime(2020, 1, 1, tzinfo=UTC))
+    assert (old.client_order_id, old.quantity, old.leaves_qty) == ("rs1", 1, 2)
+    snapshot = await restarted.order_status("rs1")
+    assert snapshot is not None and (snapshot.quantity, snapshot.filled_qty) == (3, 1)
+    await venue.fill("rs1")
+    (fill,) = await take(events, 1, keep=order_events)
+    assert isinstance(fill, OrderFilled) and (fill.quantity, fill.leaves_qty) == (2, 0)
+    assert fill.fill_id == tws.executions[-1].exec_id
+    await restarted.close()

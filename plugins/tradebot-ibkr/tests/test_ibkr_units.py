@@ -7,6 +7,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from importlib.metadata import entry_points
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -27,6 +28,9 @@ from tradebot.domain.bars import Bar
 from tradebot.domain.clock import WallClock
 from tradebot.domain.errors import BrokerError, ErrorAction, ErrorCategory
 from tradebot.domain.orders import Bracket, OrderRequest, OrderType, Side, TimeInForce
+
+pytestmark = pytest.mark.timeout(30)
+
 
 # --- config and plugin ---------------------------------------------------------------------------------
 
@@ -276,3 +280,22 @@ def test_bars_of_a_minute_roll_over_into_the_next_hour() -> None:
         ts = int((start + timedelta(seconds=i)).timestamp())
         bars += agg.add(ts, 1.0, 2.0, 0.5, 1.5, 1.0)
     assert [b.ts.hour for b in bars] == [14, 15] and all(b.volume == 720 for b in bars)
+
+
+def test_standalone_fake_loads_and_shifts_a_bar_file(tmp_path: Path) -> None:
+    from ibkr_fake_tws import load_bar_file, shift_to_now
+
+    path = tmp_path / "bars.csv"
+    path.write_text(
+        "ts,open,high,low,close,volume\n2013-10-07T13:30:00Z,1,2,0.5,1.5,10\n"
+        "2013-10-07T13:31:00Z,1.5,2,1,1.75,5\n"
+    )
+    bars = load_bar_file(str(path), "MES")
+    assert [(b.ts.minute, b.close, b.interval_s) for b in bars] == [(30, 1.5, 60), (31, 1.75, 60)]
+    now = datetime(2026, 11, 21, 16, 45, 30, tzinfo=UTC)
+    shifted = shift_to_now(bars, now)
+    assert shifted[-1].end == datetime(2026, 11, 21, 16, 45, tzinfo=UTC)
+    assert shifted[1].ts - shifted[0].ts == timedelta(minutes=1)
+    path.write_text("ts,open,high,low,close,volume\nnot-a-time,1,2,0.5,1.5,10\n")
+    with pytest.raises(ValueError, match=r"bars\.csv:2: bad bar row"):
+        load_bar_file(str(path), "MES")

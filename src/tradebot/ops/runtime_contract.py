@@ -57,6 +57,7 @@ def check_runtime_contract(
     entry_points: Mapping[str, Any] | None = None,
     modules: Iterable[str] | None = None,
     load_plugins: bool = True,
+    allow_simulated: bool = False,
 ) -> list[str]:
     """Every way this process would break the runtime contract; empty when it holds."""
     mode = Mode(mode)
@@ -75,7 +76,7 @@ def check_runtime_contract(
                 ep.load()
             except Exception as exc:  # noqa: BLE001 - reported as a contract problem, startup refuses
                 problems.append(f"broker plugin {name!r}: failed to load: {type(exc).__name__}: {exc}")
-        if mode is Mode.LIVE and name in SIMULATED_BROKERS:
+        if mode is Mode.LIVE and name in SIMULATED_BROKERS and not allow_simulated:
             problems.append(f"broker plugin {name!r} is the simulated venue; live mode needs a real broker")
     for dist in client_libraries:
         try:

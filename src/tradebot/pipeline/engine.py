@@ -37,6 +37,7 @@ from tradebot.oms.client_ids import client_order_id
 from tradebot.oms.ledger import Ledger
 from tradebot.oms.manager import OrderManager, SubmitOutcome
 from tradebot.pipeline.portfolio import Portfolio, TradeClosed
+from tradebot.pipeline.ops_hooks import OpsHooks
 from tradebot.pipeline.recorder import Recorder
 from tradebot.pipeline.stats import RunStats
 from tradebot.risk.chain import GateChain
@@ -44,6 +45,7 @@ from tradebot.risk.context import GateContext
 from tradebot.risk.data_validity import DataValidity
 from tradebot.risk.decision_record import decision_record
 from tradebot.risk.execution_quality import ExecutionQuality
+from tradebot.risk.flatten import flatten_intents
 from tradebot.risk.rules import LimitsRules
 from tradebot.risk.tracker import RiskTracker
 from tradebot.risk.trading_state import TradingStateMachine, Transition
@@ -97,6 +99,7 @@ class DecisionEngine:
         machine: TradingStateMachine | None = None,
         constitution_sha256: str = "",
         resume_after: datetime | None = None,
+        ops: OpsHooks | None = None,
     ) -> None:
         self.mode = mode
         self.clock = clock
@@ -116,6 +119,8 @@ class DecisionEngine:
         self.dvs = DataValidity()
         self.eqs = ExecutionQuality()
         self.constitution_sha256 = constitution_sha256
+        self.ops = ops or OpsHooks()
+        self.flatten_requested = False  # an operator's flatten, done at the next bar
         self.oms = OrderManager(broker, self.ledger, recorder, clock)
         self.stats.trading_state = self.machine.state.value
         self.on_trade_closed: list[Callable[[TradeClosed], None]] = []
@@ -136,6 +141,7 @@ class DecisionEngine:
                 "trading_state", {**transition.to_dict(), "machine": self.machine.to_dict()},
                 ts=self.clock.now(),
             )
+            self.ops.on_state(self.clock.now(), transition.to_state, transition.code, transition.details)
 
     def fail_closed(self, code: str, state: TradingState = TradingState.HALTED, **details: Any) -> None:
         """An error in the decision or order path: hold the state until an operator resumes."""
@@ -188,10 +194,14 @@ class DecisionEngine:
         )
         self._update_state(bar.symbol)
         intents: list[OrderIntent] = []
-        if self.flattener is not None:
-            intents.extend(
-                self.flattener(now, instrument, self.portfolio.position_qty(bar.symbol), close)
-            )
+        position = self.portfolio.position_qty(bar.symbol)
+        if self.flatten_requested and position != 0:
+            intents.extend(flatten_intents(
+                now, instrument, position, close, source=IntentSource.OPERATOR, tag="operator-flatten",
+            ))
+        elif self.flattener is not None:
+            intents.extend(self.flattener(now, instrument, position, close))
+        self.flatten_requested = False
         if signal is not None and not intents:
             self.stats.signals += 1
             self.recorder.record("signal", asdict(signal), ts=now, symbol=bar.symbol)
@@ -221,7 +231,13 @@ class DecisionEngine:
         for verdict in decision.verdicts:
             if verdict.outcome is Outcome.CLAMP and verdict.code:
                 self.stats.clamped[verdict.code] += 1
+        if decision.approved is not None:
+            breaker = self.ops.allow_submit(now)
+            if not breaker.allowed:
+                decision = Decision(decision.intent, (*decision.verdicts, breaker.to_verdict("breaker")), None,
+                                    decision.config_hash)
         blocked = decision.blocked_by
+        self.ops.on_decision(blocked.code if blocked else None)
         request: OrderRequest | None = None
         if blocked is not None:
             self.stats.blocked[blocked.code or reasons.GATE_FAILURE] += 1
@@ -246,7 +262,7 @@ class DecisionEngine:
         )
         if request is None:
             return decision
-        if request.reduce_only and intent.source is IntentSource.FLATTEN:
+        if request.reduce_only and intent.source in (IntentSource.FLATTEN, IntentSource.OPERATOR):
             await self._cancel_working_exits(request.symbol)
         outcome = await self.oms.submit(request)
         if outcome in (SubmitOutcome.SENT, SubmitOutcome.UNKNOWN):
@@ -255,7 +271,10 @@ class DecisionEngine:
             self.eqs.on_submitted(request.client_order_id, request.side, approved_price(decision), now)
         if outcome is SubmitOutcome.SENT:
             self.stats.orders += 1
-        elif outcome is SubmitOutcome.UNKNOWN:
+            self.ops.submit_succeeded(now)
+        else:
+            self.ops.submit_failed(now, self.oms.last_error)
+        if outcome is SubmitOutcome.UNKNOWN:
             self.fail_closed("ORDER_STATUS_UNKNOWN", TradingState.REDUCING,
                              client_order_id=request.client_order_id)
         elif outcome is SubmitOutcome.FAILED and self.oms.last_error is not None:
@@ -306,6 +325,7 @@ class DecisionEngine:
                     callback(closed)
         elif isinstance(event, OrderRejected):
             self.stats.rejects += 1
+            self.ops.on_reject(now, event.client_order_id, entry.symbol if entry else "", event.reason)
         if symbol or entry:
             self._update_state(symbol or entry.symbol)  # type: ignore[union-attr]
 

@@ -62,6 +62,10 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
     start = resume.clock_start or first_ts
     clock: Clock = ReplayClock(start) if from_file and start is not None else WallClock()
 
+    run_dir = Path(settings.run.run_dir)
+    runtime_dir = Path(settings.runtime_dir)
+    logging_handle = _setup_logging(settings, run_dir, options)
+    _check_runtime_contract(settings, mode)
     broker = _build_broker(settings, mode, clock, store_path, from_file)
     if hasattr(broker, "register_instrument"):
         broker.register_instrument(instrument)
@@ -84,13 +88,14 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
 
     async with EventWriter.open(store_path, on_failure=on_failure, run_id=run_id, durable_sync=durable) as writer:
         recorder = StoreRecorder(writer)
+        ops, webhook = _build_ops(settings, recorder, clock)
         engine = DecisionEngine(
             mode=mode, clock=clock, instruments=instruments, broker=broker, portfolio=portfolio,
             chain=chain, sizer=sizer, recorder=recorder, stats=stats,
             limits=lambda sym: constitution.rules_for(sym).limits,
             flattener=SessionFlattener(constitution, settings_calendars(), resume.tracker),
             ledger=resume.ledger, tracker=resume.tracker, machine=resume.machine,
-            constitution_sha256=constitution.sha256, resume_after=resume.last_bar_ts,
+            constitution_sha256=constitution.sha256, resume_after=resume.last_bar_ts, ops=ops,
         )
         recorder.record("run_start", {
             "mode": mode.value, "run_id_hint": "see write_batches", "config_hash": settings.config_hash(),
@@ -100,6 +105,22 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
             "data": Path(data_path).name if from_file else "broker",
             "resumed_after": resume.last_bar_ts.isoformat() if resume.last_bar_ts else None,
         }, ts=clock.now())
+        _write_manifest(settings, mode, run_dir, run_id, constitution, recorder, clock)
+        if settings.gates.canary_symbols:
+            from tradebot.ops.canary import log_canary_mode
+
+            recorder.record("canary_mode", log_canary_mode(settings.gates.canary_symbols), ts=clock.now())
+        from tradebot.ops.control import ControlError, ControlServer
+        from tradebot.pipeline.operator import OperatorControl
+
+        control = ControlServer(
+            runtime_dir, OperatorControl(engine, broker, settings.ops.cancel_all_policy()).handlers(),
+            kill_file_poll_s=settings.ops.kill_file_poll_s,
+        )
+        try:
+            await control.start()
+        except ControlError as exc:
+            raise _refuse(str(exc), ExitCode.ALREADY_RUNNING) from exc
         await broker.connect()
         try:
             if resume.last_bar_ts is not None:
@@ -117,9 +138,105 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
             await pipeline.run(handle_signals=True)
         finally:
             engine.finish()
+            await control.close()
             await broker.close()
+            if webhook is not None:
+                webhook.close()
         await writer.flush()
+    logging_handle.close()
     return summarize_store(store_path)
+
+
+def _setup_logging(settings: Any, run_dir: Path, options: RunOptions) -> Any:
+    from tradebot.ops.logging import setup_logging
+    from tradebot.ops.secrets import register_secret
+
+    if settings.ops.alerts.webhook_url is not None:
+        register_secret(settings.ops.alerts.webhook_url, "ops.alerts.webhook_url")
+    log = settings.ops.log
+    return setup_logging(
+        log_dir=Path(log.dir or run_dir), console=not options.quiet, console_level=log.console_level,
+        file_level=log.file_level,
+    )
+
+
+def _check_runtime_contract(settings: Any, mode: Mode) -> None:
+    from tradebot.ops.runtime_contract import check_runtime_contract
+
+    if mode is not Mode.LIVE:
+        return
+    name = settings.broker.name
+    from tradebot.brokers.registry import PluginError, load_plugin
+
+    try:
+        libraries = load_plugin(name).client_libraries
+    except PluginError as exc:
+        raise _refuse(str(exc)) from exc
+    problems = check_runtime_contract(
+        mode, [name], libraries, _model_verifier(settings),
+        allow_simulated=settings.broker.environment != "production",
+    )
+    if problems:
+        raise _refuse("live mode refuses to start (runtime contract):\n  - " + "\n  - ".join(problems))
+
+
+def _model_verifier(settings: Any) -> Any:
+    def verify() -> list[str]:
+        from tradebot.models import ModelVerificationError, default_model_path, verify_artifact
+
+        try:
+            verify_artifact(settings.strategy.model or default_model_path())
+        except ModelVerificationError as exc:
+            return [f"{exc.code}: {p}" for p in exc.problems] or [f"{exc.code}: {exc}"]
+        return []
+
+    return verify
+
+
+def _build_ops(settings: Any, recorder: StoreRecorder, clock: Clock) -> tuple[Any, Any]:
+    from tradebot.ops.alerts import AlertRules, build_sinks
+    from tradebot.ops.breakers import BreakerBoard
+    from tradebot.ops.metrics import Metrics
+    from tradebot.pipeline.ops_hooks import OpsHooks
+
+    ops_cfg = settings.ops
+    url = ops_cfg.alerts.webhook_url
+    dispatcher, webhook = build_sinks(
+        store_write=lambda code, body: recorder.record(code, dict(body), ts=clock.now()),
+        webhook_url=url.get_secret_value() if url is not None else None,
+        webhook_timeout_s=ops_cfg.alerts.webhook_timeout_s,
+    )
+    metrics = Metrics() if ops_cfg.metrics.enabled else None
+    hooks = OpsHooks(BreakerBoard(policy=ops_cfg.breaker_policy()), AlertRules(ops_cfg.alert_thresholds()),
+                     dispatcher, metrics)
+    return hooks, webhook
+
+
+_RUN_SPECIFIC = ("time", "run_id", "host")
+
+
+def _write_manifest(
+    settings: Any, mode: Mode, run_dir: Path, run_id: str, constitution: Any, recorder: StoreRecorder,
+    clock: Clock,
+) -> None:
+    """The run manifest: to the run directory in full, and to the store without what differs per run
+    (wall time, run id, pid), so replays stay byte-identical."""
+    from datetime import UTC
+    from datetime import datetime as dt
+
+    from tradebot.brokers.registry import load_plugin
+    from tradebot.ops.manifest import build_manifest, write_manifest
+
+    plugin = load_plugin("sim" if mode is not Mode.LIVE else settings.broker.name)
+    manifest = build_manifest(
+        mode, settings.decision_config(), constitution.model_dump(mode="json"), [plugin],
+        {"profile": settings.strategy.profile, "sizer": settings.strategy.sizer,
+         "ai_mode": settings.strategy.ai_mode, "canary_symbols": list(settings.gates.canary_symbols)},
+        settings.run.account_id, now=dt.now(UTC), run_id=run_id,  # wall clock: metadata, not a decision
+    )
+    write_manifest(run_dir, manifest)
+    recorder.record("run_manifest", {k: v for k, v in manifest.items() if k not in _RUN_SPECIFIC},
+                    ts=clock.now())
 
 
 def settings_calendars() -> Any:

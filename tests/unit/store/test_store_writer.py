@@ -43,17 +43,18 @@ async def test_append_flush_and_batching(store_path: Path) -> None:
         w.append("warmup", {"i": 0}, ts=TS)
         await w.flush()
         with write_lock(store_path):  # the writer is stuck: everything below queues up
-            appended = [w.append("tick", {"i": i}, ts=TS, symbol="MES") for i in range(1, 301)]
-            assert appended == list(range(2, 302))
-            assert w.last_seq == 301
-            assert w.pending >= 299  # at most the first one was taken before the lock bit
+            appended = [w.append("tick", {"i": i}, ts=TS, symbol="MES") for i in range(1, 2701)]
+            assert appended == list(range(2, 2702))
+            assert w.last_seq == 2701
+            assert w.pending >= 2699  # at most the first one was taken before the lock bit
         await w.flush()
-        assert w.pending == 0 and w.committed_seq == 301
+        assert w.pending == 0 and w.committed_seq == 2701
         with StoreReader(store_path) as r:  # visible to another connection once flush returns
-            assert r.max_seq() == 301
-            batches = {r.write_batch(s) for s in range(1, 302)}
-    assert seqs(store_path) == list(range(1, 302))
-    assert len(batches) <= 3  # the 300 queued events went in one or two transactions, not 300
+            assert r.max_seq() == 2701
+            batches = {r.write_batch(s) for s in range(1, 2702)}
+            assert all(e.body["i"] == e.seq - 1 for e in r.iter_events(kinds=["tick"]))
+    assert seqs(store_path) == list(range(1, 2702))
+    assert len(batches) <= 3  # the queued events went in one or two transactions, not 2,700
     assert all(b is not None and b.run_id == "r" for b in batches)
 
 
@@ -144,7 +145,7 @@ async def test_write_failure_halts_once_and_refuses_everything_after(store_path:
             w.append("tick", {"i": 3}, ts=TS)
             with pytest.raises(StoreWriteFailed, match="injected write failure") as flushed:
                 await w.flush()
-            assert "events 4..4 are not recorded" in str(flushed.value)
+            assert "events 4..4 are not committed" in str(flushed.value)
             assert flushed.value.code == reasons.STORE_WRITE_FAILED
             await asyncio.sleep(0)  # let the failure callback run
             assert w.failed

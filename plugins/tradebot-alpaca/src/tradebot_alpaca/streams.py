@@ -85,16 +85,22 @@ class StreamRunner:
         self.stream = stream
         self._restart_s = restart_s
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.restarts = 0
+
+    def stopping(self) -> bool:
+        return self._stopping
 
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._supervise(), name=f"alpaca-{self.name}")
 
     async def _supervise(self) -> None:
-        while True:
+        while not self.stopping():
             try:
                 await self.stream._run_forever()
+                if self.stopping():
+                    return
                 log.warning("alpaca %s stream ended; restarting", self.name)
             except (WebSocketException, OSError, ValueError, RuntimeError) as exc:
                 log.error("alpaca %s stream crashed (%s: %s); restarting", self.name, type(exc).__name__, exc)
@@ -113,8 +119,13 @@ class StreamRunner:
         task, self._task = self._task, None
         if task is None:
             return
-        task.cancel()
+        self._stopping = True
         with anyio.CancelScope(shield=True):
+            await self.stream.stop_ws()  # the library's own stop flag, in case a cancel gets swallowed
+            # asyncio.wait_for in 3.11 can swallow a cancellation that races a completed recv(): repeat it
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.5)
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await self._close_socket()

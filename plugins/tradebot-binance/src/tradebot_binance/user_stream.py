@@ -49,6 +49,7 @@ class UserStream:
         self.listen_keys: list[str] = []
         self.interruptions = 0
         self.connected = asyncio.Event()
+        self._stopping = False
 
     async def start(self) -> None:
         """Open the first connection (so no update is missed after connect() returns), then read."""
@@ -56,10 +57,14 @@ class UserStream:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="binance-user-stream")
 
     async def stop(self) -> None:
+        self._stopping = True
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            # python-binance's recv() wraps asyncio.wait_for, which on 3.11 can swallow a cancel that races
+            # a message: cancel until the task is really done.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.2)
         sock, self._sock = self._sock, None
         if sock is not None:
             await close_socket(sock)
@@ -99,7 +104,7 @@ class UserStream:
             await self._sink.connection("DEGRADED", self._clock.now(), f"reconciliation failed: {exc}")
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             sock = self._sock
             if sock is None:
                 await self._reopen("no socket")

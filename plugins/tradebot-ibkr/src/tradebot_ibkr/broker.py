@@ -58,6 +58,7 @@ class IbkrBroker:
         self._contracts: dict[str, Any] = {}
         self._specs: dict[str, FutureSpec] = {}
         self._session_started: datetime | None = None
+        self._request_lock = asyncio.Lock()
         self.connection = ConnectionManager(
             self._ib, config, clock, publish=self._events.put_nowait, resync=self._resync
         )
@@ -68,6 +69,8 @@ class IbkrBroker:
 
     # ----- lifecycle
     async def connect(self) -> None:
+        if self._session_started is None:
+            self._tracker.history_mode = True  # the first sync replays today's executions: history
         await self.connection.connect()
 
     async def close(self) -> None:
@@ -90,8 +93,10 @@ class IbkrBroker:
         if first:
             # executions before this process started are history (fills_since reports them), not events
             self._tracker.fill_ids.update(str(f.execution.execId) for f in self._ib.fills())
+            self._tracker.history_mode = False
             for trade in open_trades:
                 self._tracker.on_status(trade)
+            self._feed.resubscribe()  # bar streams opened before a close()/connect() keep flowing
             return
         # connectAsync already fetched today's executions (with commission reports) and open orders
         self._tracker.reconcile_fills(list(self._ib.fills()))
@@ -112,9 +117,12 @@ class IbkrBroker:
             await self.connection.wait_ready(self.config.request_timeout)
 
     async def _request(self, make: Callable[[], Awaitable[Any]], what: str) -> Any:
+        """One bounded request/response round trip. Serialised: ib_async keys some requests by name
+        ("positions", "openOrders"), so two at once would orphan the first."""
         await self._ready()
         try:
-            return await asyncio.wait_for(make(), self.config.request_timeout)
+            async with self._request_lock:
+                return await asyncio.wait_for(make(), self.config.request_timeout)
         except BrokerError:
             raise
         except Exception as exc:

@@ -237,6 +237,8 @@ class ConnectionManager:
             self._ib.client.apiError -= on_api_error
             if not refused.done():
                 refused.cancel()
+            if not attempt.done():  # we were cancelled (close() during a reconnect): stop the attempt too
+                attempt.cancel()
 
     async def close(self) -> None:
         self._closing = True

@@ -117,6 +117,7 @@ class Subscription:
     queue: asyncio.Queue[Bar]
     req_id: int = -1
     active: bool = True
+    handle: Any = None  # ib_async's RealTimeBarList of the live request
 
 
 class BarFeed:
@@ -143,6 +144,7 @@ class BarFeed:
     def _request(self, sub: Subscription) -> None:
         bars = self._ib.reqRealTimeBars(sub.contract, SUB_BAR_S, "TRADES", self._use_rth)
         sub.req_id = int(bars.reqId)
+        sub.handle = bars
         self._by_req[sub.req_id] = sub
 
     def resubscribe(self) -> None:
@@ -158,8 +160,9 @@ class BarFeed:
         if sub in self._subs:
             self._subs.remove(sub)
         self._by_req.pop(sub.req_id, None)
-        if self._ib.isConnected() and sub.req_id >= 0:
-            self._ib.client.cancelRealTimeBars(sub.req_id)
+        if self._ib.isConnected() and sub.handle is not None:
+            self._ib.cancelRealTimeBars(sub.handle)
+        sub.handle = None
 
     def _on_bar_update(self, bars: Any, has_new_bar: bool) -> None:
         sub = self._by_req.get(int(getattr(bars, "reqId", -1)))

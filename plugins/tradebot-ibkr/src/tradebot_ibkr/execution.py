@@ -246,6 +246,7 @@ class ExecutionTracker:
         self.records: dict[str, OrderRecord] = {}
         self.by_order_id: dict[int, str] = {}
         self.fill_ids: set[str] = set()
+        self.history_mode = False  # while True, executions are recorded as history, not emitted
         self._pending_fills: dict[str, tuple[Any, Any]] = {}
 
     # ----- bookkeeping
@@ -380,10 +381,12 @@ class ExecutionTracker:
         if record is None:
             return  # not ours (manual or another client's order)
         self.fill_ids.add(exec_id)
-        self._accept(record)
         shares = _dec(ex.shares)
         cum = _dec(ex.cumQty) if ex.cumQty else record.filled + shares
         record.filled = max(record.filled, cum)
+        if self.history_mode:
+            return  # before this process started: fills_since reports it; it is not a new event
+        self._accept(record)
         leaves = max(Decimal(0), record.quantity - record.filled)
         record.status = OrderStatus.FILLED if leaves == 0 else OrderStatus.PARTIALLY_FILLED
         fee = _dec(report.commission) if report is not None and report.execId == exec_id else Decimal(0)

@@ -1,6 +1,7 @@
 """Durable venue state: the simulated venue's orders, fills, positions and counters in one SQLite file.
 
-Every venue mutation is written in one transaction before the venue publishes its events, so a trading
+Every venue mutation is written in one transaction (WAL, synchronous=NORMAL: durable across a killed
+process, not across power loss) before the venue publishes its events, so a trading
 process killed with SIGKILL and restarted on the same file finds the venue as a real venue would be:
 knowing every order it accepted and every fill it made.
 """
@@ -44,7 +45,7 @@ class VenueStateFile:
         self.path = path
         self._conn = sqlite3.connect(str(path), isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
 
     def load(self) -> VenueState:

@@ -110,6 +110,7 @@ class SimVenue:
         state = self._file.load() if self._file is not None else VenueState()
         self._orders: dict[str, SimOrder] = state.orders
         self._order_seq: dict[str, int] = {cid: i for i, cid in enumerate(state.orders)}
+        self._open_ids: dict[str, None] = {cid: None for cid, o in state.orders.items() if o.is_open}
         self._fills: list[OrderFilled] = state.fills
         self._positions: dict[str, SimPosition] = state.positions
         meta = state.meta
@@ -250,7 +251,7 @@ class SimVenue:
     def cancel_all(self, symbol: str | None = None) -> int:
         self._request()
         change = _Change()
-        for order in list(self._orders.values()):
+        for order in [self._orders[cid] for cid in self._open_ids]:
             if order.is_open and (symbol is None or order.symbol == symbol):
                 self._cancel(change, order, "cancel all")
         self._commit(change)
@@ -267,7 +268,7 @@ class SimVenue:
 
     def snapshot_open_orders(self) -> list[OrderSnapshot]:
         """The venue's own truth (for the controller; not a client request)."""
-        return [o.snapshot() for o in self._orders.values() if o.is_open]
+        return [self._orders[cid].snapshot() for cid in self._open_ids]
 
     def fills_since(self, since: datetime) -> list[OrderFilled]:
         self._request()
@@ -311,7 +312,7 @@ class SimVenue:
         self._marks[bar.symbol] = Decimal(repr(bar.close))
         change = _Change()
         instrument = self.catalog.get(bar.symbol)
-        for order in [o for o in self._orders.values() if o.symbol == bar.symbol]:
+        for order in [self._orders[cid] for cid in self._open_ids if self._orders[cid].symbol == bar.symbol]:
             if not order.is_open or not order.active:
                 continue
             if order.not_before is not None and bar.ts < order.not_before:
@@ -556,6 +557,10 @@ class SimVenue:
         if order.client_order_id not in self._orders:
             self._orders[order.client_order_id] = order
             self._order_seq[order.client_order_id] = len(self._order_seq)
+        if order.is_open:
+            self._open_ids[order.client_order_id] = None
+        else:
+            self._open_ids.pop(order.client_order_id, None)
         change.orders[order.client_order_id] = order
 
     def _meta(self) -> dict[str, str]:

@@ -1,0 +1,204 @@
+"""The session-close sequence (seed 002 E, session boundary hygiene), recorded as SESSION_CLOSE_CLEANUP.
+
+In order: (1) cancel open DAY orders and confirm each is gone, (2) flatten if configured (through the
+caller's callback, which sends reduce-only orders through the OMS), (3) the final reconciliation (the
+caller's callback, or: venue positions against the positions the caller expects), (4) record the
+``session_close`` event, (5) write the reports. Every step runs even when an earlier one failed: a
+failure is classified (``ops.errors.classify_exception``), logged and listed in ``problems`` with its
+reason code, and ``ok`` is False, so the caller can exit non-zero. Nothing is silently skipped.
+SIGTERM runs the same sequence (the caller decides when; this module only does it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import anyio
+from loguru import logger
+
+from tradebot.brokers.protocol import Broker
+from tradebot.domain import reasons
+from tradebot.domain.clock import Clock
+from tradebot.domain.orders import TimeInForce
+from tradebot.ops.errors import classify_exception
+
+ZERO = Decimal(0)
+Sleeper = Callable[[float], Awaitable[None]]
+ReportWriter = Callable[[], Awaitable[Mapping[str, str] | None]]
+
+
+@dataclass(slots=True)
+class SessionCloseRecord:
+    at: datetime
+    reason: str  # why the session closed: session_end | sigterm | halted | ...
+    code: str = reasons.SESSION_CLOSE_CLEANUP
+    day_orders_canceled: list[str] = field(default_factory=list)
+    day_orders_still_open: list[str] = field(default_factory=list)
+    flattened: bool = False
+    flatten_result: Any = None
+    positions_after: dict[str, str] = field(default_factory=dict)
+    open_orders_after: list[str] = field(default_factory=list)
+    reconciliation: dict[str, Any] = field(default_factory=dict)
+    reports: dict[str, str] = field(default_factory=dict)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    finished_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code, "reason": self.reason, "at": self.at.isoformat(), "ok": self.ok,
+            "day_orders_canceled": list(self.day_orders_canceled),
+            "day_orders_still_open": list(self.day_orders_still_open),
+            "flattened": self.flattened, "flatten_result": _jsonable(self.flatten_result),
+            "positions_after": dict(self.positions_after), "open_orders_after": list(self.open_orders_after),
+            "reconciliation": _jsonable(self.reconciliation), "reports": dict(self.reports),
+            "problems": [dict(p) for p in self.problems],
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+        }
+
+
+async def close_session(
+    broker: Broker,
+    clock: Clock,
+    *,
+    reason: str = "session_end",
+    cancel_day_orders: bool = True,
+    flatten: Callable[[], Awaitable[Any]] | None = None,
+    reconcile: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
+    expected_positions: Callable[[], Mapping[str, Decimal]] | None = None,
+    record: Callable[[str, dict[str, Any]], object] | None = None,
+    write_reports: ReportWriter | None = None,
+    cancel_timeout: timedelta = timedelta(seconds=30),
+    sleep: Sleeper = anyio.sleep,
+    poll_s: float = 0.5,
+) -> SessionCloseRecord:
+    """Run the close sequence (see the module doc) and return what it did.
+
+    ``flatten``: None means do not flatten (``session.flatten_at_close = false``). ``reconcile``: the
+    pipeline's final reconciliation; without it, venue positions are compared with
+    ``expected_positions()`` when given. ``record(kind, body)`` appends the ``session_close`` event;
+    ``write_reports()`` runs last (after the event is recorded, so the reports include it) and returns
+    the written paths by name.
+    """
+    out = SessionCloseRecord(at=clock.now(), reason=reason)
+    if cancel_day_orders:
+        cancel = _cancel_day_orders(broker, out, cancel_timeout, sleep, poll_s)
+        await _step(out, "cancel_day_orders", broker, cancel)
+    if flatten is not None:
+        await _step(out, "flatten", broker, _flatten(flatten, out))
+    await _step(out, "venue_snapshot", broker, _snapshot(broker, out))
+    if flatten is not None:
+        for symbol, qty in out.positions_after.items():
+            out.problems.append({"step": "flatten", "code": reasons.SESSION_CLOSE_CLEANUP,
+                                 "message": f"position {symbol} {qty} still open after flattening"})
+    if reconcile is not None:
+        await _step(out, "reconcile", broker, _reconcile(reconcile, out))
+    elif expected_positions is not None:
+        _compare_positions(out, expected_positions())
+    out.finished_at = clock.now()
+    if record is not None:
+        try:
+            record("session_close", out.as_dict())
+        except Exception as exc:  # noqa: BLE001 - listed in problems and logged: the close must go on
+            _problem(out, "record", exc, broker)
+    if write_reports is not None:
+        await _step(out, "write_reports", broker, _reports(write_reports, out))
+    level = "INFO" if out.ok else "ERROR"
+    logger.log(level, "SESSION_CLOSE_CLEANUP ({}): canceled {} DAY order(s), flattened={}, problems={}",
+               reason, len(out.day_orders_canceled), out.flattened, out.problems)
+    return out
+
+
+async def _step(out: SessionCloseRecord, name: str, broker: Broker, work: Awaitable[None]) -> None:
+    try:
+        await work
+    except Exception as exc:  # noqa: BLE001 - classified, logged and listed in problems; next step runs
+        _problem(out, name, exc, broker)
+
+
+def _problem(out: SessionCloseRecord, step: str, exc: BaseException, broker: Broker) -> None:
+    error = classify_exception(exc, broker=broker)
+    logger.error("session close step {} failed: {} ({})", step, exc, error.code)
+    out.problems.append({"step": step, "code": error.code, "category": error.category.value,
+                         "message": f"{type(exc).__name__}: {exc}"})
+
+
+async def _cancel_day_orders(
+    broker: Broker, out: SessionCloseRecord, timeout: timedelta, sleep: Sleeper, poll_s: float
+) -> None:
+    day_orders = [o for o in await broker.open_orders() if o.tif is TimeInForce.DAY]
+    for order in day_orders:
+        await broker.cancel(order.client_order_id)
+    pending = {o.client_order_id for o in day_orders}
+    waited = 0.0
+    while pending:
+        for cid in sorted(pending):
+            snapshot = await broker.order_status(cid)
+            if snapshot is None or snapshot.status.is_terminal:
+                pending.discard(cid)
+                out.day_orders_canceled.append(cid)
+        if not pending or waited >= timeout.total_seconds():
+            break
+        await sleep(poll_s)
+        waited += poll_s
+    out.day_orders_still_open = sorted(pending)
+    for cid in out.day_orders_still_open:
+        out.problems.append({"step": "cancel_day_orders", "code": reasons.SESSION_CLOSE_CLEANUP,
+                             "message": f"DAY order {cid} still open {timeout.total_seconds():g}s "
+                                        "after cancel"})
+
+
+async def _flatten(flatten: Callable[[], Awaitable[Any]], out: SessionCloseRecord) -> None:
+    out.flatten_result = await flatten()
+    out.flattened = True
+
+
+async def _snapshot(broker: Broker, out: SessionCloseRecord) -> None:
+    out.positions_after = {p.symbol: str(p.quantity) for p in await broker.positions() if p.quantity != ZERO}
+    out.open_orders_after = sorted(o.client_order_id for o in await broker.open_orders())
+
+
+async def _reconcile(reconcile: Callable[[], Awaitable[Mapping[str, Any]]], out: SessionCloseRecord) -> None:
+    result = dict(await reconcile())
+    out.reconciliation = result
+    mismatches = result.get("mismatches")
+    if mismatches:
+        out.problems.append({"step": "reconcile", "code": reasons.RECONCILIATION_MISMATCH,
+                             "message": f"positions disagree with the venue: {mismatches}"})
+
+
+def _compare_positions(out: SessionCloseRecord, expected: Mapping[str, Decimal]) -> None:
+    ours = {s: q for s, q in expected.items() if q != ZERO}
+    venue = {s: Decimal(q) for s, q in out.positions_after.items()}
+    mismatches = [
+        {"symbol": s, "venue": str(venue.get(s, ZERO)), "ours": str(ours.get(s, ZERO))}
+        for s in sorted(set(ours) | set(venue)) if venue.get(s, ZERO) != ours.get(s, ZERO)
+    ]
+    out.reconciliation = {"mismatches": mismatches}
+    if mismatches:
+        out.problems.append({"step": "reconcile", "code": reasons.RECONCILIATION_MISMATCH,
+                             "message": f"positions disagree with the venue: {mismatches}"})
+
+
+async def _reports(write_reports: ReportWriter, out: SessionCloseRecord) -> None:
+    paths = await write_reports()
+    out.reports = {str(k): str(v) for k, v in (paths or {}).items()}
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "as_dict"):
+        return _jsonable(value.as_dict())
+    return str(value)
