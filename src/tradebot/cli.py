@@ -39,9 +39,15 @@ def _load(config: Path | None, **overrides: Any) -> Any:
 def run(
     mode: Annotated[str, typer.Option(help="observe | live")] = "observe",
     config: ConfigOpt = None,
-    data: Annotated[Path | None, typer.Option(help="Bar file (CSV) instead of the configured source.")] = None,
-    store: Annotated[Path | None, typer.Option(help="Event store path (default: <run_dir>/tradebot.db).")] = None,
-    arm: Annotated[bool, typer.Option("--arm", help="Allow live orders to a production environment.")] = False,
+    data: Annotated[
+        Path | None, typer.Option(help="Bar file (CSV) instead of the configured source.")
+    ] = None,
+    store: Annotated[
+        Path | None, typer.Option(help="Event store path (default: <run_dir>/tradebot.db).")
+    ] = None,
+    arm: Annotated[
+        bool, typer.Option("--arm", help="Allow live orders to a production environment.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
 ) -> None:
     if mode not in ("observe", "live"):

@@ -1,7 +1,8 @@
 """``tradebot kill`` and ``tradebot resume``: talk to the running daemon over its control socket.
 
 The runtime directory is ``--runtime-dir``, else ``$TRADEBOT_RUNTIME_DIR``, else the config's
-``<run.run_dir>/control`` (or ``ops.runtime_dir``). Exit codes: 0 done, 1 no daemon answering or the daemon refused, 2 bad arguments.
+``<run.run_dir>/control`` (or ``ops.runtime_dir``).
+Exit codes: 0 done, 1 no daemon answering or the daemon refused, 2 bad arguments.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ RuntimeDirOpt = Annotated[
         help="The daemon's runtime directory (default: <run.run_dir>/control, or ops.runtime_dir).",
     ),
 ]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file to find the runtime directory in.")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Config file to find the runtime directory in.")
+]
 
 
 def _runtime_dir(runtime_dir: Path | None, config: Path | None) -> Path:

@@ -183,7 +183,9 @@ def _redact(data: Any, settings: Settings | None = None, key: str = "") -> Any:
     if isinstance(data, list):
         return [_redact(v, None, key) for v in data]
     if isinstance(data, SecretStr) or (
-        isinstance(data, str) and data and any(h in key.lower() for h in _SECRET_HINTS)
+        isinstance(data, str)
+        and data
+        and any(h in key.lower() for h in _SECRET_HINTS)
         and not key.lower().endswith("_env")
     ):
         return "**********"
@@ -232,7 +234,9 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
 def _cross_checks(settings: Settings) -> list[str]:
     problems = []
     if settings.data.symbol not in settings.instruments:
-        problems.append(f"data.symbol: '{settings.data.symbol}' has no [instruments.{settings.data.symbol}] table")
+        problems.append(
+            f"data.symbol: '{settings.data.symbol}' has no [instruments.{settings.data.symbol}] table"
+        )
     if settings.data.source == "csv" and settings.data.path is not None and not settings.data.path.exists():
         problems.append(f"data.path: file not found: {settings.data.path}")
     return problems

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from e2e_helpers import SAMPLE  # noqa: E402
+from e2e_helpers import SAMPLE
 
 
 @pytest.fixture

@@ -29,10 +29,14 @@ def test_sigterm_stops_intake_drains_flushes_and_exits_zero(tmp_path: Path, samp
     store = tmp_path / "term.db"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tradebot.cli", "replay", "--data", str(sample), "--out", str(store)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=run_env(),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=run_env(),
     )
     deadline = time.monotonic() + 120
-    while store.exists() and _bars(store) < 800 and time.monotonic() < deadline or not store.exists():
+    while (store.exists() and _bars(store) < 800 and time.monotonic() < deadline) or not store.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             break
         time.sleep(0.05)
@@ -50,12 +54,18 @@ def test_sigterm_stops_intake_drains_flushes_and_exits_zero(tmp_path: Path, samp
 
 
 def test_live_against_production_refuses_without_arming(tmp_path: Path) -> None:
-    env_config = (REPO / "config" / "tradebot.toml").read_text().replace(
-        'environment = "paper"', 'environment = "production"'
+    env_config = (
+        (REPO / "config" / "tradebot.toml")
+        .read_text()
+        .replace('environment = "paper"', 'environment = "production"')
     )
     config = tmp_path / "prod.toml"
-    config.write_text(env_config.replace('constitution = "config/constitution.yaml"',
-                                         f'constitution = "{REPO / "config" / "constitution.yaml"}"'))
+    config.write_text(
+        env_config.replace(
+            'constitution = "config/constitution.yaml"',
+            f'constitution = "{REPO / "config" / "constitution.yaml"}"',
+        )
+    )
     result = tradebot("run", "--mode", "live", "--config", str(config), "--store", str(tmp_path / "p.db"))
     assert result.returncode == 2
     assert "arming" in result.stderr and "--arm" in result.stderr

@@ -54,7 +54,10 @@ def test_sigkill_mid_replay_then_restart_resumes_without_duplicates(tmp_path: Pa
     store = tmp_path / "crash.db"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tradebot.cli", "replay", "--data", str(sample), "--out", str(store)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=run_env(),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=run_env(),
     )
     deadline = time.monotonic() + 120
     while _bars_in(store) < 1500 and time.monotonic() < deadline and proc.poll() is None:

@@ -48,8 +48,14 @@ def buy_once_at_1531(inp: SizingInput) -> tuple[Sequence[OrderIntent], dict[str,
         return [], {}
     price = Decimal(repr(inp.signal.reference_price))
     intent = OrderIntent(
-        intent_id=f"MES-{local:%Y%m%dT%H%M}-scripted", symbol="MES", side=Side.BUY, quantity=Decimal(1),
-        ts=inp.now, reference_price=price, confidence=0.95, regime="normal_vol",
+        intent_id=f"MES-{local:%Y%m%dT%H%M}-scripted",
+        symbol="MES",
+        side=Side.BUY,
+        quantity=Decimal(1),
+        ts=inp.now,
+        reference_price=price,
+        confidence=0.95,
+        regime="normal_vol",
         exit_plan=ExitPlan(stop_loss=price - Decimal(3), take_profit=price + Decimal(40)),
         bar_ts=inp.signal.bar_ts,
     )
@@ -76,16 +82,26 @@ async def test_flatten_deadline_cancels_legs_and_leaves_the_day_flat(tmp_path: P
 
     async with EventWriter.open(store, durable_sync="normal") as writer:
         engine = DecisionEngine(
-            mode=Mode.OBSERVE, clock=clock, instruments={"MES": instrument}, broker=broker,
+            mode=Mode.OBSERVE,
+            clock=clock,
+            instruments={"MES": instrument},
+            broker=broker,
             portfolio=Portfolio(Decimal(10000), {"MES": instrument}),
             chain=build_chain(list(DEFAULT_CHAIN), constitution, calendars=calendars),
-            sizer=buy_once_at_1531, recorder=StoreRecorder(writer), stats=RunStats(),
+            sizer=buy_once_at_1531,
+            recorder=StoreRecorder(writer),
+            stats=RunStats(),
             limits=lambda s: constitution.rules_for(s).limits,
-            flattener=SessionFlattener(constitution, calendars, tracker), tracker=tracker,
+            flattener=SessionFlattener(constitution, calendars, tracker),
+            tracker=tracker,
         )
         await broker.connect()
-        pipeline = Pipeline(source=source(), validator=BarValidator(),
-                            ensembles={"MES": build_ensemble("aggressive", "MES")}, engine=engine)
+        pipeline = Pipeline(
+            source=source(),
+            validator=BarValidator(),
+            ensembles={"MES": build_ensemble("aggressive", "MES")},
+            engine=engine,
+        )
         await pipeline.run(handle_signals=False)
         await broker.close()
 

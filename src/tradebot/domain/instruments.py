@@ -63,7 +63,9 @@ class Instrument:
         for name in ("tick_size", "lot_step", "multiplier"):
             value = getattr(self, name)
             if not isinstance(value, Decimal) or value <= ZERO:
-                raise ValueError(f"Instrument {self.symbol}: {name} must be a positive Decimal, got {value!r}")
+                raise ValueError(
+                    f"Instrument {self.symbol}: {name} must be a positive Decimal, got {value!r}"
+                )
         if not isinstance(self.min_qty, Decimal) or self.min_qty < ZERO:
             raise ValueError(f"Instrument {self.symbol}: min_qty must be a non-negative Decimal")
         if not isinstance(self.min_notional, Decimal) or self.min_notional < ZERO:

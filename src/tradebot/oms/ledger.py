@@ -94,8 +94,12 @@ class Ledger:
             if fill is None:
                 return None
             entry = LedgerEntry(
-                client_order_id, fill.symbol, fill.side, fill.quantity + fill.leaves_qty,
-                OrderType.MARKET, OrderStatus.ACCEPTED,
+                client_order_id,
+                fill.symbol,
+                fill.side,
+                fill.quantity + fill.leaves_qty,
+                OrderType.MARKET,
+                OrderStatus.ACCEPTED,
             )
             self._entries[client_order_id] = entry
             return entry
@@ -164,8 +168,13 @@ class Ledger:
         entry = self._entries.get(snapshot.client_order_id)
         if entry is None:
             entry = LedgerEntry(
-                snapshot.client_order_id, snapshot.symbol, snapshot.side, snapshot.quantity,
-                snapshot.order_type, snapshot.status, snapshot.reduce_only,
+                snapshot.client_order_id,
+                snapshot.symbol,
+                snapshot.side,
+                snapshot.quantity,
+                snapshot.order_type,
+                snapshot.status,
+                snapshot.reduce_only,
             )
             self._entries[snapshot.client_order_id] = entry
         entry.status = snapshot.status
@@ -183,12 +192,11 @@ class Ledger:
 
     def working_entry_qty(self, symbol: str) -> Decimal:
         """Signed remaining quantity of open non-reduce-only orders in ``symbol``."""
-        return sum(
-            (e.remaining * e.side.sign for e in self.open_entries(symbol) if not e.reduce_only), ZERO
-        )
+        return sum((e.remaining * e.side.sign for e in self.open_entries(symbol) if not e.reduce_only), ZERO)
 
     def unacknowledged(self) -> list[LedgerEntry]:
         return [
-            e for e in self._entries.values()
+            e
+            for e in self._entries.values()
             if e.status in (OrderStatus.PENDING_SUBMIT, OrderStatus.SUBMITTED)
         ]

@@ -34,7 +34,11 @@ class SubmitOutcome(StrEnum):
 
 class OrderManager:
     def __init__(
-        self, broker: Broker, ledger: Ledger, recorder: Recorder, clock: Clock,
+        self,
+        broker: Broker,
+        ledger: Ledger,
+        recorder: Recorder,
+        clock: Clock,
         submit_timeout_s: float = 10.0,
     ) -> None:
         self.broker = broker
@@ -82,14 +86,23 @@ class OrderManager:
             if known is not None:
                 self.ledger.adopt(known)
                 self.recorder.record(
-                    "order_adopted", asdict(known), ts=self.clock.now(), symbol=request.symbol,
+                    "order_adopted",
+                    asdict(known),
+                    ts=self.clock.now(),
+                    symbol=request.symbol,
                     client_order_id=cid,
                 )
                 return SubmitOutcome.SENT
             self.recorder.record(
-                "order_resubmit", {"client_order_id": cid, "attempt": attempt + 1,
-                                   "cause": error.code if error else "SUBMIT_TIMEOUT"},
-                ts=self.clock.now(), symbol=request.symbol, client_order_id=cid,
+                "order_resubmit",
+                {
+                    "client_order_id": cid,
+                    "attempt": attempt + 1,
+                    "cause": error.code if error else "SUBMIT_TIMEOUT",
+                },
+                ts=self.clock.now(),
+                symbol=request.symbol,
+                client_order_id=cid,
             )
         self._record_failure(request, "ORDER_STATUS_UNKNOWN", "submit did not complete twice", 2)
         return SubmitOutcome.UNKNOWN
@@ -97,6 +110,13 @@ class OrderManager:
     def _record_failure(self, request: OrderRequest, code: str, message: str, attempt: int) -> None:
         self.recorder.record(
             "order_submit_failed",
-            {"client_order_id": request.client_order_id, "code": code, "message": message, "attempt": attempt},
-            ts=self.clock.now(), symbol=request.symbol, client_order_id=request.client_order_id,
+            {
+                "client_order_id": request.client_order_id,
+                "code": code,
+                "message": message,
+                "attempt": attempt,
+            },
+            ts=self.clock.now(),
+            symbol=request.symbol,
+            client_order_id=request.client_order_id,
         )

@@ -26,9 +26,8 @@ from tradebot.brokers.protocol import Broker
 from tradebot.domain import reasons
 from tradebot.domain.bars import Bar
 from tradebot.domain.clock import Clock, ReplayClock
-from tradebot.domain.events import BrokerEvent, OrderFilled, OrderRejected
+from tradebot.domain.events import BrokerEvent, OrderFilled, OrderRejected, OrderStatus
 from tradebot.domain.instruments import Instrument
-from tradebot.domain.events import OrderStatus
 from tradebot.domain.orders import IntentSource, OrderIntent, OrderRequest
 from tradebot.domain.signals import Signal
 from tradebot.domain.state import Mode, TradingState
@@ -36,8 +35,8 @@ from tradebot.oms.builder import build_request
 from tradebot.oms.client_ids import client_order_id
 from tradebot.oms.ledger import Ledger
 from tradebot.oms.manager import OrderManager, SubmitOutcome
-from tradebot.pipeline.portfolio import Portfolio, TradeClosed
 from tradebot.pipeline.ops_hooks import OpsHooks
+from tradebot.pipeline.portfolio import Portfolio, TradeClosed
 from tradebot.pipeline.recorder import Recorder
 from tradebot.pipeline.stats import RunStats
 from tradebot.risk.chain import GateChain
@@ -138,7 +137,8 @@ class DecisionEngine:
                 continue
             self.stats.trading_state = transition.to_state.value
             self.recorder.record(
-                "trading_state", {**transition.to_dict(), "machine": self.machine.to_dict()},
+                "trading_state",
+                {**transition.to_dict(), "machine": self.machine.to_dict()},
                 ts=self.clock.now(),
             )
             self.ops.on_state(self.clock.now(), transition.to_state, transition.code, transition.details)
@@ -188,17 +188,33 @@ class DecisionEngine:
         self.stats.last_bar = bar.ts.isoformat()
         self.recorder.record(
             "bar",
-            {"symbol": bar.symbol, "ts": bar.ts, "open": bar.open, "high": bar.high, "low": bar.low, "close": bar.close,
-             "volume": bar.volume, "interval_s": bar.interval_s},
-            ts=now, symbol=bar.symbol,
+            {
+                "symbol": bar.symbol,
+                "ts": bar.ts,
+                "open": bar.open,
+                "high": bar.high,
+                "low": bar.low,
+                "close": bar.close,
+                "volume": bar.volume,
+                "interval_s": bar.interval_s,
+            },
+            ts=now,
+            symbol=bar.symbol,
         )
         self._update_state(bar.symbol)
         intents: list[OrderIntent] = []
         position = self.portfolio.position_qty(bar.symbol)
         if self.flatten_requested and position != 0:
-            intents.extend(flatten_intents(
-                now, instrument, position, close, source=IntentSource.OPERATOR, tag="operator-flatten",
-            ))
+            intents.extend(
+                flatten_intents(
+                    now,
+                    instrument,
+                    position,
+                    close,
+                    source=IntentSource.OPERATOR,
+                    tag="operator-flatten",
+                )
+            )
         elif self.flattener is not None:
             intents.extend(self.flattener(now, instrument, position, close))
         self.flatten_requested = False
@@ -206,8 +222,9 @@ class DecisionEngine:
             self.stats.signals += 1
             self.recorder.record("signal", asdict(signal), ts=now, symbol=bar.symbol)
             sized, record = self.sizer(
-                SizingInput(signal, instrument, self.portfolio.position_qty(bar.symbol),
-                            self.portfolio.equity, now)
+                SizingInput(
+                    signal, instrument, self.portfolio.position_qty(bar.symbol), self.portfolio.equity, now
+                )
             )
             if record:
                 self.recorder.record("sizing", dict(record), ts=now, symbol=bar.symbol)
@@ -220,8 +237,15 @@ class DecisionEngine:
         now = self.clock.now()
         last = self.portfolio.last_prices.get(intent.symbol, intent.reference_price)
         return self.tracker.snapshot(
-            intent, now, self.portfolio.equity, last, self.mode, self.machine.state,
-            self.dvs.score(now), self.eqs.score(now), trading_state_reason=self.machine.reason,
+            intent,
+            now,
+            self.portfolio.equity,
+            last,
+            self.mode,
+            self.machine.state,
+            self.dvs.score(now),
+            self.eqs.score(now),
+            trading_state_reason=self.machine.reason,
         )
 
     async def decide(self, intent: OrderIntent) -> Decision:
@@ -234,8 +258,12 @@ class DecisionEngine:
         if decision.approved is not None:
             breaker = self.ops.allow_submit(now)
             if not breaker.allowed:
-                decision = Decision(decision.intent, (*decision.verdicts, breaker.to_verdict("breaker")), None,
-                                    decision.config_hash)
+                decision = Decision(
+                    decision.intent,
+                    (*decision.verdicts, breaker.to_verdict("breaker")),
+                    None,
+                    decision.config_hash,
+                )
         blocked = decision.blocked_by
         self.ops.on_decision(blocked.code if blocked else None)
         request: OrderRequest | None = None
@@ -258,7 +286,8 @@ class DecisionEngine:
         self.recorder.record(
             "decision",
             decision_record(decision, order=request, constitution_sha256=self.constitution_sha256),
-            ts=now, symbol=intent.symbol,
+            ts=now,
+            symbol=intent.symbol,
         )
         if request is None:
             return decision
@@ -275,8 +304,9 @@ class DecisionEngine:
         else:
             self.ops.submit_failed(now, self.oms.last_error)
         if outcome is SubmitOutcome.UNKNOWN:
-            self.fail_closed("ORDER_STATUS_UNKNOWN", TradingState.REDUCING,
-                             client_order_id=request.client_order_id)
+            self.fail_closed(
+                "ORDER_STATUS_UNKNOWN", TradingState.REDUCING, client_order_id=request.client_order_id
+            )
         elif outcome is SubmitOutcome.FAILED and self.oms.last_error is not None:
             error = self.oms.last_error
             if error.action.value == "HALT_TRADING":
@@ -289,9 +319,13 @@ class DecisionEngine:
         now = self.clock.now()
         for entry in self.ledger.open_entries(symbol):
             if entry.reduce_only and entry.status is not OrderStatus.PENDING_SUBMIT:
-                self.recorder.record("order_cancel_request", {"client_order_id": entry.client_order_id,
-                                                              "code": reasons.FLATTEN_DEADLINE},
-                                     ts=now, symbol=symbol, client_order_id=entry.client_order_id)
+                self.recorder.record(
+                    "order_cancel_request",
+                    {"client_order_id": entry.client_order_id, "code": reasons.FLATTEN_DEADLINE},
+                    ts=now,
+                    symbol=symbol,
+                    client_order_id=entry.client_order_id,
+                )
                 self.tracker.on_cancel_request(entry.client_order_id, now)
                 await self.broker.cancel(entry.client_order_id)
         self._apply_venue_events()
@@ -311,8 +345,13 @@ class DecisionEngine:
         symbol = getattr(event, "symbol", None)
         cid = getattr(event, "client_order_id", None)
         entry = self.ledger.get(cid) if cid else None
-        self.recorder.record(event.kind, asdict(event), ts=self.clock.now(),
-                             symbol=symbol or (entry.symbol if entry else None), client_order_id=cid)
+        self.recorder.record(
+            event.kind,
+            asdict(event),
+            ts=self.clock.now(),
+            symbol=symbol or (entry.symbol if entry else None),
+            client_order_id=cid,
+        )
         now = self.clock.now()
         self.tracker.on_order_event(event, now)
         self.eqs.on_order_event(event, now)
@@ -320,7 +359,9 @@ class DecisionEngine:
             self.stats.fills += 1
             closed = self.portfolio.apply_fill(event)
             if closed is not None:
-                self.recorder.record("trade_closed", asdict(closed), ts=self.clock.now(), symbol=closed.symbol)
+                self.recorder.record(
+                    "trade_closed", asdict(closed), ts=self.clock.now(), symbol=closed.symbol
+                )
                 for callback in self.on_trade_closed:
                     callback(closed)
         elif isinstance(event, OrderRejected):

@@ -33,8 +33,12 @@ class OperatorControl:
         result: dict[str, Any] = {"state": engine.machine.state.value, "reason": command.reason}
         if command.cancel_all:
             outcome = await run_cancel_all(self.broker, self.policy, now, command.reason)
-            body = {"code": outcome.decision.code, "sent": outcome.sent, "reason": command.reason,
-                    "error": outcome.error.code if outcome.error else None}
+            body = {
+                "code": outcome.decision.code,
+                "sent": outcome.sent,
+                "reason": command.reason,
+                "error": outcome.error.code if outcome.error else None,
+            }
             engine.recorder.record("cancel_all", body, ts=now)
             result["cancel_all"] = body
         if command.flatten:

@@ -8,14 +8,24 @@ from typing import Any, Protocol
 
 class Recorder(Protocol):
     def record(
-        self, kind: str, body: Any, *, ts: datetime, symbol: str | None = None,
+        self,
+        kind: str,
+        body: Any,
+        *,
+        ts: datetime,
+        symbol: str | None = None,
         client_order_id: str | None = None,
     ) -> None:
         """Append an event (batched; never dropped: a failure halts trading)."""
         ...
 
     async def record_durable(
-        self, kind: str, body: Any, *, ts: datetime, symbol: str | None = None,
+        self,
+        kind: str,
+        body: Any,
+        *,
+        ts: datetime,
+        symbol: str | None = None,
         client_order_id: str | None = None,
     ) -> None:
         """Append an event and return only once it is committed (the OMS write-ahead)."""

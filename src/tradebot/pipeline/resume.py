@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tradebot.domain import reasons
+from tradebot.domain.bars import Bar
 from tradebot.domain.codec import from_body
 from tradebot.domain.events import (
     OrderAccepted,
@@ -26,10 +27,8 @@ from tradebot.domain.events import (
     OrderFilled,
     OrderRejected,
 )
-from tradebot.domain.bars import Bar
 from tradebot.domain.instruments import Instrument
 from tradebot.domain.orders import OrderIntent, OrderRequest
-from tradebot.domain.state import TradingState
 from tradebot.oms.ledger import Ledger
 from tradebot.pipeline.portfolio import Portfolio
 from tradebot.risk.tracker import RiskTracker
@@ -115,7 +114,9 @@ def load_resume_state(
     return state
 
 
-async def reconcile_after_restart(engine: DecisionEngine, broker: Broker, state: ResumeState) -> dict[str, Any]:
+async def reconcile_after_restart(
+    engine: DecisionEngine, broker: Broker, state: ResumeState
+) -> dict[str, Any]:
     """Bring the rebuilt ledger and portfolio in line with the venue; record what was found."""
     now = engine.clock.now()
     report: dict[str, Any] = {"adopted": [], "abandoned": [], "fills_recovered": [], "mismatches": []}
@@ -129,7 +130,9 @@ async def reconcile_after_restart(engine: DecisionEngine, broker: Broker, state:
                 engine.recorder.record(
                     "order_abandoned",
                     {"client_order_id": entry.client_order_id, "code": "ORDER_NOT_SENT_AFTER_RESTART"},
-                    ts=now, symbol=entry.symbol, client_order_id=entry.client_order_id,
+                    ts=now,
+                    symbol=entry.symbol,
+                    client_order_id=entry.client_order_id,
                 )
                 report["abandoned"].append(entry.client_order_id)
             continue
@@ -146,14 +149,23 @@ async def reconcile_after_restart(engine: DecisionEngine, broker: Broker, state:
             known = await broker.order_status(entry.client_order_id)
             if known is not None and known.status is not entry.status:
                 engine.ledger.adopt(known)
-                engine.recorder.record("order_adopted", asdict(known), ts=now, symbol=known.symbol,
-                                       client_order_id=known.client_order_id)
+                engine.recorder.record(
+                    "order_adopted",
+                    asdict(known),
+                    ts=now,
+                    symbol=known.symbol,
+                    client_order_id=known.client_order_id,
+                )
     venue_positions = {p.symbol: p.quantity for p in await broker.positions()}
     ours = {s: p.quantity for s, p in engine.portfolio.positions.items() if p.quantity != 0}
     for symbol in sorted(set(venue_positions) | set(ours)):
         if venue_positions.get(symbol, Decimal(0)) != ours.get(symbol, Decimal(0)):
             report["mismatches"].append(
-                {"symbol": symbol, "venue": str(venue_positions.get(symbol, 0)), "ours": str(ours.get(symbol, 0))}
+                {
+                    "symbol": symbol,
+                    "venue": str(venue_positions.get(symbol, 0)),
+                    "ours": str(ours.get(symbol, 0)),
+                }
             )
     engine.recorder.record("reconciliation", {"code": reasons.STARTUP_CLEANUP, **report}, ts=now)
     if report["mismatches"]:

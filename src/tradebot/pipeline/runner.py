@@ -76,9 +76,7 @@ class Pipeline:
 
     async def run(self, handle_signals: bool = True) -> None:
         to_signals: tuple[Sender[Bar], Receiver[Bar]] = channel(self.capacity)
-        to_decide: tuple[
-            Sender[DecideItem], Receiver[DecideItem]
-        ] = channel(self.capacity)
+        to_decide: tuple[Sender[DecideItem], Receiver[DecideItem]] = channel(self.capacity)
         async with anyio.create_task_group() as tg:
             if handle_signals:
                 tg.start_soon(self._signals_watch)
@@ -119,9 +117,7 @@ class Pipeline:
         if self.on_refused is not None:
             self.on_refused(refused)
 
-    async def _signal_stage(
-        self, bars: Receiver[Bar], out: Sender[DecideItem]
-    ) -> None:
+    async def _signal_stage(self, bars: Receiver[Bar], out: Sender[DecideItem]) -> None:
         async with _closing(out):
             async for bar in bars:
                 ensemble = self.ensembles.get(bar.symbol)
@@ -140,9 +136,7 @@ class Pipeline:
             else:
                 self.engine.on_broker_event(item)
 
-    async def _events_stage(
-        self, events: AsyncIterator[BrokerEvent], out: Sender[DecideItem]
-    ) -> None:
+    async def _events_stage(self, events: AsyncIterator[BrokerEvent], out: Sender[DecideItem]) -> None:
         async with _closing(out):
             async for event in events:
                 await out.send(event)

@@ -86,25 +86,45 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
         if engine is not None:
             engine.on_store_failure(exc)
 
-    async with EventWriter.open(store_path, on_failure=on_failure, run_id=run_id, durable_sync=durable) as writer:
+    async with EventWriter.open(
+        store_path, on_failure=on_failure, run_id=run_id, durable_sync=durable
+    ) as writer:
         recorder = StoreRecorder(writer)
         ops, webhook = _build_ops(settings, recorder, clock)
         engine = DecisionEngine(
-            mode=mode, clock=clock, instruments=instruments, broker=broker, portfolio=portfolio,
-            chain=chain, sizer=sizer, recorder=recorder, stats=stats,
+            mode=mode,
+            clock=clock,
+            instruments=instruments,
+            broker=broker,
+            portfolio=portfolio,
+            chain=chain,
+            sizer=sizer,
+            recorder=recorder,
+            stats=stats,
             limits=lambda sym: constitution.rules_for(sym).limits,
             flattener=SessionFlattener(constitution, settings_calendars(), resume.tracker),
-            ledger=resume.ledger, tracker=resume.tracker, machine=resume.machine,
-            constitution_sha256=constitution.sha256, resume_after=resume.last_bar_ts, ops=ops,
+            ledger=resume.ledger,
+            tracker=resume.tracker,
+            machine=resume.machine,
+            constitution_sha256=constitution.sha256,
+            resume_after=resume.last_bar_ts,
+            ops=ops,
         )
-        recorder.record("run_start", {
-            "mode": mode.value, "run_id_hint": "see write_batches", "config_hash": settings.config_hash(),
-            "constitution_sha256": constitution.sha256, "chain": [g.name for g in chain.gates],
-            "instruments": [instrument_body(i) for i in instruments.values()],
-            "starting_cash": str(settings.portfolio.starting_cash),
-            "data": Path(data_path).name if from_file else "broker",
-            "resumed_after": resume.last_bar_ts.isoformat() if resume.last_bar_ts else None,
-        }, ts=clock.now())
+        recorder.record(
+            "run_start",
+            {
+                "mode": mode.value,
+                "run_id_hint": "see write_batches",
+                "config_hash": settings.config_hash(),
+                "constitution_sha256": constitution.sha256,
+                "chain": [g.name for g in chain.gates],
+                "instruments": [instrument_body(i) for i in instruments.values()],
+                "starting_cash": str(settings.portfolio.starting_cash),
+                "data": Path(data_path).name if from_file else "broker",
+                "resumed_after": resume.last_bar_ts.isoformat() if resume.last_bar_ts else None,
+            },
+            ts=clock.now(),
+        )
         _write_manifest(settings, mode, run_dir, run_id, constitution, recorder, clock)
         if settings.gates.canary_symbols:
             from tradebot.ops.canary import log_canary_mode
@@ -114,7 +134,8 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
         from tradebot.pipeline.operator import OperatorControl
 
         control = ControlServer(
-            runtime_dir, OperatorControl(engine, broker, settings.ops.cancel_all_policy()).handlers(),
+            runtime_dir,
+            OperatorControl(engine, broker, settings.ops.cancel_all_policy()).handlers(),
             kill_file_poll_s=settings.ops.kill_file_poll_s,
         )
         try:
@@ -126,11 +147,15 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
             if resume.last_bar_ts is not None:
                 await reconcile_after_restart(engine, broker, resume)
             source = (
-                _csv_source(Path(data_path), symbol, settings.data.bar_size_s, engine) if from_file
+                _csv_source(Path(data_path), symbol, settings.data.bar_size_s, engine)
+                if from_file
                 else _broker_source(broker, instrument, settings.data.bar_size_s)
             )
             pipeline = Pipeline(
-                source=source, validator=_validator(), ensembles=ensembles, engine=engine,
+                source=source,
+                validator=_validator(),
+                ensembles=ensembles,
+                engine=engine,
                 broker_events=None if hasattr(broker, "drain_events") else broker.events(),
                 on_refused=lambda refused: _record_refused(engine, recorder, clock, refused),
                 refusals_recorded_through_line=resume.last_refused_line,
@@ -155,7 +180,9 @@ def _setup_logging(settings: Any, run_dir: Path, options: RunOptions) -> Any:
         register_secret(settings.ops.alerts.webhook_url, "ops.alerts.webhook_url")
     log = settings.ops.log
     return setup_logging(
-        log_dir=Path(log.dir or run_dir), console=not options.quiet, console_level=log.console_level,
+        log_dir=Path(log.dir or run_dir),
+        console=not options.quiet,
+        console_level=log.console_level,
         file_level=log.file_level,
     )
 
@@ -173,7 +200,10 @@ def _check_runtime_contract(settings: Any, mode: Mode) -> None:
     except PluginError as exc:
         raise _refuse(str(exc)) from exc
     problems = check_runtime_contract(
-        mode, [name], libraries, _model_verifier(settings),
+        mode,
+        [name],
+        libraries,
+        _model_verifier(settings),
         allow_simulated=settings.broker.environment != "production",
     )
     if problems:
@@ -207,8 +237,12 @@ def _build_ops(settings: Any, recorder: StoreRecorder, clock: Clock) -> tuple[An
         webhook_timeout_s=ops_cfg.alerts.webhook_timeout_s,
     )
     metrics = Metrics() if ops_cfg.metrics.enabled else None
-    hooks = OpsHooks(BreakerBoard(policy=ops_cfg.breaker_policy()), AlertRules(ops_cfg.alert_thresholds()),
-                     dispatcher, metrics)
+    hooks = OpsHooks(
+        BreakerBoard(policy=ops_cfg.breaker_policy()),
+        AlertRules(ops_cfg.alert_thresholds()),
+        dispatcher,
+        metrics,
+    )
     return hooks, webhook
 
 
@@ -216,7 +250,12 @@ _RUN_SPECIFIC = ("time", "run_id", "host")
 
 
 def _write_manifest(
-    settings: Any, mode: Mode, run_dir: Path, run_id: str, constitution: Any, recorder: StoreRecorder,
+    settings: Any,
+    mode: Mode,
+    run_dir: Path,
+    run_id: str,
+    constitution: Any,
+    recorder: StoreRecorder,
     clock: Clock,
 ) -> None:
     """The run manifest: to the run directory in full, and to the store without what differs per run
@@ -229,14 +268,24 @@ def _write_manifest(
 
     plugin = load_plugin("sim" if mode is not Mode.LIVE else settings.broker.name)
     manifest = build_manifest(
-        mode, settings.decision_config(), constitution.model_dump(mode="json"), [plugin],
-        {"profile": settings.strategy.profile, "sizer": settings.strategy.sizer,
-         "ai_mode": settings.strategy.ai_mode, "canary_symbols": list(settings.gates.canary_symbols)},
-        settings.run.account_id, now=dt.now(UTC), run_id=run_id,  # wall clock: metadata, not a decision
+        mode,
+        settings.decision_config(),
+        constitution.model_dump(mode="json"),
+        [plugin],
+        {
+            "profile": settings.strategy.profile,
+            "sizer": settings.strategy.sizer,
+            "ai_mode": settings.strategy.ai_mode,
+            "canary_symbols": list(settings.gates.canary_symbols),
+        },
+        settings.run.account_id,
+        now=dt.now(UTC),
+        run_id=run_id,  # wall clock: metadata, not a decision
     )
     write_manifest(run_dir, manifest)
-    recorder.record("run_manifest", {k: v for k, v in manifest.items() if k not in _RUN_SPECIFIC},
-                    ts=clock.now())
+    recorder.record(
+        "run_manifest", {k: v for k, v in manifest.items() if k not in _RUN_SPECIFIC}, ts=clock.now()
+    )
 
 
 def settings_calendars() -> Any:
@@ -289,25 +338,40 @@ def _build_chain(settings: Any, mode: Mode) -> tuple[Any, Any]:
         raise _refuse(str(exc)) from exc
     names = settings.gates.chain or list(DEFAULT_CHAIN)
     try:
-        chain = build_chain(names, constitution, {"canary_symbols": tuple(settings.gates.canary_symbols)},
-                            calendars=settings_calendars(),
-                            config_hash=None)
+        chain = build_chain(
+            names,
+            constitution,
+            {"canary_symbols": tuple(settings.gates.canary_symbols)},
+            calendars=settings_calendars(),
+            config_hash=None,
+        )
     except ChainConfigError as exc:
         raise _refuse(f"gates.chain: {exc}") from exc
     return chain, constitution
 
 
 def _build_sizer(settings: Any, constitution: Any, instrument: Instrument) -> Any:
-    from tradebot.sizing import AiSizer, AiSizerParams, EngineSizer, FixedFractionParams, FixedFractionSizer
-    from tradebot.sizing import SizerMode
+    from tradebot.sizing import (
+        AiSizer,
+        AiSizerParams,
+        EngineSizer,
+        FixedFractionParams,
+        FixedFractionSizer,
+        SizerMode,
+    )
 
     strategy = settings.strategy
     limit = constitution.rules_for(instrument.symbol).limits.position_limit
     max_qty = Decimal(str(limit)) if limit is not None else None
-    base = FixedFractionSizer(FixedFractionParams(
-        fraction=strategy.fraction, basis=strategy.basis, stop_ticks=strategy.stop_ticks,
-        target_ticks=strategy.target_ticks, max_qty=max_qty,
-    ))
+    base = FixedFractionSizer(
+        FixedFractionParams(
+            fraction=strategy.fraction,
+            basis=strategy.basis,
+            stop_ticks=strategy.stop_ticks,
+            target_ticks=strategy.target_ticks,
+            max_qty=max_qty,
+        )
+    )
     sizer: Any = base
     if strategy.sizer == "ai":
         sizer = AiSizer(base, AiSizerParams(mode=SizerMode(strategy.ai_mode.upper()), max_qty=max_qty))
@@ -353,13 +417,16 @@ async def _csv_source(
             yield item
 
 
-async def _broker_source(broker: Broker, instrument: Instrument, bar_size_s: int) -> AsyncIterator[SourceItem]:
+async def _broker_source(
+    broker: Broker, instrument: Instrument, bar_size_s: int
+) -> AsyncIterator[SourceItem]:
     async for bar in broker.bars(instrument, bar_size_s):
         yield (None, bar)
 
 
-def _record_refused(engine: DecisionEngine | None, recorder: StoreRecorder, clock: Clock,
-                    refused: RefusedBar) -> None:
+def _record_refused(
+    engine: DecisionEngine | None, recorder: StoreRecorder, clock: Clock, refused: RefusedBar
+) -> None:
     if engine is not None:
         engine.on_refused_bar(refused.code)
     recorder.record("bar_refused", asdict(refused), ts=clock.now(), symbol=refused.symbol)

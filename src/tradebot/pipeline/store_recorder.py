@@ -13,13 +13,23 @@ class StoreRecorder:
         self.writer = writer
 
     def record(
-        self, kind: str, body: Any, *, ts: datetime, symbol: str | None = None,
+        self,
+        kind: str,
+        body: Any,
+        *,
+        ts: datetime,
+        symbol: str | None = None,
         client_order_id: str | None = None,
     ) -> None:
         self.writer.append(kind, body, ts=ts, symbol=symbol, client_order_id=client_order_id)
 
     async def record_durable(
-        self, kind: str, body: Any, *, ts: datetime, symbol: str | None = None,
+        self,
+        kind: str,
+        body: Any,
+        *,
+        ts: datetime,
+        symbol: str | None = None,
         client_order_id: str | None = None,
     ) -> None:
         await self.writer.append_durable(kind, body, ts=ts, symbol=symbol, client_order_id=client_order_id)

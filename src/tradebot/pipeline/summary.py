@@ -18,10 +18,16 @@ from tradebot.pipeline.portfolio import Portfolio
 
 def instrument_from_body(body: Mapping[str, Any]) -> Instrument:
     return Instrument(
-        symbol=body["symbol"], venue=body["venue"], asset_class=AssetClass(body["asset_class"]),
-        currency=body["currency"], tick_size=Decimal(body["tick_size"]), lot_step=Decimal(body["lot_step"]),
-        min_qty=Decimal(body["min_qty"]), multiplier=Decimal(body["multiplier"]),
-        min_notional=Decimal(body["min_notional"]), calendar=body["calendar"],
+        symbol=body["symbol"],
+        venue=body["venue"],
+        asset_class=AssetClass(body["asset_class"]),
+        currency=body["currency"],
+        tick_size=Decimal(body["tick_size"]),
+        lot_step=Decimal(body["lot_step"]),
+        min_qty=Decimal(body["min_qty"]),
+        multiplier=Decimal(body["multiplier"]),
+        min_notional=Decimal(body["min_notional"]),
+        calendar=body["calendar"],
         sub_dollar_tick=Decimal(body["sub_dollar_tick"]) if body.get("sub_dollar_tick") else None,
         max_qty=Decimal(body["max_qty"]) if body.get("max_qty") else None,
     )
@@ -29,11 +35,18 @@ def instrument_from_body(body: Mapping[str, Any]) -> Instrument:
 
 def fill_from_body(body: Mapping[str, Any]) -> OrderFilled:
     return OrderFilled(
-        client_order_id=body["client_order_id"], venue_order_id=body["venue_order_id"],
-        fill_id=body["fill_id"], symbol=body["symbol"], side=Side(body["side"]),
-        quantity=Decimal(body["quantity"]), price=Decimal(body["price"]), fee=Decimal(body["fee"]),
-        fee_currency=body["fee_currency"], ts=datetime.fromisoformat(body["ts"]),
-        leaves_qty=Decimal(body["leaves_qty"]), simulated=bool(body.get("simulated", False)),
+        client_order_id=body["client_order_id"],
+        venue_order_id=body["venue_order_id"],
+        fill_id=body["fill_id"],
+        symbol=body["symbol"],
+        side=Side(body["side"]),
+        quantity=Decimal(body["quantity"]),
+        price=Decimal(body["price"]),
+        fee=Decimal(body["fee"]),
+        fee_currency=body["fee_currency"],
+        ts=datetime.fromisoformat(body["ts"]),
+        leaves_qty=Decimal(body["leaves_qty"]),
+        simulated=bool(body.get("simulated", False)),
     )
 
 
@@ -96,13 +109,15 @@ def summarize_events(events: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[st
         "trading_state": state,
     }
     if portfolio is not None:
-        summary.update({
-            "realized_pnl": str(portfolio.realized_pnl),
-            "unrealized_pnl": str(portfolio.total_unrealized),
-            "fees": str(portfolio.fees),
-            "net_pnl": str(portfolio.equity - starting_cash),
-            "positions": {s: str(p.quantity) for s, p in sorted(portfolio.positions.items())},
-        })
+        summary.update(
+            {
+                "realized_pnl": str(portfolio.realized_pnl),
+                "unrealized_pnl": str(portfolio.total_unrealized),
+                "fees": str(portfolio.fees),
+                "net_pnl": str(portfolio.equity - starting_cash),
+                "positions": {s: str(p.quantity) for s, p in sorted(portfolio.positions.items())},
+            }
+        )
     return summary
 
 
@@ -125,8 +140,10 @@ def render_summary(summary: Mapping[str, Any]) -> str:
     lines.append(f"signals: {summary['signals']}")
     for code, n in summary.get("signals_not_sized", {}).items():
         lines.append(f"  no intent {code}: {n}")
-    lines.append(f"intents: {summary['intents']}  approved: {summary['approved']}  "
-                 f"blocked: {sum(summary['blocked'].values())}")
+    lines.append(
+        f"intents: {summary['intents']}  approved: {summary['approved']}  "
+        f"blocked: {sum(summary['blocked'].values())}"
+    )
     for code, n in summary["blocked"].items():
         lines.append(f"  blocked {code}: {n}")
     for code, n in summary["clamped"].items():

@@ -9,20 +9,46 @@ from tradebot.domain.instruments import AssetClass, Instrument, PriceRounding
 
 @pytest.fixture
 def mes() -> Instrument:
-    return Instrument("MES", "CME", AssetClass.FUTURE, "USD", Decimal("0.25"), Decimal(1), Decimal(1),
-                      multiplier=Decimal(5), calendar="CME")
+    return Instrument(
+        "MES",
+        "CME",
+        AssetClass.FUTURE,
+        "USD",
+        Decimal("0.25"),
+        Decimal(1),
+        Decimal(1),
+        multiplier=Decimal(5),
+        calendar="CME",
+    )
 
 
 @pytest.fixture
 def btcusdt() -> Instrument:
-    return Instrument("BTCUSDT", "BINANCE", AssetClass.PERPETUAL, "USDT", Decimal("0.1"), Decimal("0.001"),
-                      Decimal("0.001"), min_notional=Decimal(100))
+    return Instrument(
+        "BTCUSDT",
+        "BINANCE",
+        AssetClass.PERPETUAL,
+        "USDT",
+        Decimal("0.1"),
+        Decimal("0.001"),
+        Decimal("0.001"),
+        min_notional=Decimal(100),
+    )
 
 
 @pytest.fixture
 def spy() -> Instrument:
-    return Instrument("SPY", "ALPACA", AssetClass.EQUITY, "USD", Decimal("0.01"), Decimal(1), Decimal(1),
-                      calendar="XNYS", sub_dollar_tick=Decimal("0.0001"))
+    return Instrument(
+        "SPY",
+        "ALPACA",
+        AssetClass.EQUITY,
+        "USD",
+        Decimal("0.01"),
+        Decimal(1),
+        Decimal(1),
+        calendar="XNYS",
+        sub_dollar_tick=Decimal("0.0001"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -34,7 +60,9 @@ def spy() -> Instrument:
         ("1676.25", "1676.25", "1676.25", "1676.25"),
     ],
 )
-def test_mes_prices_round_to_quarter_points(mes: Instrument, raw: str, nearest: str, down: str, up: str) -> None:
+def test_mes_prices_round_to_quarter_points(
+    mes: Instrument, raw: str, nearest: str, down: str, up: str
+) -> None:
     assert mes.round_price(Decimal(raw)) == Decimal(nearest)
     assert mes.round_price(Decimal(raw), PriceRounding.DOWN) == Decimal(down)
     assert mes.round_price(Decimal(raw), PriceRounding.UP) == Decimal(up)

@@ -16,8 +16,9 @@ def request(cid: str = "tb-MES-1", bracket: Bracket | None = None) -> OrderReque
 
 
 def filled(cid: str, fid: str, qty: str, leaves: str, side: Side = Side.BUY) -> OrderFilled:
-    return OrderFilled(cid, "v1", fid, "MES", side, Decimal(qty), Decimal("1676.25"), Decimal(0), "USD",
-                       TS, Decimal(leaves))
+    return OrderFilled(
+        cid, "v1", fid, "MES", side, Decimal(qty), Decimal("1676.25"), Decimal(0), "USD", TS, Decimal(leaves)
+    )
 
 
 def test_lifecycle_with_partial_fills() -> None:

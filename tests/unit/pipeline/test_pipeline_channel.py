@@ -5,7 +5,7 @@ import anyio
 from tradebot.pipeline.channel import channel
 
 
-async def test_order_and_backpressure_without_loss() -> None:  # noqa: RUF029
+async def test_order_and_backpressure_without_loss() -> None:
     sender, receiver = channel(capacity=4)
     received: list[int] = []
 

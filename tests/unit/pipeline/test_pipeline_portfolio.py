@@ -15,14 +15,16 @@ TS = datetime(2013, 10, 7, 14, 0, tzinfo=UTC)
 
 @pytest.fixture
 def portfolio() -> Portfolio:
-    mes = Instrument("MES", "CME", AssetClass.FUTURE, "USD", Decimal("0.25"), Decimal(1), Decimal(1),
-                     multiplier=Decimal(5))
+    mes = Instrument(
+        "MES", "CME", AssetClass.FUTURE, "USD", Decimal("0.25"), Decimal(1), Decimal(1), multiplier=Decimal(5)
+    )
     return Portfolio(starting_cash=Decimal(10000), instruments={"MES": mes})
 
 
 def fill(fid: str, side: Side, qty: str, price: str, fee: str = "0.62") -> OrderFilled:
-    return OrderFilled("c", "v", fid, "MES", side, Decimal(qty), Decimal(price), Decimal(fee), "USD", TS,
-                       Decimal(0))
+    return OrderFilled(
+        "c", "v", fid, "MES", side, Decimal(qty), Decimal(price), Decimal(fee), "USD", TS, Decimal(0)
+    )
 
 
 def test_round_trip_long(portfolio: Portfolio) -> None:

@@ -1,0 +1,60 @@
+"""The peers' EMA(10)/EMA(30) workload through tradebot's full pipeline (run with the project's python).
+
+usage: python -m bench.peer_scripts.tradebot_ema BARS.csv STORE_DIR  ->  one JSON line on stdout
+Workload ``busy`` (bench/config.py: every gate of the default chain on, position limit 1 contract) with the
+ensemble reduced to tradebot's own ``trend_ema`` component (fast 10, slow 30) and no thresholds, so a
+signal's direction is sign(EMA10 - EMA30) as in the peers' scripts; the sizer turns it into orders that
+take the position to +1 / -1. tradebot's sizer also attaches a stop and a target (bracket children)
+to each entry, which the peers do not have. Timed: the whole replay except the end-of-run summary (CSV
+parsing, validation, ensemble, sizer, gates, OMS, simulated venue, portfolio, event store).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import resource
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.config import busy_settings
+from bench.harness import patched, run_replay
+
+
+@contextlib.contextmanager
+def ema_only_ensemble(fast: int = 10, slow: int = 30) -> Iterator[None]:
+    import tradebot.pipeline.session as session
+    from tradebot.models.loader import default_ensemble_params
+    from tradebot.signals import ComponentSpec, build_ensemble
+
+    base = default_ensemble_params("balanced")
+    params = base.model_copy(update={
+        "components": (ComponentSpec(name="trend_ema", params={"fast": fast, "slow": slow}, weight=1.0),),
+        "dampening": dict.fromkeys(base.dampening, 0.0),
+        "min_direction": 0.0, "min_agreement": 0.0, "min_confidence": 0.0,
+    })
+
+    def build(settings: Any, instruments: Any) -> dict[str, Any]:
+        return {s: build_ensemble(params.profile, s, params) for s in instruments}
+
+    with patched(session, "_build_ensembles", build):
+        yield
+
+
+def main(data: Path, store_dir: Path) -> None:
+    settings = busy_settings(store_dir / "config", profile="balanced")
+    with ema_only_ensemble():
+        seconds, probe = run_replay(settings, data, store_dir / "tradebot.db")
+    stats = probe.stats
+    print(json.dumps({
+        "engine": "tradebot", "bars": stats.bars, "run_s": seconds, "load_s": 0.0,
+        "bars_per_s": stats.bars / seconds, "orders": stats.orders, "intents": stats.intents,
+        "fills": stats.fills, "signals": stats.signals, "summary_s": probe.summary_s,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
