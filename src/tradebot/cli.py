@@ -49,6 +49,10 @@ def run(
         bool, typer.Option("--arm", help="Allow live orders to a production environment.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
+    intents: Annotated[
+        str | None,
+        typer.Option(help="External intents as JSON lines (schema v1.0/v1.1): a file, or - for stdin."),
+    ] = None,
 ) -> None:
     if mode not in ("observe", "live"):
         typer.echo(f"--mode must be observe or live, not {mode!r}", err=True)
@@ -57,7 +61,9 @@ def run(
     settings = _load(config, **overrides)
     from tradebot.pipeline.app import RunOptions, run_app
 
-    code = run_app(settings, RunOptions(mode=mode, data=data, store=store, arm=arm, quiet=quiet))
+    code = run_app(
+        settings, RunOptions(mode=mode, data=data, store=store, arm=arm, quiet=quiet, intents=intents)
+    )
     raise typer.Exit(code)
 
 
@@ -67,11 +73,12 @@ def replay(
     out: Annotated[Path, typer.Option(help="Event store to write (resumed if it exists).")],
     config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    intents: Annotated[str | None, typer.Option(help="External intents as JSON lines (a file).")] = None,
 ) -> None:
     settings = _load(config)
     from tradebot.pipeline.app import RunOptions, run_app
 
-    code = run_app(settings, RunOptions(mode="replay", data=data, store=out, quiet=quiet))
+    code = run_app(settings, RunOptions(mode="replay", data=data, store=out, quiet=quiet, intents=intents))
     raise typer.Exit(code)
 
 

@@ -19,6 +19,7 @@ price bands, hedge mode only stored (positions are netted), weight is 1 per requ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -448,15 +449,21 @@ class FakeBinance:
             if k == key and not ws.closed:
                 await ws.send_str(json.dumps({"e": "listenKeyExpired", "E": self.now_ms(), "listenKey": key}))
 
+    @staticmethod
+    async def _drop(ws: web.WebSocketResponse) -> None:
+        """Close from the server side without waiting long for the peer's close frame (a dropped link)."""
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            await asyncio.wait_for(ws.close(), 0.2)
+
     async def drop_user_stream(self) -> None:
         for entry in list(self._user_ws):
             self._user_ws.remove(entry)
-            await entry[0].close()
+            await self._drop(entry[0])
 
     async def drop_market_streams(self) -> None:
         for entry in list(self._market_ws):
             self._market_ws.remove(entry)
-            await entry[0].close()
+            await self._drop(entry[0])
 
     async def drop_all(self) -> None:
         await self.drop_user_stream()

@@ -22,6 +22,7 @@ from tradebot.domain.events import (
     OrderStatus,
 )
 from tradebot.domain.orders import OrderRequest, OrderType, Side
+from tradebot.domain.reasons import DUPLICATE_CLIENT_ORDER_ID
 
 ZERO = Decimal(0)
 
@@ -152,6 +153,10 @@ class Ledger:
         if isinstance(event, OrderRejected | OrderCanceled | OrderExpired):
             entry = self._entry_for(event.client_order_id)
             if entry is None or entry.status.is_terminal:
+                return False
+            if isinstance(event, OrderRejected) and event.venue_code == DUPLICATE_CLIENT_ORDER_ID:
+                # the venue refused a second order with this id: the first one stands (the OMS looks it
+                # up); this says nothing about the order's own state
                 return False
             if isinstance(event, OrderRejected):
                 entry.status = OrderStatus.REJECTED

@@ -26,6 +26,7 @@ class RunOptions:
     store: Path | None = None
     arm: bool = False
     quiet: bool = False
+    intents: str | None = None  # JSON-lines intent file, or "-" for stdin
 
 
 class RunRefused(Exception):

@@ -120,6 +120,7 @@ class DecisionEngine:
         self.constitution_sha256 = constitution_sha256
         self.ops = ops or OpsHooks()
         self.flatten_requested = False  # an operator's flatten, done at the next bar
+        self.pending_external: list[OrderIntent] = []  # replay clock: external intents due later
         self.oms = OrderManager(broker, self.ledger, recorder, clock)
         self.stats.trading_state = self.machine.state.value
         self.on_trade_closed: list[Callable[[TradeClosed], None]] = []
@@ -231,6 +232,35 @@ class DecisionEngine:
             intents.extend(sized)
         for intent in intents:
             await self.decide(intent)
+        await self._release_external(now)
+
+    # --- external intents ---
+    async def on_external(self, item: Any) -> None:
+        """A parsed external intent, or a refusal naming the bad field (recorded, never half-applied).
+
+        On the replay clock an intent waits for the first bar that closes at or after its ``ts``, so a
+        replay with an intent file is as deterministic as one without; on the wall clock it goes now.
+        """
+        from tradebot.intents import IntentRefusal
+
+        if isinstance(item, IntentRefusal):
+            self.recorder.record("intent_refused", asdict(item), ts=self.clock.now())
+            return
+        self.recorder.record(
+            "external_intent",
+            {"intent": asdict(item.intent), "ignored": item.ignored, "line": item.line},
+            ts=self.clock.now(),
+            symbol=item.intent.symbol,
+        )
+        if isinstance(self.clock, ReplayClock) and item.intent.ts > self.clock.now():
+            self.pending_external.append(item.intent)
+            self.pending_external.sort(key=lambda i: (i.ts, i.intent_id))
+            return
+        await self.decide(item.intent)
+
+    async def _release_external(self, now: datetime) -> None:
+        while self.pending_external and self.pending_external[0].ts <= now:
+            await self.decide(self.pending_external.pop(0))
 
     # --- decisions ----------------------------------------------------------------------------------
     def context(self, intent: OrderIntent) -> GateContext:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 
@@ -34,7 +34,16 @@ class RefusedBar:
 
 # a bar with the line it came from (None for broker bars), or a refusal by the feed
 SourceItem = tuple[int | None, Bar] | RefusedBar
-DecideItem = tuple[Bar, Signal | None] | BrokerEvent | tuple[None, None]
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalIntent:
+    """An intent (or a refusal) from an external source, on its way to the decide stage."""
+
+    item: Any
+
+
+DecideItem = tuple[Bar, Signal | None] | BrokerEvent | ExternalIntent | tuple[None, None]
 END_OF_BARS: tuple[None, None] = (None, None)  # the signal stage's last word: the decide stage ends on it
 
 
@@ -55,6 +64,7 @@ class Pipeline:
         ensembles: dict[str, SignalSource],
         engine: DecisionEngine,
         broker_events: AsyncIterator[BrokerEvent] | None = None,
+        intents: AsyncIterator[Any] | None = None,
         on_refused: Callable[[RefusedBar], None] | None = None,
         capacity: int = 1024,
         refusals_recorded_through_line: int = 0,
@@ -64,6 +74,7 @@ class Pipeline:
         self.ensembles = ensembles
         self.engine = engine
         self.broker_events = broker_events
+        self.intents = intents  # external intents (ParsedIntent | IntentRefusal), into the same gates
         self.on_refused = on_refused
         self.capacity = capacity
         # resuming: refusals of file lines up to here are already in the store
@@ -82,6 +93,8 @@ class Pipeline:
                 tg.start_soon(self._signals_watch)
             if self.broker_events is not None:
                 tg.start_soon(self._events_stage, self.broker_events, to_decide[0].clone())
+            if self.intents is not None:
+                tg.start_soon(self._intents_stage, self.intents, to_decide[0].clone())
             async with anyio.create_task_group() as stages:
                 stages.start_soon(self._ingest_stage, to_signals[0])
                 stages.start_soon(self._signal_stage, to_signals[1], to_decide[0])
@@ -133,6 +146,8 @@ class Pipeline:
                 bar, signal = item
                 assert bar is not None
                 await self.engine.on_bar(bar, signal)
+            elif isinstance(item, ExternalIntent):
+                await self.engine.on_external(item.item)
             else:
                 self.engine.on_broker_event(item)
 
@@ -140,6 +155,11 @@ class Pipeline:
         async with _closing(out):
             async for event in events:
                 await out.send(event)
+
+    async def _intents_stage(self, intents: AsyncIterator[Any], out: Sender[DecideItem]) -> None:
+        async with _closing(out):
+            async for item in intents:
+                await out.send(ExternalIntent(item))
 
 
 class _closing:

@@ -146,6 +146,12 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
         try:
             if resume.last_bar_ts is not None:
                 await reconcile_after_restart(engine, broker, resume)
+            intent_source = _intent_source(options, instruments, clock)
+            preloaded = (
+                [item async for item in intent_source]
+                if intent_source is not None and isinstance(clock, ReplayClock) and options.intents != "-"
+                else []
+            )
             source = (
                 _csv_source(Path(data_path), symbol, settings.data.bar_size_s, engine)
                 if from_file
@@ -159,7 +165,10 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
                 broker_events=None if hasattr(broker, "drain_events") else broker.events(),
                 on_refused=lambda refused: _record_refused(engine, recorder, clock, refused),
                 refusals_recorded_through_line=resume.last_refused_line,
+                intents=None if preloaded else intent_source,
             )
+            for item in preloaded:  # replay clock: every intent is known up front, held until its time
+                await engine.on_external(item)
             await pipeline.run(handle_signals=True)
         finally:
             engine.finish()
@@ -286,6 +295,18 @@ def _write_manifest(
     recorder.record(
         "run_manifest", {k: v for k, v in manifest.items() if k not in _RUN_SPECIFIC}, ts=clock.now()
     )
+
+
+def _intent_source(options: RunOptions, instruments: Mapping[str, Instrument], clock: Clock) -> Any:
+    if options.intents is None:
+        return None
+    from tradebot.intents import JsonlIntentSource
+
+    if options.intents != "-" and not Path(options.intents).exists():
+        raise _refuse(f"--intents: file not found: {options.intents}")
+    # on the replay clock intents are held until their own time, so any timestamp in the data is fine
+    skew = 10 * 365 * 86_400.0 if isinstance(clock, ReplayClock) else 5.0
+    return aiter(JsonlIntentSource(options.intents, instruments, clock, max_skew_s=skew))
 
 
 def settings_calendars() -> Any:

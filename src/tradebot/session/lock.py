@@ -27,7 +27,7 @@ def lock_path(run_dir: Path, account: str, config_hash: str) -> Path:
     """Where the instance lock of (account, config) lives."""
     if not config_hash:
         raise ValueError("instance lock: config_hash must not be empty")
-    slug = _UNSAFE.sub("_", account).strip("_") or "default"
+    slug = _UNSAFE.sub("_", account).strip("_.") or "default"
     return Path(run_dir) / "locks" / f"tradebot-{slug}-{config_hash[:16]}.lock"
 
 

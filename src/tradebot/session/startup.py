@@ -9,6 +9,8 @@ differ from the positions our own fills explain. ``policy`` (``session.leftovers
   an unexplained position cannot be canceled, so it still refuses the start.
 - ``adopt``: keep them; the report lists each order and position for the caller to take into its
   ledger and portfolio (``Ledger.adopt(snapshot)``), so they are managed (and flattened) like ours.
+  Only a position where our fills explain nothing is adoptable: one that contradicts ours (we hold 2,
+  the venue 1) is a reconciliation mismatch and refuses the start under every policy.
 - ``refuse``: any leftover refuses the start.
 
 Refusing raises ``ReconciliationFailed`` (exit RECONCILIATION_FAILED) carrying the report; so does a
@@ -131,18 +133,18 @@ async def startup_cleanup(
         report.refused.append(f"broker failed during startup reconciliation: {exc} ({exc.error_class.code})")
         raise ReconciliationFailed(_message(report), report=report.as_dict()) from exc
     report.position_gaps = _gaps(venue_positions, our_positions)
+    # a venue position where our fills explain none can be adopted; one that contradicts ours never can
+    adoptable = {g.symbol for g in report.position_gaps if g.ours == ZERO} if policy == "adopt" else set()
     if policy == "adopt":
         report.adopted_orders = list(report.unknown_orders)
-        gap_symbols = {g.symbol for g in report.position_gaps}
-        report.adopted_positions = [p for p in venue_positions if p.symbol in gap_symbols]
+        report.adopted_positions = [p for p in venue_positions if p.symbol in adoptable]
     elif policy == "refuse":
         report.refused.extend(
             f"unknown open order {o.client_order_id} ({o.side} {o.quantity} {o.symbol} {o.order_type}, "
             f"{o.status})" for o in report.unknown_orders)
-    if policy != "adopt":
-        report.refused.extend(
-            f"unexplained position {g.symbol}: venue {g.venue}, our fills {g.ours}"
-            for g in report.position_gaps)
+    report.refused.extend(
+        f"unexplained position {g.symbol}: venue {g.venue}, our fills {g.ours}"
+        for g in report.position_gaps if g.symbol not in adoptable)
     if report.refused:
         raise ReconciliationFailed(_message(report), report=report.as_dict())
     return report

@@ -75,3 +75,12 @@ def test_client_ids_are_deterministic_short_and_distinct() -> None:
     assert a != client_order_id("MES-20131007T140100-0")
     assert a != client_order_id("MES-20131007T140000-0", attempt=1)
     assert a.startswith("tb-MES-") and len(a) <= 32
+
+
+def test_a_duplicate_id_refusal_does_not_reject_the_order_that_stands() -> None:
+    ledger = Ledger()
+    ledger.record_intent(request())
+    ledger.apply(OrderAccepted("tb-MES-1", "v1", TS))
+    refusal = OrderRejected("tb-MES-1", "duplicate", TS, venue_code="DUPLICATE_CLIENT_ORDER_ID")
+    assert not ledger.apply(refusal)
+    assert ledger.get("tb-MES-1").status is OrderStatus.ACCEPTED  # type: ignore[union-attr]
