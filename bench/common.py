@@ -161,11 +161,13 @@ def table(documents: Sequence[Mapping[str, Any]]) -> str:
         for fname, fig in doc.get("figures", {}).items():
             unit = fig["unit"]
             rows.append((doc["benchmark"], fname, format_value(fig["median"], unit),
-                         format_value(fig["min"], unit), format_value(fig["max"], unit), str(len(fig["runs"]))))
+                         format_value(fig["min"], unit), format_value(fig["max"], unit),
+                         str(len(fig["runs"]))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for i, row in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if j < 2 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))))
+        cells = zip(row, widths, strict=True)
+        lines.append("  ".join(c.ljust(w) if j < 2 else c.rjust(w) for j, (c, w) in enumerate(cells)))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -193,7 +195,8 @@ def tmpfs_dir() -> Path | None:
 
 def real_data_path() -> Path:
     """The bundled ES week (inside the package), else the shared copy."""
-    bundled = Path(__file__).resolve().parent.parent / "src/tradebot/data/es_esz13_1m_2013-10-06_2013-10-11.csv"
+    name = "es_esz13_1m_2013-10-06_2013-10-11.csv"
+    bundled = Path(__file__).resolve().parent.parent / "src/tradebot/data" / name
     if bundled.exists():
         return bundled
-    return Path("/work/shared/data/es_esz13_1m_2013-10-06_2013-10-11.csv")
+    return Path("/work/shared/data") / name

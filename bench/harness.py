@@ -97,7 +97,7 @@ class NullWriter:
             if probe is not None:
                 probe.appended += writer._seq
 
-        _Writer.open = staticmethod(open_)  # type: ignore[attr-defined]
+        _Writer.open = staticmethod(open_)
         return _Writer
 
     failed = False

@@ -22,7 +22,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ def _hooks(data: Path, probe: LatencyProbe) -> Iterator[None]:
     on_bar = DecisionEngine.on_bar
 
     def build(settings: Any, *args: Any, **kwargs: Any) -> Any:
-        broker = build_broker(settings, *args, **kwargs)
+        broker: Any = build_broker(settings, *args, **kwargs)
         broker.attach_bar_source(_paced_bars(data, settings.data.symbol, probe))
         submit = broker.submit
 

@@ -50,7 +50,9 @@ async def _fast_channel(n: int) -> int:
                 break
             total += _work(item)[1]
 
-    links = [channel(CAPACITY) for _ in range(HOPS)]
+    links: list[tuple[Sender[tuple[int, int] | None], Receiver[tuple[int, int] | None]]] = [
+        channel(CAPACITY) for _ in range(HOPS)
+    ]
     async with anyio.create_task_group() as tg:
         tg.start_soon(source, links[0][0])
         tg.start_soon(middle, links[0][1], links[1][0])

@@ -14,7 +14,6 @@ import json
 import resource
 import sys
 import time
-from decimal import Decimal
 
 import pandas as pd
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig

@@ -53,6 +53,7 @@ def run(
         str | None,
         typer.Option(help="External intents as JSON lines (schema v1.0/v1.1): a file, or - for stdin."),
     ] = None,
+    max_bars: Annotated[int | None, typer.Option(help="Stop taking bars after this many.", min=1)] = None,
 ) -> None:
     if mode not in ("observe", "live"):
         typer.echo(f"--mode must be observe or live, not {mode!r}", err=True)
@@ -62,7 +63,10 @@ def run(
     from tradebot.pipeline.app import RunOptions, run_app
 
     code = run_app(
-        settings, RunOptions(mode=mode, data=data, store=store, arm=arm, quiet=quiet, intents=intents)
+        settings,
+        RunOptions(
+            mode=mode, data=data, store=store, arm=arm, quiet=quiet, intents=intents, max_bars=max_bars
+        ),
     )
     raise typer.Exit(code)
 

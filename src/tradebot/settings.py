@@ -45,6 +45,9 @@ class DataConfig(_Section):
     path: Path | None = None  # None: the bundled ES week
     symbol: str = "MES"
     bar_size_s: int = Field(60, gt=0)
+    # auto: bar time for a bar file, the wall clock for a broker feed; "bar": bar time for a broker feed
+    # too (replaying a venue's historical stream; refused against a production environment)
+    clock: Literal["auto", "wall", "bar"] = "auto"
 
 
 class InstrumentConfig(_Section):
@@ -237,6 +240,8 @@ def _cross_checks(settings: Settings) -> list[str]:
         problems.append(
             f"data.symbol: '{settings.data.symbol}' has no [instruments.{settings.data.symbol}] table"
         )
+    if settings.data.clock == "bar" and settings.broker.environment == "production":
+        problems.append("data.clock: 'bar' is for replaying a venue's history, never against production")
     if settings.data.source == "csv" and settings.data.path is not None and not settings.data.path.exists():
         problems.append(f"data.path: file not found: {settings.data.path}")
     return problems

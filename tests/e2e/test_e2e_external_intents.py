@@ -66,4 +66,4 @@ def test_external_intents_are_gated_and_bad_ones_refused(tmp_path: Path, sample:
     ext1 = decisions["ext-1"]
     assert ext1.ts.isoformat() == "2013-10-07T14:30:00+00:00"  # decided at its own time, not on arrival
     assert ext1.body["outcome"] in ("APPROVED", "CLAMPED", "BLOCKED")
-    assert [v["gate"] for v in ext1.body["verdicts"]][0] == "trading_state"
+    assert ext1.body["verdicts"][0]["gate"] == "trading_state"

@@ -57,7 +57,7 @@ def test_two_concurrent_starts_exactly_one_runs(tmp_path: Path) -> None:
         assert loser.stderr is not None and "ALREADY_RUNNING" in loser.stderr.read()
         assert winner.stdout is not None and winner.stdout.readline().strip() == "LOCKED"
         assert winner.poll() is None
-        winner_out, _ = winner.communicate(input="", timeout=30)
+        winner.communicate(input="", timeout=30)
         assert winner.returncode == 0
     finally:
         for proc in procs:

@@ -100,7 +100,9 @@ async def _open_ids(state: Path) -> list[str]:
 
 
 @pytest.mark.timeout(120)
-async def test_refuse_lists_every_leftover_and_touches_nothing(left_states: dict[bool, Path], tmp_path: Path) -> None:
+async def test_refuse_lists_every_leftover_and_touches_nothing(
+    left_states: dict[bool, Path], tmp_path: Path
+) -> None:
     state = _copy(left_states[True], tmp_path)
     broker = await _restart(state)
     with pytest.raises(ReconciliationFailed) as info:
@@ -162,11 +164,13 @@ async def test_adopt_hands_back_orders_and_positions(left_states: dict[bool, Pat
 
 
 @pytest.mark.timeout(120)
-async def test_positions_our_fills_explain_are_not_leftovers(left_states: dict[bool, Path], tmp_path: Path) -> None:
+async def test_positions_our_fills_explain_are_not_leftovers(
+    left_states: dict[bool, Path], tmp_path: Path
+) -> None:
     state = _copy(left_states[True], tmp_path)
     broker = await _restart(state)
-    report = await startup_cleanup(broker, {"tb-known", "manual-1", "manual-2"}, {"MES": Decimal(1)}, "refuse",
-                                   now=T1)
+    known = {"tb-known", "manual-1", "manual-2"}
+    report = await startup_cleanup(broker, known, {"MES": Decimal(1)}, "refuse", now=T1)
     await broker.close()
     broker.venue.close()
     assert report.clean and report.ok
@@ -199,5 +203,5 @@ async def test_broker_failure_refuses_to_trade(left_states: dict[bool, Path], tm
 
 async def test_unknown_policy_is_refused() -> None:
     broker = create_broker({}, ReplayClock(T1))
-    with pytest.raises(ValueError, match="session.leftovers"):
+    with pytest.raises(ValueError, match=r"session\.leftovers"):
         await startup_cleanup(broker, set(), {}, "ignore", now=T1)  # type: ignore[arg-type]

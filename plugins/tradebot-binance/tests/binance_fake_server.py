@@ -68,34 +68,71 @@ class SymbolSpec:
 
     def exchange_info(self) -> dict[str, Any]:
         return {
-            "symbol": self.symbol, "pair": self.symbol, "contractType": "PERPETUAL", "status": self.status,
-            "baseAsset": self.symbol.removesuffix("USDT"), "quoteAsset": "USDT", "marginAsset": "USDT",
-            "pricePrecision": self.price_precision, "quantityPrecision": self.qty_precision,
+            "symbol": self.symbol,
+            "pair": self.symbol,
+            "contractType": "PERPETUAL",
+            "status": self.status,
+            "baseAsset": self.symbol.removesuffix("USDT"),
+            "quoteAsset": "USDT",
+            "marginAsset": "USDT",
+            "pricePrecision": self.price_precision,
+            "quantityPrecision": self.qty_precision,
             "filters": [
-                {"filterType": "PRICE_FILTER", "tickSize": _s(self.tick), "minPrice": _s(self.tick),
-                 "maxPrice": "1000000"},
-                {"filterType": "LOT_SIZE", "stepSize": _s(self.step), "minQty": _s(self.min_qty),
-                 "maxQty": "1000"},
-                {"filterType": "MARKET_LOT_SIZE", "stepSize": _s(self.step), "minQty": _s(self.min_qty),
-                 "maxQty": "120"},
+                {
+                    "filterType": "PRICE_FILTER",
+                    "tickSize": _s(self.tick),
+                    "minPrice": _s(self.tick),
+                    "maxPrice": "1000000",
+                },
+                {
+                    "filterType": "LOT_SIZE",
+                    "stepSize": _s(self.step),
+                    "minQty": _s(self.min_qty),
+                    "maxQty": "1000",
+                },
+                {
+                    "filterType": "MARKET_LOT_SIZE",
+                    "stepSize": _s(self.step),
+                    "minQty": _s(self.min_qty),
+                    "maxQty": "120",
+                },
                 {"filterType": "MAX_NUM_ORDERS", "limit": 200},
                 {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
                 {"filterType": "MIN_NOTIONAL", "notional": _s(self.min_notional)},
-                {"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500", "multiplierDown": "0.9500",
-                 "multiplierDecimal": "4"},
+                {
+                    "filterType": "PERCENT_PRICE",
+                    "multiplierUp": "1.0500",
+                    "multiplierDown": "0.9500",
+                    "multiplierDecimal": "4",
+                },
             ],
-            "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
-                           "TRAILING_STOP_MARKET"],
+            "orderTypes": [
+                "LIMIT",
+                "MARKET",
+                "STOP",
+                "STOP_MARKET",
+                "TAKE_PROFIT",
+                "TAKE_PROFIT_MARKET",
+                "TRAILING_STOP_MARKET",
+            ],
             "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
         }
 
 
 DEFAULT_SYMBOLS = {
     "BTCUSDT": SymbolSpec("BTCUSDT", Decimal("0.1"), Decimal("0.001"), Decimal("0.001"), Decimal("100")),
-    "ADAUSDT": SymbolSpec("ADAUSDT", Decimal("0.0001"), Decimal("1"), Decimal("1"), Decimal("5"),
-                          price_precision=4, qty_precision=0),
-    "DELISTUSDT": SymbolSpec("DELISTUSDT", Decimal("0.01"), Decimal("1"), Decimal("1"), Decimal("5"),
-                             status="SETTLING"),
+    "ADAUSDT": SymbolSpec(
+        "ADAUSDT",
+        Decimal("0.0001"),
+        Decimal("1"),
+        Decimal("1"),
+        Decimal("5"),
+        price_precision=4,
+        qty_precision=0,
+    ),
+    "DELISTUSDT": SymbolSpec(
+        "DELISTUSDT", Decimal("0.01"), Decimal("1"), Decimal("1"), Decimal("5"), status="SETTLING"
+    ),
 }
 
 
@@ -131,14 +168,31 @@ class Order:
     def json(self) -> dict[str, Any]:
         avg = self.cum_quote / self.executed if self.executed else ZERO
         return {
-            "orderId": self.order_id, "symbol": self.symbol, "status": self.status,
-            "clientOrderId": self.client_id, "price": _s(self.price), "avgPrice": _s(avg),
-            "origQty": _s(self.qty), "executedQty": _s(self.executed), "cumQty": _s(self.executed),
-            "cumQuote": _s(self.cum_quote), "timeInForce": self.tif, "type": self.type, "origType": self.type,
-            "reduceOnly": self.reduce_only, "closePosition": False, "side": self.side,
-            "positionSide": self.position_side, "stopPrice": _s(self.stop_price), "workingType": "CONTRACT_PRICE",
-            "priceProtect": False, "priceMatch": "NONE", "selfTradePreventionMode": "EXPIRE_MAKER",
-            "goodTillDate": 0, "time": self.time, "updateTime": self.update_time,
+            "orderId": self.order_id,
+            "symbol": self.symbol,
+            "status": self.status,
+            "clientOrderId": self.client_id,
+            "price": _s(self.price),
+            "avgPrice": _s(avg),
+            "origQty": _s(self.qty),
+            "executedQty": _s(self.executed),
+            "cumQty": _s(self.executed),
+            "cumQuote": _s(self.cum_quote),
+            "timeInForce": self.tif,
+            "type": self.type,
+            "origType": self.type,
+            "reduceOnly": self.reduce_only,
+            "closePosition": False,
+            "side": self.side,
+            "positionSide": self.position_side,
+            "stopPrice": _s(self.stop_price),
+            "workingType": "CONTRACT_PRICE",
+            "priceProtect": False,
+            "priceMatch": "NONE",
+            "selfTradePreventionMode": "EXPIRE_MAKER",
+            "goodTillDate": 0,
+            "time": self.time,
+            "updateTime": self.update_time,
         }
 
 
@@ -164,15 +218,32 @@ class Algo:
 
     def json(self, executed: Decimal = ZERO) -> dict[str, Any]:
         return {
-            "algoId": self.algo_id, "clientAlgoId": self.client_id, "algoType": "CONDITIONAL",
-            "orderType": self.order_type, "symbol": self.symbol, "side": self.side,
-            "positionSide": self.position_side, "timeInForce": self.tif, "quantity": _s(self.qty),
-            "algoStatus": self.status, "triggerPrice": _s(self.trigger), "price": _s(self.price),
-            "icebergQuantity": None, "selfTradePreventionMode": "EXPIRE_MAKER", "workingType": "CONTRACT_PRICE",
-            "priceMatch": "NONE", "closePosition": self.close_position, "priceProtect": False,
-            "reduceOnly": self.reduce_only, "activatePrice": "", "callbackRate": "",
-            "createTime": self.create_time, "updateTime": self.update_time, "triggerTime": self.trigger_time,
-            "goodTillDate": 0, "actualOrderId": "" if self.actual_order_id is None else str(self.actual_order_id),
+            "algoId": self.algo_id,
+            "clientAlgoId": self.client_id,
+            "algoType": "CONDITIONAL",
+            "orderType": self.order_type,
+            "symbol": self.symbol,
+            "side": self.side,
+            "positionSide": self.position_side,
+            "timeInForce": self.tif,
+            "quantity": _s(self.qty),
+            "algoStatus": self.status,
+            "triggerPrice": _s(self.trigger),
+            "price": _s(self.price),
+            "icebergQuantity": None,
+            "selfTradePreventionMode": "EXPIRE_MAKER",
+            "workingType": "CONTRACT_PRICE",
+            "priceMatch": "NONE",
+            "closePosition": self.close_position,
+            "priceProtect": False,
+            "reduceOnly": self.reduce_only,
+            "activatePrice": "",
+            "callbackRate": "",
+            "createTime": self.create_time,
+            "updateTime": self.update_time,
+            "triggerTime": self.trigger_time,
+            "goodTillDate": 0,
+            "actualOrderId": "" if self.actual_order_id is None else str(self.actual_order_id),
             "executedQty": _s(executed),
         }
 
@@ -189,8 +260,13 @@ class Fault:
 class FakeBinance:
     """The venue. ``start()`` binds 127.0.0.1:0; ``controller`` drives it from tests."""
 
-    def __init__(self, api_key: str = "fake-key", api_secret: str = "fake-secret",
-                 symbols: dict[str, SymbolSpec] | None = None, wallet: Decimal = Decimal(10000)) -> None:
+    def __init__(
+        self,
+        api_key: str = "fake-key",
+        api_secret: str = "fake-secret",
+        symbols: dict[str, SymbolSpec] | None = None,
+        wallet: Decimal = Decimal(10000),
+    ) -> None:
         self.api_key, self.api_secret = api_key, api_secret
         self.symbols = dict(symbols or DEFAULT_SYMBOLS)
         self.wallet = wallet
@@ -266,8 +342,11 @@ class FakeBinance:
         return f"http://127.0.0.1:{self.port}"
 
     def urls(self) -> dict[str, str]:
-        return {"api_url": f"{self.base}/api", "futures_url": f"{self.base}/fapi",
-                "stream_url": f"ws://127.0.0.1:{self.port}/"}
+        return {
+            "api_url": f"{self.base}/api",
+            "futures_url": f"{self.base}/fapi",
+            "stream_url": f"ws://127.0.0.1:{self.port}/",
+        }
 
     def now_ms(self) -> int:
         return int(time.time() * 1000) + self.clock_offset_ms
@@ -283,8 +362,9 @@ class FakeBinance:
         return web.json_response(body, status=status)
 
     @web.middleware
-    async def _middleware(self, request: web.Request,
-                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         path = request.path
         if path.startswith(("/market", "/private")):
             return await handler(request)
@@ -306,8 +386,9 @@ class FakeBinance:
             request[PARAMS] = params
             response = await handler(request)
         except ApiError as err:
-            response = web.json_response({"code": err.code, "msg": err.msg}, status=err.status,
-                                         headers=err.headers)
+            response = web.json_response(
+                {"code": err.code, "msg": err.msg}, status=err.status, headers=err.headers
+            )
         response.headers.update(headers)
         return response
 
@@ -324,7 +405,9 @@ class FakeBinance:
             return params
         marker = "&signature="
         if marker not in raw:
-            raise ApiError(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
+            raise ApiError(
+                400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."
+            )
         payload, signature = raw.rsplit(marker, 1)
         expected = hmac.new(self.api_secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature):
@@ -341,16 +424,26 @@ class FakeBinance:
 
     # ------------------------------------------------------------------ market data
     async def _exchange_info(self, request: web.Request) -> web.Response:
-        return self._json({
-            "timezone": "UTC", "serverTime": self.now_ms(), "futuresType": "U_MARGINED",
-            "rateLimits": [
-                {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
-                {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
-                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
-            ],
-            "exchangeFilters": [], "assets": [{"asset": "USDT", "marginAvailable": True}],
-            "symbols": [s.exchange_info() for s in self.symbols.values()],
-        })
+        return self._json(
+            {
+                "timezone": "UTC",
+                "serverTime": self.now_ms(),
+                "futuresType": "U_MARGINED",
+                "rateLimits": [
+                    {
+                        "rateLimitType": "REQUEST_WEIGHT",
+                        "interval": "MINUTE",
+                        "intervalNum": 1,
+                        "limit": 2400,
+                    },
+                    {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
+                    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
+                ],
+                "exchangeFilters": [],
+                "assets": [{"asset": "USDT", "marginAvailable": True}],
+                "symbols": [s.exchange_info() for s in self.symbols.values()],
+            }
+        )
 
     async def _get_klines(self, request: web.Request) -> web.Response:
         p = request[PARAMS]
@@ -365,7 +458,9 @@ class FakeBinance:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         combined = "stream" not in request.match_info
-        names = set(request.query.get("streams", "").split("/")) if combined else {request.match_info["stream"]}
+        names = (
+            set(request.query.get("streams", "").split("/")) if combined else {request.match_info["stream"]}
+        )
         entry = (ws, names, combined)
         self._market_ws.append(entry)
         try:
@@ -383,16 +478,48 @@ class FakeBinance:
         interval = INTERVALS[bar.interval_s]
         t0 = int(bar.ts.timestamp() * 1000)
         t1 = t0 + bar.interval_s * 1000 - 1
-        row = [t0, repr(bar.open), repr(bar.high), repr(bar.low), repr(bar.close), repr(bar.volume), t1,
-               repr(bar.volume * bar.close), 10, "0", "0", "0"]
+        row = [
+            t0,
+            repr(bar.open),
+            repr(bar.high),
+            repr(bar.low),
+            repr(bar.close),
+            repr(bar.volume),
+            t1,
+            repr(bar.volume * bar.close),
+            10,
+            "0",
+            "0",
+            "0",
+        ]
         self.klines.setdefault((symbol, interval), {})[t0] = row
         await self._match_bar(bar)
         self.last_price[symbol] = Decimal(repr(bar.close))
         name = f"{symbol.lower()}@kline_{interval}"
-        data = {"e": "kline", "E": self.now_ms(), "s": symbol, "k": {
-            "t": t0, "T": t1, "s": symbol, "i": interval, "f": 1, "L": 10, "o": row[1], "c": row[4],
-            "h": row[2], "l": row[3], "v": row[5], "n": 10, "x": True, "q": row[7], "V": "0", "Q": "0",
-            "B": "0"}}
+        data = {
+            "e": "kline",
+            "E": self.now_ms(),
+            "s": symbol,
+            "k": {
+                "t": t0,
+                "T": t1,
+                "s": symbol,
+                "i": interval,
+                "f": 1,
+                "L": 10,
+                "o": row[1],
+                "c": row[4],
+                "h": row[2],
+                "l": row[3],
+                "v": row[5],
+                "n": 10,
+                "x": True,
+                "q": row[7],
+                "V": "0",
+                "Q": "0",
+                "B": "0",
+            },
+        }
         for ws, names, combined in list(self._market_ws):
             if name in names and not ws.closed:
                 await ws.send_str(json.dumps({"stream": name, "data": data} if combined else data))
@@ -508,7 +635,8 @@ class FakeBinance:
             if order.symbol != symbol:
                 continue
             if ("orderId" in p and str(order.order_id) == p["orderId"]) or (
-                    "origClientOrderId" in p and order.client_id == p["origClientOrderId"]):
+                "origClientOrderId" in p and order.client_id == p["origClientOrderId"]
+            ):
                 return order
         raise ApiError(400, -2013, "Order does not exist.")
 
@@ -520,8 +648,12 @@ class FakeBinance:
     async def _new_order(self, p: dict[str, str]) -> dict[str, Any]:
         kind = p.get("type", "")
         if kind in CONDITIONAL:
-            raise ApiError(400, -4120, "Order type not supported for this endpoint. Please use the Algo Order "
-                                       "API endpoints instead.")
+            raise ApiError(
+                400,
+                -4120,
+                "Order type not supported for this endpoint. Please use the Algo Order "
+                "API endpoints instead.",
+            )
         if kind not in ("LIMIT", "MARKET"):
             raise ApiError(400, -1116, "Invalid orderType.")
         spec = self._spec(p["symbol"])
@@ -537,32 +669,90 @@ class FakeBinance:
         self._check_reduce_only(spec.symbol, p["side"], reduce_only)
         ref = price if price is not None else self.last_price.get(spec.symbol, ZERO)
         if not reduce_only and ref * qty < spec.min_notional:
-            raise ApiError(400, -4164, f"Order's notional must be no smaller than {_s(spec.min_notional)} "
-                                       "(unless you choose reduce only).")
+            raise ApiError(
+                400,
+                -4164,
+                f"Order's notional must be no smaller than {_s(spec.min_notional)} "
+                "(unless you choose reduce only).",
+            )
         self._reject_if_asked()
         now = self.now_ms()
-        order = Order(next(self._ids), cid, spec.symbol, p["side"], kind, qty, price or ZERO,
-                      p.get("timeInForce", "GTC") if kind == "LIMIT" else "GTC", reduce_only,
-                      p.get("positionSide", "BOTH"), time=now, update_time=now)
+        order = Order(
+            next(self._ids),
+            cid,
+            spec.symbol,
+            p["side"],
+            kind,
+            qty,
+            price or ZERO,
+            p.get("timeInForce", "GTC") if kind == "LIMIT" else "GTC",
+            reduce_only,
+            p.get("positionSide", "BOTH"),
+            time=now,
+            update_time=now,
+        )
         self.orders[order.order_id] = order
         await self._push_order(order, "NEW")
         if kind == "MARKET" and spec.symbol in self.last_price:
             asyncio.get_running_loop().call_soon(
-                lambda: asyncio.ensure_future(self._execute(order, self.last_price[order.symbol])))
+                lambda: asyncio.ensure_future(self._execute(order, self.last_price[order.symbol]))
+            )
         return order.json()
 
-    async def _push_order(self, order: Order, execution: str, last_qty: Decimal = ZERO,
-                          last_price: Decimal = ZERO, trade_id: int = 0, fee: Decimal = ZERO) -> None:
+    async def _push_order(
+        self,
+        order: Order,
+        execution: str,
+        last_qty: Decimal = ZERO,
+        last_price: Decimal = ZERO,
+        trade_id: int = 0,
+        fee: Decimal = ZERO,
+    ) -> None:
         avg = order.cum_quote / order.executed if order.executed else ZERO
         now = self.now_ms()
-        await self._push_user({"e": "ORDER_TRADE_UPDATE", "E": now, "T": now, "o": {
-            "s": order.symbol, "c": order.client_id, "S": order.side, "o": order.type, "f": order.tif,
-            "q": _s(order.qty), "p": _s(order.price), "ap": _s(avg), "sp": _s(order.stop_price),
-            "x": execution, "X": order.status, "i": order.order_id, "l": _s(last_qty), "z": _s(order.executed),
-            "L": _s(last_price), "N": "USDT", "n": _s(fee), "T": now, "t": trade_id, "b": "0", "a": "0",
-            "m": False, "R": order.reduce_only, "wt": "CONTRACT_PRICE", "ot": order.type,
-            "ps": order.position_side, "cp": False, "rp": "0", "pP": False, "si": 0, "ss": 0,
-            "V": "EXPIRE_MAKER", "pm": "NONE", "gtd": 0}})
+        await self._push_user(
+            {
+                "e": "ORDER_TRADE_UPDATE",
+                "E": now,
+                "T": now,
+                "o": {
+                    "s": order.symbol,
+                    "c": order.client_id,
+                    "S": order.side,
+                    "o": order.type,
+                    "f": order.tif,
+                    "q": _s(order.qty),
+                    "p": _s(order.price),
+                    "ap": _s(avg),
+                    "sp": _s(order.stop_price),
+                    "x": execution,
+                    "X": order.status,
+                    "i": order.order_id,
+                    "l": _s(last_qty),
+                    "z": _s(order.executed),
+                    "L": _s(last_price),
+                    "N": "USDT",
+                    "n": _s(fee),
+                    "T": now,
+                    "t": trade_id,
+                    "b": "0",
+                    "a": "0",
+                    "m": False,
+                    "R": order.reduce_only,
+                    "wt": "CONTRACT_PRICE",
+                    "ot": order.type,
+                    "ps": order.position_side,
+                    "cp": False,
+                    "rp": "0",
+                    "pP": False,
+                    "si": 0,
+                    "ss": 0,
+                    "V": "EXPIRE_MAKER",
+                    "pm": "NONE",
+                    "gtd": 0,
+                },
+            }
+        )
 
     async def _finish(self, order: Order, status: str) -> None:
         order.status = status
@@ -591,12 +781,24 @@ class FakeBinance:
         order.status = "FILLED" if order.remaining == 0 else "PARTIALLY_FILLED"
         order.update_time = self.now_ms()
         trade_id = next(self._trade_ids)
-        self.trades.append({
-            "buyer": order.side == "BUY", "commission": _s(fee), "commissionAsset": "USDT", "id": trade_id,
-            "maker": order.type == "LIMIT", "orderId": order.order_id, "price": _s(price), "qty": _s(qty),
-            "quoteQty": _s(price * qty), "realizedPnl": _s(realized), "side": order.side,
-            "positionSide": order.position_side, "symbol": order.symbol, "time": order.update_time,
-        })
+        self.trades.append(
+            {
+                "buyer": order.side == "BUY",
+                "commission": _s(fee),
+                "commissionAsset": "USDT",
+                "id": trade_id,
+                "maker": order.type == "LIMIT",
+                "orderId": order.order_id,
+                "price": _s(price),
+                "qty": _s(qty),
+                "quoteQty": _s(price * qty),
+                "realizedPnl": _s(realized),
+                "side": order.side,
+                "positionSide": order.position_side,
+                "symbol": order.symbol,
+                "time": order.update_time,
+            }
+        )
         await self._push_order(order, "TRADE", qty, price, trade_id, fee)
         if cut and order.remaining > 0:
             await self._finish(order, "EXPIRED")
@@ -641,13 +843,15 @@ class FakeBinance:
         algo.status = "CANCELED"
         algo.update_time = self.now_ms()
         await self._push_algo(algo)
-        return self._json({"algoId": algo.algo_id, "clientAlgoId": algo.client_id, "code": "200",
-                           "msg": "success"})
+        return self._json(
+            {"algoId": algo.algo_id, "clientAlgoId": algo.client_id, "code": "200", "msg": "success"}
+        )
 
     def _find_algo(self, p: dict[str, str]) -> Algo:
         for algo in self.algos.values():
             if ("algoId" in p and str(algo.algo_id) == p["algoId"]) or (
-                    "clientAlgoId" in p and algo.client_id == p["clientAlgoId"]):
+                "clientAlgoId" in p and algo.client_id == p["clientAlgoId"]
+            ):
                 return algo
         raise ApiError(400, -2013, "Order does not exist.")
 
@@ -667,9 +871,22 @@ class FakeBinance:
         self._check_qty_price(spec, qty, trigger)
         self._reject_if_asked()
         now = self.now_ms()
-        algo = Algo(next(self._ids), cid, spec.symbol, p["side"], kind, qty, trigger, price,
-                    p.get("reduceOnly", "false") == "true", p.get("closePosition", "false") == "true",
-                    p.get("positionSide", "BOTH"), p.get("timeInForce", "GTC"), create_time=now, update_time=now)
+        algo = Algo(
+            next(self._ids),
+            cid,
+            spec.symbol,
+            p["side"],
+            kind,
+            qty,
+            trigger,
+            price,
+            p.get("reduceOnly", "false") == "true",
+            p.get("closePosition", "false") == "true",
+            p.get("positionSide", "BOTH"),
+            p.get("timeInForce", "GTC"),
+            create_time=now,
+            update_time=now,
+        )
         self.algos[algo.algo_id] = algo
         await self._push_algo(algo)
         return algo.json()
@@ -677,13 +894,39 @@ class FakeBinance:
     async def _push_algo(self, algo: Algo) -> None:
         executed = self.orders[algo.actual_order_id].executed if algo.actual_order_id else ZERO
         now = self.now_ms()
-        await self._push_user({"e": "ALGO_UPDATE", "T": now, "E": now, "o": {
-            "caid": algo.client_id, "aid": algo.algo_id, "at": "CONDITIONAL", "o": algo.order_type,
-            "s": algo.symbol, "S": algo.side, "ps": algo.position_side, "f": algo.tif, "q": _s(algo.qty),
-            "X": algo.status, "ai": "" if algo.actual_order_id is None else str(algo.actual_order_id),
-            "ap": "0", "aq": _s(executed), "act": "MARKET", "tp": _s(algo.trigger), "p": _s(algo.price),
-            "V": "EXPIRE_MAKER", "wt": "CONTRACT_PRICE", "pm": "NONE", "cp": algo.close_position,
-            "pP": False, "R": algo.reduce_only, "tt": algo.trigger_time, "gtd": 0}})
+        await self._push_user(
+            {
+                "e": "ALGO_UPDATE",
+                "T": now,
+                "E": now,
+                "o": {
+                    "caid": algo.client_id,
+                    "aid": algo.algo_id,
+                    "at": "CONDITIONAL",
+                    "o": algo.order_type,
+                    "s": algo.symbol,
+                    "S": algo.side,
+                    "ps": algo.position_side,
+                    "f": algo.tif,
+                    "q": _s(algo.qty),
+                    "X": algo.status,
+                    "ai": "" if algo.actual_order_id is None else str(algo.actual_order_id),
+                    "ap": "0",
+                    "aq": _s(executed),
+                    "act": "MARKET",
+                    "tp": _s(algo.trigger),
+                    "p": _s(algo.price),
+                    "V": "EXPIRE_MAKER",
+                    "wt": "CONTRACT_PRICE",
+                    "pm": "NONE",
+                    "cp": algo.close_position,
+                    "pP": False,
+                    "R": algo.reduce_only,
+                    "tt": algo.trigger_time,
+                    "gtd": 0,
+                },
+            }
+        )
 
     async def _trigger(self, algo: Algo, price: Decimal | None = None, qty: Decimal | None = None) -> Order:
         """The trigger condition is met: place the real order and execute it."""
@@ -691,12 +934,28 @@ class FakeBinance:
         market = algo.order_type.endswith("MARKET")
         pos = self.positions.get(algo.symbol, Position()).qty
         qty_to_send = abs(pos) if algo.close_position else algo.qty
-        order = Order(next(self._ids), algo.client_id, algo.symbol, algo.side, "MARKET" if market else "LIMIT",
-                      qty_to_send or algo.qty, ZERO if market else algo.price, algo.tif,
-                      algo.reduce_only or algo.close_position, algo.position_side, stop_price=algo.trigger,
-                      time=now, update_time=now)
+        order = Order(
+            next(self._ids),
+            algo.client_id,
+            algo.symbol,
+            algo.side,
+            "MARKET" if market else "LIMIT",
+            qty_to_send or algo.qty,
+            ZERO if market else algo.price,
+            algo.tif,
+            algo.reduce_only or algo.close_position,
+            algo.position_side,
+            stop_price=algo.trigger,
+            time=now,
+            update_time=now,
+        )
         self.orders[order.order_id] = order
-        algo.actual_order_id, algo.status, algo.trigger_time, algo.update_time = order.order_id, "TRIGGERED", now, now
+        algo.actual_order_id, algo.status, algo.trigger_time, algo.update_time = (
+            order.order_id,
+            "TRIGGERED",
+            now,
+            now,
+        )
         await self._push_algo(algo)
         await self._push_order(order, "NEW")
         fill_price = price if price is not None else (algo.trigger if market else algo.price)
@@ -705,8 +964,13 @@ class FakeBinance:
 
     async def _open_algo_orders(self, request: web.Request) -> web.Response:
         symbol = request[PARAMS].get("symbol")
-        return self._json([a.json() for a in self.algos.values()
-                           if a.status == "NEW" and (symbol is None or a.symbol == symbol)])
+        return self._json(
+            [
+                a.json()
+                for a in self.algos.values()
+                if a.status == "NEW" and (symbol is None or a.symbol == symbol)
+            ]
+        )
 
     async def _cancel_all_algo(self, request: web.Request) -> web.Response:
         symbol = request[PARAMS]["symbol"]
@@ -720,8 +984,13 @@ class FakeBinance:
     # ------------------------------------------------------------------ queries
     async def _open_orders(self, request: web.Request) -> web.Response:
         symbol = request[PARAMS].get("symbol")
-        return self._json([o.json() for o in self.orders.values()
-                           if o.status in ("NEW", "PARTIALLY_FILLED") and (symbol is None or o.symbol == symbol)])
+        return self._json(
+            [
+                o.json()
+                for o in self.orders.values()
+                if o.status in ("NEW", "PARTIALLY_FILLED") and (symbol is None or o.symbol == symbol)
+            ]
+        )
 
     async def _cancel_all(self, request: web.Request) -> web.Response:
         symbol = request[PARAMS]["symbol"]
@@ -739,17 +1008,34 @@ class FakeBinance:
 
     async def _account(self, request: web.Request) -> web.Response:
         upnl = self._unrealized()
-        return self._json({
-            "totalWalletBalance": _s(self.wallet), "totalUnrealizedProfit": _s(upnl),
-            "totalMarginBalance": _s(self.wallet + upnl), "availableBalance": _s(self.wallet + upnl),
-            "maxWithdrawAmount": _s(self.wallet), "assets": [], "positions": [],
-        })
+        return self._json(
+            {
+                "totalWalletBalance": _s(self.wallet),
+                "totalUnrealizedProfit": _s(upnl),
+                "totalMarginBalance": _s(self.wallet + upnl),
+                "availableBalance": _s(self.wallet + upnl),
+                "maxWithdrawAmount": _s(self.wallet),
+                "assets": [],
+                "positions": [],
+            }
+        )
 
     async def _balance(self, request: web.Request) -> web.Response:
-        return self._json([{"accountAlias": "fake", "asset": "USDT", "balance": _s(self.wallet),
-                            "crossWalletBalance": _s(self.wallet), "crossUnPnl": _s(self._unrealized()),
-                            "availableBalance": _s(self.wallet), "maxWithdrawAmount": _s(self.wallet),
-                            "marginAvailable": True, "updateTime": self.now_ms()}])
+        return self._json(
+            [
+                {
+                    "accountAlias": "fake",
+                    "asset": "USDT",
+                    "balance": _s(self.wallet),
+                    "crossWalletBalance": _s(self.wallet),
+                    "crossUnPnl": _s(self._unrealized()),
+                    "availableBalance": _s(self.wallet),
+                    "maxWithdrawAmount": _s(self.wallet),
+                    "marginAvailable": True,
+                    "updateTime": self.now_ms(),
+                }
+            ]
+        )
 
     async def _position_risk(self, request: web.Request) -> web.Response:
         symbol = request[PARAMS].get("symbol")
@@ -758,11 +1044,24 @@ class FakeBinance:
             if symbol is not None and sym != symbol:
                 continue
             mark = self.last_price.get(sym, pos.entry)
-            rows.append({"symbol": sym, "positionSide": "BOTH", "positionAmt": _s(pos.qty),
-                         "entryPrice": _s(pos.entry), "breakEvenPrice": _s(pos.entry), "markPrice": _s(mark),
-                         "unRealizedProfit": _s((mark - pos.entry) * pos.qty), "liquidationPrice": "0",
-                         "notional": _s(mark * pos.qty), "marginAsset": "USDT", "initialMargin": "0",
-                         "maintMargin": "0", "adl": 0, "updateTime": self.now_ms()})
+            rows.append(
+                {
+                    "symbol": sym,
+                    "positionSide": "BOTH",
+                    "positionAmt": _s(pos.qty),
+                    "entryPrice": _s(pos.entry),
+                    "breakEvenPrice": _s(pos.entry),
+                    "markPrice": _s(mark),
+                    "unRealizedProfit": _s((mark - pos.entry) * pos.qty),
+                    "liquidationPrice": "0",
+                    "notional": _s(mark * pos.qty),
+                    "marginAsset": "USDT",
+                    "initialMargin": "0",
+                    "maintMargin": "0",
+                    "adl": 0,
+                    "updateTime": self.now_ms(),
+                }
+            )
         return self._json(rows)
 
     async def _leverage(self, request: web.Request) -> web.Response:
@@ -783,10 +1082,19 @@ class FakeBinance:
 
     async def _symbol_config(self, request: web.Request) -> web.Response:
         symbol = request[PARAMS].get("symbol")
-        return self._json([{"symbol": s, "marginType": self.margin_type.get(s, "CROSSED"),
-                            "isAutoAddMargin": False, "leverage": self.leverage.get(s, 20),
-                            "maxNotionalValue": "1000000"}
-                           for s in self.symbols if symbol is None or s == symbol])
+        return self._json(
+            [
+                {
+                    "symbol": s,
+                    "marginType": self.margin_type.get(s, "CROSSED"),
+                    "isAutoAddMargin": False,
+                    "leverage": self.leverage.get(s, 20),
+                    "maxNotionalValue": "1000000",
+                }
+                for s in self.symbols
+                if symbol is None or s == symbol
+            ]
+        )
 
     async def _dual(self, request: web.Request) -> web.Response:
         if request.method == "GET":
@@ -803,8 +1111,13 @@ class FakeBinance:
         p = request[PARAMS]
         symbol = p["symbol"]
         start = int(p.get("startTime", 0))
-        rows = [t for t in self.trades if t["symbol"] == symbol and t["time"] >= start
-                and ("orderId" not in p or str(t["orderId"]) == p["orderId"])]
+        rows = [
+            t
+            for t in self.trades
+            if t["symbol"] == symbol
+            and t["time"] >= start
+            and ("orderId" not in p or str(t["orderId"]) == p["orderId"])
+        ]
         return self._json(rows[: int(p.get("limit", 500))])
 
     # ------------------------------------------------------------------ matching on bars
@@ -840,7 +1153,9 @@ class FakeVenueController:
     async def push_bar(self, bar: Bar) -> None:
         await self.fake.push_bar(bar)
 
-    async def fill(self, client_order_id: str, price: Decimal | None = None, qty: Decimal | None = None) -> None:
+    async def fill(
+        self, client_order_id: str, price: Decimal | None = None, qty: Decimal | None = None
+    ) -> None:
         for order in self.fake.orders.values():
             if order.client_id == client_order_id and order.status in ("NEW", "PARTIALLY_FILLED"):
                 fill_price = price or (order.price if order.price else self.fake.last_price[order.symbol])
@@ -859,8 +1174,14 @@ class FakeVenueController:
         if kind == "auth":
             self.fake.faults.append(Fault(401, -2015, "Invalid API-key, IP, or permissions for action."))
         elif kind == "rate_limit":
-            self.fake.faults.append(Fault(429, -1003, "Too many requests; current limit of IP is 2400 requests "
-                                                      "per minute.", {"Retry-After": "1"}))
+            self.fake.faults.append(
+                Fault(
+                    429,
+                    -1003,
+                    "Too many requests; current limit of IP is 2400 requests per minute.",
+                    {"Retry-After": "1"},
+                )
+            )
         elif kind == "network":
             self.fake.faults.append(Fault(0, 0, "", network=True))
         else:
@@ -886,23 +1207,45 @@ class FakeVenueController:
         out = []
         for o in self.fake.orders.values():
             if o.status in ("NEW", "PARTIALLY_FILLED"):
-                out.append(OrderSnapshot(
-                    o.client_id, str(o.order_id), o.symbol, Side(o.side), o.qty, o.executed,
-                    OrderType.LIMIT if o.type == "LIMIT" else OrderType.MARKET,
-                    OrderStatus.ACCEPTED if o.status == "NEW" else OrderStatus.PARTIALLY_FILLED,
-                    limit_price=o.price or None, tif=TimeInForce(o.tif), reduce_only=o.reduce_only))
+                out.append(
+                    OrderSnapshot(
+                        o.client_id,
+                        str(o.order_id),
+                        o.symbol,
+                        Side(o.side),
+                        o.qty,
+                        o.executed,
+                        OrderType.LIMIT if o.type == "LIMIT" else OrderType.MARKET,
+                        OrderStatus.ACCEPTED if o.status == "NEW" else OrderStatus.PARTIALLY_FILLED,
+                        limit_price=o.price or None,
+                        tif=TimeInForce(o.tif),
+                        reduce_only=o.reduce_only,
+                    )
+                )
         for a in self.fake.algos.values():
             if a.status == "NEW":
                 tp = a.order_type.startswith("TAKE_PROFIT")
-                out.append(OrderSnapshot(
-                    a.client_id, f"algo:{a.algo_id}", a.symbol, Side(a.side), a.qty, ZERO,
-                    OrderType.LIMIT if tp else OrderType.STOP, OrderStatus.ACCEPTED,
-                    limit_price=a.trigger if tp else None, stop_price=None if tp else a.trigger,
-                    reduce_only=True))
+                out.append(
+                    OrderSnapshot(
+                        a.client_id,
+                        f"algo:{a.algo_id}",
+                        a.symbol,
+                        Side(a.side),
+                        a.qty,
+                        ZERO,
+                        OrderType.LIMIT if tp else OrderType.STOP,
+                        OrderStatus.ACCEPTED,
+                        limit_price=a.trigger if tp else None,
+                        stop_price=None if tp else a.trigger,
+                        reduce_only=True,
+                    )
+                )
         return out
 
     async def venue_positions(self) -> list[PositionSnapshot]:
-        return [PositionSnapshot(s, p.qty, p.entry) for s, p in sorted(self.fake.positions.items()) if p.qty != 0]
+        return [
+            PositionSnapshot(s, p.qty, p.entry) for s, p in sorted(self.fake.positions.items()) if p.qty != 0
+        ]
 
     async def set_last_price(self, symbol: str, price: Decimal) -> None:
         self.fake.last_price[symbol] = price

@@ -12,18 +12,24 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from binance_fake_server import FakeBinance, FakeVenueController  # noqa: E402
+from binance_fake_server import FakeBinance, FakeVenueController
+from tradebot_binance import BinanceBroker, load_config
 
-from tradebot.domain.clock import WallClock  # noqa: E402
-from tradebot_binance import BinanceBroker, load_config  # noqa: E402
+from tradebot.domain.clock import WallClock
 
 KEY, SECRET = "fake-key", "fake-secret"
 ENV = {"BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET}
 
 
 def broker_table(fake: FakeBinance, **overrides: Any) -> dict[str, Any]:
-    table: dict[str, Any] = {"environment": "testnet", "symbols": ["BTCUSDT"], "leverage": 5,
-                             "recv_window": 5000, "reconnect_wait_s": 10.0, **fake.urls()}
+    table: dict[str, Any] = {
+        "environment": "testnet",
+        "symbols": ["BTCUSDT"],
+        "leverage": 5,
+        "recv_window": 5000,
+        "reconnect_wait_s": 10.0,
+        **fake.urls(),
+    }
     table.update(overrides)
     return table
 

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from tradebot_binance import BinanceBroker
 
 from tradebot.testing.conformance import *  # noqa: F403
-from tradebot_binance import BinanceBroker
 
 pytestmark = pytest.mark.timeout(60)
 

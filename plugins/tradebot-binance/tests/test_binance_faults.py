@@ -8,18 +8,26 @@ from decimal import Decimal
 
 import pytest
 from binance_fake_server import FakeBinance, FakeVenueController
+from tradebot_binance import BinanceBroker
 
 from tradebot.domain.errors import BrokerError, ErrorCategory
 from tradebot.domain.events import BrokerEvent, OrderFilled
 from tradebot.domain.orders import OrderRequest, OrderType, Side
-from tradebot_binance import BinanceBroker
 
 pytestmark = pytest.mark.timeout(30)
 
 
 def _limit(cid: str, price: str = "58000", qty: str = "0.002") -> OrderRequest:
-    return OrderRequest(cid, cid, "BTCUSDT", Side.BUY, Decimal(qty), OrderType.LIMIT, datetime.now(UTC),
-                        limit_price=Decimal(price))
+    return OrderRequest(
+        cid,
+        cid,
+        "BTCUSDT",
+        Side.BUY,
+        Decimal(qty),
+        OrderType.LIMIT,
+        datetime.now(UTC),
+        limit_price=Decimal(price),
+    )
 
 
 async def _collect(broker: BinanceBroker, sink: list[BrokerEvent]) -> None:
@@ -35,8 +43,9 @@ async def _until(cond, what: str, timeout: float = 8.0) -> None:  # type: ignore
         await asyncio.sleep(0.02)
 
 
-async def test_rate_limit_429_waits_retry_after_then_reads(broker: BinanceBroker, venue: FakeVenueController,
-                                                           fake: FakeBinance) -> None:
+async def test_rate_limit_429_waits_retry_after_then_reads(
+    broker: BinanceBroker, venue: FakeVenueController, fake: FakeBinance
+) -> None:
     await venue.fail_next_raw(429, -1003, "Too many requests", retry_after=1)
     loop = asyncio.get_running_loop()
     before = loop.time()
@@ -47,8 +56,9 @@ async def test_rate_limit_429_waits_retry_after_then_reads(broker: BinanceBroker
     assert broker.rest.weights.used_weight > 0 and broker.rest.weights.weight_limit == 2400
 
 
-async def test_rate_limit_on_submit_raises_with_retry_after(broker: BinanceBroker,
-                                                            venue: FakeVenueController) -> None:
+async def test_rate_limit_on_submit_raises_with_retry_after(
+    broker: BinanceBroker, venue: FakeVenueController
+) -> None:
     await venue.fail_next_raw(429, -1003, "Too many requests", retry_after=1)
     with pytest.raises(BrokerError) as raised:
         await broker.submit(_limit("rl-1"))
@@ -64,8 +74,9 @@ async def test_ip_ban_418_disables_provider(broker: BinanceBroker, venue: FakeVe
     assert raised.value.error_class.code == "BINANCE_IP_BANNED"
 
 
-async def test_timestamp_1021_resyncs_clock_and_retries_read(broker: BinanceBroker,
-                                                             venue: FakeVenueController) -> None:
+async def test_timestamp_1021_resyncs_clock_and_retries_read(
+    broker: BinanceBroker, venue: FakeVenueController
+) -> None:
     venue.shift_clock(30_000)  # the venue's clock jumps 30 s ahead: our timestamps fall outside recvWindow
     resyncs = broker.rest.resyncs
     account = await broker.account()
@@ -74,8 +85,9 @@ async def test_timestamp_1021_resyncs_clock_and_retries_read(broker: BinanceBrok
     assert abs(broker.rest.client.timestamp_offset - 30_000) < 2_000
 
 
-async def test_timestamp_1021_on_submit_is_transient_and_not_sent(broker: BinanceBroker,
-                                                                  venue: FakeVenueController) -> None:
+async def test_timestamp_1021_on_submit_is_transient_and_not_sent(
+    broker: BinanceBroker, venue: FakeVenueController
+) -> None:
     venue.shift_clock(-30_000)
     with pytest.raises(BrokerError) as raised:
         await broker.submit(_limit("ts-1"))
@@ -94,8 +106,9 @@ async def test_signature_error_is_auth_halt(make_broker, fake: FakeBinance) -> N
     assert raised.value.error_class.code == "AUTH_HALT"
 
 
-async def test_dropped_user_stream_fills_recovered_once(broker: BinanceBroker, venue: FakeVenueController,
-                                                        fake: FakeBinance) -> None:
+async def test_dropped_user_stream_fills_recovered_once(
+    broker: BinanceBroker, venue: FakeVenueController, fake: FakeBinance
+) -> None:
     events: list[BrokerEvent] = []
     tap = asyncio.create_task(_collect(broker, events))
     try:
@@ -104,8 +117,10 @@ async def test_dropped_user_stream_fills_recovered_once(broker: BinanceBroker, v
         await venue.drop_user_stream()
         await venue.fill("drop-1", qty=Decimal("0.002"))  # while the stream is down: these events are lost
         await venue.fill("drop-1")
-        await _until(lambda: sum(e.quantity for e in events if isinstance(e, OrderFilled)) == Decimal("0.004"),
-                     "fills recovered after the reconnect")
+        await _until(
+            lambda: sum(e.quantity for e in events if isinstance(e, OrderFilled)) == Decimal("0.004"),
+            "fills recovered after the reconnect",
+        )
         fills = [e for e in events if isinstance(e, OrderFilled)]
         assert [f.fill_id for f in fills] == [str(t["id"]) for t in fake.trades]
         assert [f.leaves_qty for f in fills] == [Decimal("0.002"), Decimal(0)]
@@ -116,9 +131,9 @@ async def test_dropped_user_stream_fills_recovered_once(broker: BinanceBroker, v
         tap.cancel()
 
 
-async def test_listen_key_expiry_renews_key_and_keeps_reporting(broker: BinanceBroker,
-                                                                venue: FakeVenueController,
-                                                                fake: FakeBinance) -> None:
+async def test_listen_key_expiry_renews_key_and_keeps_reporting(
+    broker: BinanceBroker, venue: FakeVenueController, fake: FakeBinance
+) -> None:
     events: list[BrokerEvent] = []
     tap = asyncio.create_task(_collect(broker, events))
     try:

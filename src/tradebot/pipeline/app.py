@@ -27,6 +27,7 @@ class RunOptions:
     arm: bool = False
     quiet: bool = False
     intents: str | None = None  # JSON-lines intent file, or "-" for stdin
+    max_bars: int | None = None  # stop taking bars after this many (smoke runs, tests)
 
 
 class RunRefused(Exception):

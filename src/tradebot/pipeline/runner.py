@@ -68,6 +68,7 @@ class Pipeline:
         on_refused: Callable[[RefusedBar], None] | None = None,
         capacity: int = 1024,
         refusals_recorded_through_line: int = 0,
+        max_bars: int | None = None,
     ) -> None:
         self.source = source
         self.validator = validator
@@ -79,6 +80,7 @@ class Pipeline:
         self.capacity = capacity
         # resuming: refusals of file lines up to here are already in the store
         self.refusals_recorded_through_line = refusals_recorded_through_line
+        self.max_bars = max_bars  # stop intake after this many accepted bars (None: until the source ends)
         self._stop = anyio.Event()
 
     def request_stop(self) -> None:
@@ -109,9 +111,10 @@ class Pipeline:
                 self.request_stop()
 
     async def _ingest_stage(self, out: Sender[Bar]) -> None:
+        accepted = 0
         async with _closing(out):
             async for item in self.source:
-                if self._stop.is_set():
+                if self._stop.is_set() or (self.max_bars is not None and accepted >= self.max_bars):
                     break
                 if isinstance(item, RefusedBar):
                     self._refuse(item)
@@ -121,6 +124,7 @@ class Pipeline:
                 if code is not None:
                     self._refuse(RefusedBar(code, f"bar at {bar.ts.isoformat()} refused", line, bar.symbol))
                     continue
+                accepted += 1
                 await out.send(bar)
 
     def _refuse(self, refused: RefusedBar) -> None:

@@ -59,14 +59,17 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
 
     resume = load_resume_state(store_path, instruments, settings_calendars())
     first_ts = _first_bar_ts(Path(data_path), symbol, settings.data.bar_size_s) if from_file else None
-    start = resume.clock_start or first_ts
-    clock: Clock = ReplayClock(start) if from_file and start is not None else WallClock()
+    clock = _build_clock(settings, from_file, resume.clock_start or first_ts)
 
     run_dir = Path(settings.run.run_dir)
     runtime_dir = Path(settings.runtime_dir)
     logging_handle = _setup_logging(settings, run_dir, options)
     _check_runtime_contract(settings, mode)
     broker = _build_broker(settings, mode, clock, store_path, from_file)
+    # observe on a broker's feed: the broker plugin supplies bars, the simulated venue executes
+    feed_broker: Broker | None = None
+    if not from_file:
+        feed_broker = broker if mode is Mode.LIVE else _load_broker(settings.broker.name, settings, clock)
     if hasattr(broker, "register_instrument"):
         broker.register_instrument(instrument)
     chain, constitution = _build_chain(settings, mode)
@@ -143,6 +146,8 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
         except ControlError as exc:
             raise _refuse(str(exc), ExitCode.ALREADY_RUNNING) from exc
         await broker.connect()
+        if feed_broker is not None and feed_broker is not broker:
+            await feed_broker.connect()
         try:
             if resume.last_bar_ts is not None:
                 await reconcile_after_restart(engine, broker, resume)
@@ -155,7 +160,11 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
             source = (
                 _csv_source(Path(data_path), symbol, settings.data.bar_size_s, engine)
                 if from_file
-                else _broker_source(broker, instrument, settings.data.bar_size_s)
+                else _broker_source(
+                    feed_broker or broker,
+                    await _feed_instrument(feed_broker, instrument),
+                    settings.data.bar_size_s,
+                )
             )
             pipeline = Pipeline(
                 source=source,
@@ -166,6 +175,7 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
                 on_refused=lambda refused: _record_refused(engine, recorder, clock, refused),
                 refusals_recorded_through_line=resume.last_refused_line,
                 intents=None if preloaded else intent_source,
+                max_bars=options.max_bars,
             )
             for item in preloaded:  # replay clock: every intent is known up front, held until its time
                 await engine.on_external(item)
@@ -174,6 +184,8 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
             engine.finish()
             await control.close()
             await broker.close()
+            if feed_broker is not None and feed_broker is not broker:
+                await feed_broker.close()
             if webhook is not None:
                 webhook.close()
         await writer.flush()
@@ -322,6 +334,17 @@ def summarize_store(path: Path) -> dict[str, Any]:
         return summarize_events((e.kind, e.body) for e in reader.iter_events())
 
 
+def _build_clock(settings: Any, from_file: bool, start: datetime | None) -> Clock:
+    kind = settings.data.clock
+    if kind == "wall" or (kind == "auto" and not from_file):
+        return WallClock()
+    if start is None:  # a broker feed on bar time: the clock starts at the first bar
+        from datetime import UTC
+
+        start = datetime(1970, 1, 1, tzinfo=UTC)
+    return ReplayClock(start)
+
+
 def _check_arming(settings: Any, mode: Mode, options: RunOptions) -> None:
     if mode is not Mode.LIVE:
         return
@@ -330,6 +353,22 @@ def _check_arming(settings: Any, mode: Mode, options: RunOptions) -> None:
             f"live mode against the PRODUCTION environment of broker '{settings.broker.name}' needs an "
             "explicit arming step: pass --arm or set run.arm_production = true. Refusing to start."
         )
+
+
+async def _feed_instrument(feed_broker: Broker | None, configured: Instrument) -> Instrument:
+    """The venue's own spec for the feed's symbol (a plugin needs its own contract to subscribe)."""
+    if feed_broker is None or hasattr(feed_broker, "drain_events"):
+        return configured
+    return await feed_broker.instrument(configured.symbol)
+
+
+def _load_broker(name: str, settings: Any, clock: Clock) -> Broker:
+    from tradebot.brokers.registry import PluginError, load_plugin
+
+    try:
+        return load_plugin(name).factory(settings.broker.plugin_table(name), clock)
+    except (PluginError, ValueError) as exc:
+        raise _refuse(str(exc)) from exc
 
 
 def _build_broker(settings: Any, mode: Mode, clock: Clock, store_path: Path, from_file: bool) -> Broker:

@@ -20,6 +20,7 @@ from tradebot.session.errors import (
     SessionRefused,
     SessionSpecError,
 )
+from tradebot.session.heartbeat import HEARTBEAT_KIND, heartbeat
 from tradebot.session.lock import InstanceLock, instance_lock, lock_path
 from tradebot.session.report import (
     OrderRow,
@@ -29,9 +30,9 @@ from tradebot.session.report import (
     report_dir,
     write_session_reports,
 )
-from tradebot.session.shutdown import SessionCloseRecord, close_session
-from tradebot.session.startup import StartupCleanupReport, startup_cleanup
-from tradebot.session.wait import WaitResult, wait_for_open
+from tradebot.session.shutdown import SESSION_CLOSE_KIND, SessionCloseRecord, close_session
+from tradebot.session.startup import STARTUP_CLEANUP_KIND, StartupCleanupReport, startup_cleanup
+from tradebot.session.wait import WaitResult, wait_for_open, wait_until
 from tradebot.session.window import (
     RegularHours,
     SessionSpec,
@@ -41,6 +42,9 @@ from tradebot.session.window import (
 )
 
 __all__ = [
+    "HEARTBEAT_KIND",
+    "SESSION_CLOSE_KIND",
+    "STARTUP_CLEANUP_KIND",
     "AlreadyRunning",
     "InstanceLock",
     "LeftoversPolicy",
@@ -61,6 +65,7 @@ __all__ = [
     "WaitResult",
     "build_session_report",
     "close_session",
+    "heartbeat",
     "instance_lock",
     "lock_path",
     "parse_session_spec",
@@ -68,5 +73,6 @@ __all__ = [
     "session_window",
     "startup_cleanup",
     "wait_for_open",
+    "wait_until",
     "write_session_reports",
 ]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from tradebot.domain import reasons
 from tradebot.exit_codes import ExitCode
 
 
 class SessionRefused(Exception):
     """Base of every session refusal. ``code`` is a reason code, ``exit_code`` the process exit code."""
 
-    code: str = "SESSION_REFUSED"
+    code: str = reasons.INTERNAL_ERROR
     exit_code: ExitCode = ExitCode.INTERNAL_ERROR
 
     def __init__(self, message: str, **details: Any) -> None:
@@ -22,14 +23,14 @@ class SessionRefused(Exception):
 class SessionSpecError(SessionRefused, ValueError):
     """A ``--session`` value that does not parse, or does not fit the instrument's calendar."""
 
-    code = "SESSION_SPEC_INVALID"
+    code = reasons.SESSION_SPEC_INVALID
     exit_code = ExitCode.CONFIG_ERROR
 
 
 class MarketClosed(SessionRefused):
     """Started after today's close, on a holiday or a weekend: print MARKET_CLOSED and exit 0."""
 
-    code = "MARKET_CLOSED"
+    code = reasons.MARKET_CLOSED
     exit_code = ExitCode.OK
 
     def __init__(self, message: str, *, next_open: datetime | None = None, **details: Any) -> None:
@@ -40,19 +41,19 @@ class MarketClosed(SessionRefused):
 class OpenTooFar(SessionRefused):
     """The session opens later than the configured maximum wait: started far too early (a cron mistake)."""
 
-    code = "SESSION_WAIT_TOO_LONG"
+    code = reasons.SESSION_WAIT_TOO_LONG
     exit_code = ExitCode.CONFIG_ERROR
 
 
 class AlreadyRunning(SessionRefused):
     """Another process holds the instance lock for this account and config."""
 
-    code = "ALREADY_RUNNING"
+    code = reasons.ALREADY_RUNNING
     exit_code = ExitCode.ALREADY_RUNNING
 
 
 class ReconciliationFailed(SessionRefused):
     """Startup reconciliation failed, or found leftovers the policy refuses: do not trade."""
 
-    code = "RECONCILIATION_FAILED"
+    code = reasons.RECONCILIATION_FAILED
     exit_code = ExitCode.RECONCILIATION_FAILED

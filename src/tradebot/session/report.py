@@ -33,6 +33,9 @@ from typing import Any
 import orjson
 
 from tradebot.pipeline.summary import summarize_events
+from tradebot.session.heartbeat import HEARTBEAT_KIND
+from tradebot.session.shutdown import SESSION_CLOSE_KIND
+from tradebot.session.startup import STARTUP_CLEANUP_KIND
 from tradebot.store import StoredEvent, StoreReader
 
 ZERO = Decimal(0)
@@ -134,9 +137,9 @@ def build_session_report(
         "cancels": window_counts["order_canceled"],
         "expired": window_counts["order_expired"],
         "trades_closed": window_counts["trade_closed"],
-        "heartbeats": window_counts["heartbeat"],
-        "startup_cleanups": window_counts["startup_cleanup"],
-        "session_closes": window_counts["session_close"],
+        "heartbeats": window_counts[HEARTBEAT_KIND],
+        "startup_cleanups": window_counts[STARTUP_CLEANUP_KIND],
+        "session_closes": window_counts[SESSION_CLOSE_KIND],
         "blocked_total": sum(summary["blocked"].values()),
     })
     return SessionReport(summary, orders, start, end)
@@ -255,7 +258,7 @@ def _new_row(
         row.side = "SELL" if parent["side"] == "BUY" else "BUY"
         row.quantity = Decimal(parent["quantity"])
         row.order_type = "STOP" if is_stop else "LIMIT"
-        row.tif = parent.get("tif", "")
+        row.tif = ""  # a leg's time in force is the venue's choice (the store does not say)
         row.reduce_only = True
         row.parent_client_order_id = parent_id
         row.intent_id = parent.get("intent_id", "")

@@ -27,6 +27,7 @@ from tradebot.domain.orders import TimeInForce
 from tradebot.ops.errors import classify_exception
 
 ZERO = Decimal(0)
+SESSION_CLOSE_KIND = "session_close"  # the event kind ``record`` is called with
 Sleeper = Callable[[float], Awaitable[None]]
 ReportWriter = Callable[[], Awaitable[Mapping[str, str] | None]]
 
@@ -105,7 +106,7 @@ async def close_session(
     out.finished_at = clock.now()
     if record is not None:
         try:
-            record("session_close", out.as_dict())
+            record(SESSION_CLOSE_KIND, out.as_dict())
         except Exception as exc:  # noqa: BLE001 - listed in problems and logged: the close must go on
             _problem(out, "record", exc, broker)
     if write_reports is not None:

@@ -36,6 +36,7 @@ from tradebot.session.config import LeftoversPolicy
 from tradebot.session.errors import ReconciliationFailed
 
 ZERO = Decimal(0)
+STARTUP_CLEANUP_KIND = "startup_cleanup"  # the event kind to record ``report.as_dict()`` under
 _BRACKET_LEGS = ("sl", "tp")
 Sleeper = Callable[[float], Awaitable[None]]
 

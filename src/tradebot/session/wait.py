@@ -54,14 +54,33 @@ async def wait_for_open(
             f"the maximum wait is {_hm(max_wait)} (session.max_wait_s): start closer to the open",
             open=window.open.isoformat(), wait_s=remaining.total_seconds(),
             max_wait_s=max_wait.total_seconds())
-    now = started
-    while now < window.open:
-        remaining = window.open - now
+    now = await wait_until(window.open, clock, sleep=sleep, step_s=step_s, on_wait=on_wait)
+    return WaitResult(started, now, (now - started).total_seconds())
+
+
+async def wait_until(
+    deadline: datetime,
+    clock: Clock,
+    *,
+    sleep: Sleeper = anyio.sleep,
+    step_s: float = 60.0,
+    on_wait: Callable[[datetime, timedelta], None] | None = None,
+) -> datetime:
+    """Sleep until ``clock.now() >= deadline`` (steps of at most ``step_s``); return that time.
+
+    For the session's end too: run the pipeline in a task group next to ``wait_until(window.close, ...)``
+    and cancel the pipeline when it returns.
+    """
+    if step_s <= 0:
+        raise ValueError(f"step_s must be > 0, got {step_s}")
+    now = clock.now()
+    while now < deadline:
+        remaining = deadline - now
         if on_wait is not None:
             on_wait(now, remaining)
         await sleep(min(remaining.total_seconds(), step_s))
         now = clock.now()
-    return WaitResult(started, now, (now - started).total_seconds())
+    return now
 
 
 def _hm(delta: timedelta) -> str:

@@ -43,9 +43,9 @@ def test_released_lock_can_be_taken_again(tmp_path: Path) -> None:
 
 
 def test_other_account_or_config_is_a_different_lock(tmp_path: Path) -> None:
-    with instance_lock(tmp_path, "acct-a", HASH), instance_lock(tmp_path, "acct-b", HASH):
-        with instance_lock(tmp_path, "acct-a", "cd" * 32):
-            pass
+    with (instance_lock(tmp_path, "acct-a", HASH), instance_lock(tmp_path, "acct-b", HASH),
+          instance_lock(tmp_path, "acct-a", "cd" * 32) as third):
+        assert third.held
 
 
 async def test_async_with(tmp_path: Path) -> None:

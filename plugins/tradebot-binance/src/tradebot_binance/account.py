@@ -65,11 +65,15 @@ class AccountSetup:
         want_dual = self._config.position_mode == "HEDGE"
         if bool(res.get("dualSidePosition")) == want_dual:
             return
-        logger.warning("binance position mode differs from config ({}): changing it", self._config.position_mode)
+        logger.warning(
+            "binance position mode differs from config ({}): changing it", self._config.position_mode
+        )
         try:
             await self._rest.write(
                 "change position mode",
-                lambda: client.futures_change_position_mode(dualSidePosition="true" if want_dual else "false"),
+                lambda: client.futures_change_position_mode(
+                    dualSidePosition="true" if want_dual else "false"
+                ),
             )
         except BrokerError as exc:
             raise state_error(

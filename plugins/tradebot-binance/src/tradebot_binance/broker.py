@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from binance.ws.streams import BinanceSocketManager
@@ -58,11 +59,20 @@ class BinanceBroker:
         self._sink = EventSink()
         self._symbols: dict[str, SymbolInfo] = {}
         self.execution = Execution(
-            self.rest, self.account_setup, self._sink, clock, self._symbols.get,
-            hedge=config.position_mode == "HEDGE", known_symbols=self._known_symbols,
+            self.rest,
+            self.account_setup,
+            self._sink,
+            clock,
+            self._symbols.get,
+            hedge=config.position_mode == "HEDGE",
+            known_symbols=self._known_symbols,
         )
         self.user_stream = UserStream(
-            self._socket_manager, config, clock, self._sink, self.execution.on_user_message,
+            self._socket_manager,
+            config,
+            clock,
+            self._sink,
+            self.execution.on_user_message,
             self.execution.recover,
         )
         self._connected = False
@@ -97,7 +107,9 @@ class BinanceBroker:
             await self.rest.close()
             raise
         self._connected = True
-        logger.info("binance connected ({}, {})", self.config.environment.value, self.config.resolved_futures_url)
+        logger.info(
+            "binance connected ({}, {})", self.config.environment.value, self.config.resolved_futures_url
+        )
 
     async def close(self) -> None:
         if self.rest._client is None:
@@ -134,7 +146,9 @@ class BinanceBroker:
         return self._require(symbol.upper())
 
     def bars(self, instrument: Instrument, bar_size_s: int) -> AsyncIterator[Bar]:
-        feed = KlineFeed(self.rest, self._socket_manager, self.config, self._clock, instrument.symbol, bar_size_s)
+        feed = KlineFeed(
+            self.rest, self._socket_manager, self.config, self._clock, instrument.symbol, bar_size_s
+        )
         return feed.stream()
 
     # ------------------------------------------------------------------ orders
@@ -190,12 +204,12 @@ class BinanceBroker:
         for symbol in sorted(self._known_symbols()):
             trades = await self.rest.read(
                 f"trades {symbol}",
-                lambda s=symbol: client.futures_account_trades(symbol=s, startTime=_ms(since), limit=1000),
+                partial(client.futures_account_trades, symbol=symbol, startTime=_ms(since), limit=1000),
             )
             by_order: dict[str, list[Mapping[str, Any]]] = {}
             for trade in trades:
                 by_order.setdefault(str(trade["orderId"]), []).append(trade)
-            for order_id, order_trades in by_order.items():
+            for order_id in by_order:
                 tracked = self.execution.tracker.by_venue(order_id)
                 if tracked is not None:
                     cid, quantity = tracked.client_order_id, tracked.quantity
@@ -204,7 +218,7 @@ class BinanceBroker:
                     cid, quantity = str(raw.get("clientOrderId", "")), Decimal(str(raw.get("origQty", "0")))
                 everything = await self.rest.read(
                     f"trades of order {order_id}",
-                    lambda s=symbol, o=order_id: client.futures_account_trades(symbol=s, orderId=int(o)),
+                    partial(client.futures_account_trades, symbol=symbol, orderId=int(order_id)),
                 )
                 done = Decimal(0)
                 for trade in sorted(everything, key=lambda t: int(t["id"])):
@@ -212,11 +226,21 @@ class BinanceBroker:
                     done += qty
                     if ts < since:
                         continue
-                    out.append(OrderFilled(
-                        client_order_id=cid, venue_order_id=order_id, fill_id=fill_id, symbol=symbol,
-                        side=side_of(trade), quantity=qty, price=price, fee=fee, fee_currency=fee_ccy, ts=ts,
-                        leaves_qty=max(Decimal(0), quantity - done),
-                    ))
+                    out.append(
+                        OrderFilled(
+                            client_order_id=cid,
+                            venue_order_id=order_id,
+                            fill_id=fill_id,
+                            symbol=symbol,
+                            side=side_of(trade),
+                            quantity=qty,
+                            price=price,
+                            fee=fee,
+                            fee_currency=fee_ccy,
+                            ts=ts,
+                            leaves_qty=max(Decimal(0), quantity - done),
+                        )
+                    )
         out.sort(key=lambda f: (f.ts, f.fill_id))
         return out
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from binance.exceptions import ReadLoopClosed
@@ -25,8 +26,20 @@ from tradebot_binance.rest import BinanceRest
 from tradebot_binance.sockets import close_socket, is_error_message, open_socket, wait_streaming
 
 INTERVALS: dict[int, str] = {
-    60: "1m", 180: "3m", 300: "5m", 900: "15m", 1800: "30m", 3600: "1h", 7200: "2h", 14400: "4h",
-    21600: "6h", 28800: "8h", 43200: "12h", 86400: "1d", 259200: "3d", 604800: "1w",
+    60: "1m",
+    180: "3m",
+    300: "5m",
+    900: "15m",
+    1800: "30m",
+    3600: "1h",
+    7200: "2h",
+    14400: "4h",
+    21600: "6h",
+    28800: "8h",
+    43200: "12h",
+    86400: "1d",
+    259200: "3d",
+    604800: "1w",
 }
 BACKFILL_LIMIT = 1500  # klines per REST page (the venue's maximum)
 
@@ -51,16 +64,28 @@ def _ms(ts: datetime) -> int:
 def kline_to_bar(symbol: str, k: Mapping[str, Any], interval_s: int) -> Bar:
     """A websocket kline payload (``k`` of a kline event) → Bar (ts = open time)."""
     return Bar(
-        symbol=symbol, ts=_ts(k["t"]), open=float(k["o"]), high=float(k["h"]), low=float(k["l"]),
-        close=float(k["c"]), volume=float(k["v"]), interval_s=interval_s,
+        symbol=symbol,
+        ts=_ts(k["t"]),
+        open=float(k["o"]),
+        high=float(k["h"]),
+        low=float(k["l"]),
+        close=float(k["c"]),
+        volume=float(k["v"]),
+        interval_s=interval_s,
     )
 
 
 def rest_row_to_bar(symbol: str, row: Sequence[Any], interval_s: int) -> Bar:
     """A /fapi/v1/klines row ``[openTime, o, h, l, c, v, closeTime, …]`` → Bar."""
     return Bar(
-        symbol=symbol, ts=_ts(row[0]), open=float(row[1]), high=float(row[2]), low=float(row[3]),
-        close=float(row[4]), volume=float(row[5]), interval_s=interval_s,
+        symbol=symbol,
+        ts=_ts(row[0]),
+        open=float(row[1]),
+        high=float(row[2]),
+        low=float(row[3]),
+        close=float(row[4]),
+        volume=float(row[5]),
+        interval_s=interval_s,
     )
 
 
@@ -101,14 +126,18 @@ class KlineFeed:
         client = self._rest.client
         while True:
             params: dict[str, Any] = {
-                "symbol": self._symbol, "interval": self._interval, "startTime": _ms(start),
+                "symbol": self._symbol,
+                "interval": self._interval,
+                "startTime": _ms(start),
                 "limit": BACKFILL_LIMIT,
             }
             if before is not None:
                 params["endTime"] = _ms(before) - 1
-            rows = await self._rest.read("klines backfill", lambda p=params: client.futures_klines(**p))
+            rows = await self._rest.read("klines backfill", partial(client.futures_klines, **params))
             page = [rest_row_to_bar(self._symbol, row, self._interval_s) for row in rows]
-            page = [b for b in page if b.end <= now or before is not None]  # the still-open kline is not a bar
+            page = [
+                b for b in page if b.end <= now or before is not None
+            ]  # the still-open kline is not a bar
             out.extend(b for b in page if (not out or b.ts > out[-1].ts) and self._fresh(b))
             if len(rows) < BACKFILL_LIMIT or not page:
                 break
@@ -123,7 +152,7 @@ class KlineFeed:
             sock = self._bsm().futures_multiplex_socket([stream])
             try:
                 await open_socket(sock, self._config.ws_read_timeout_s)
-            except Exception as exc:  # connect failure: back off, try again (the backfill closes the gap)
+            except Exception as exc:  # noqa: BLE001 - connect failure: logged, backed off, retried
                 logger.warning("binance kline stream {} connect failed: {!r}", stream, exc)
                 await close_socket(sock)
                 await asyncio.sleep(1.0)

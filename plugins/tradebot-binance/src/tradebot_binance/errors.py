@@ -41,14 +41,43 @@ _AUTH_CODES = frozenset({SIGNATURE_CODE, -2014, -2015, -1002})
 _TRANSIENT_CODES = frozenset({-1000, -1001, -1006, -1007, -1008})
 # order-level refusals: the order was looked at and refused, nothing else is wrong
 _ORDER_REJECT_CODES = frozenset(
-    {-1013, -1111, -1116, -1117, -2010, -4116, -2019, -2020, -2021, -2022, -2027, -2028, -4003, -4004, -4005,
-     -4014, -4015, -4016, -4023, -4024, -4131, -4164, -5021, -5022}
+    {
+        -1013,
+        -1111,
+        -1116,
+        -1117,
+        -2010,
+        -4116,
+        -2019,
+        -2020,
+        -2021,
+        -2022,
+        -2027,
+        -2028,
+        -4003,
+        -4004,
+        -4005,
+        -4014,
+        -4015,
+        -4016,
+        -4023,
+        -4024,
+        -4131,
+        -4164,
+        -5021,
+        -5022,
+    }
 )
 
 
 def _cls(
-    category: ErrorCategory, scope: ErrorScope, action: ErrorAction, code: str,
-    retry_after_s: float | None = None, details: dict[str, object] | None = None, **extra: object,
+    category: ErrorCategory,
+    scope: ErrorScope,
+    action: ErrorAction,
+    code: str,
+    retry_after_s: float | None = None,
+    details: dict[str, object] | None = None,
+    **extra: object,
 ) -> ErrorClass:
     merged = {**(details or {}), **extra}
     return ErrorClass(category, scope, action, code, retry_after_s=retry_after_s, details=merged)
@@ -72,34 +101,84 @@ def retry_after_seconds(exc: BinanceAPIException) -> float | None:
 def _classify_api(exc: BinanceAPIException) -> ErrorClass:
     code = int(exc.code or 0)
     status = int(exc.status_code or 0)
-    details: dict[str, object] = {"venue_code": code, "http_status": status, "message": str(exc.message or "")}
+    details: dict[str, object] = {
+        "venue_code": code,
+        "http_status": status,
+        "message": str(exc.message or ""),
+    }
     if status == 418:
-        return _cls(ErrorCategory.RATE_LIMIT, ErrorScope.PROVIDER, ErrorAction.DISABLE_PROVIDER, IP_BANNED,
-                    retry_after_seconds(exc), details=details)
+        return _cls(
+            ErrorCategory.RATE_LIMIT,
+            ErrorScope.PROVIDER,
+            ErrorAction.DISABLE_PROVIDER,
+            IP_BANNED,
+            retry_after_seconds(exc),
+            details=details,
+        )
     if status == 429 or code == TOO_MANY_REQUESTS_CODE:
-        return _cls(ErrorCategory.RATE_LIMIT, ErrorScope.PROVIDER, ErrorAction.RETRY, RATE_LIMIT_RETRY,
-                    retry_after_seconds(exc), details=details)
+        return _cls(
+            ErrorCategory.RATE_LIMIT,
+            ErrorScope.PROVIDER,
+            ErrorAction.RETRY,
+            RATE_LIMIT_RETRY,
+            retry_after_seconds(exc),
+            details=details,
+        )
     if code == TIMESTAMP_CODE:
-        return _cls(ErrorCategory.TRANSIENT_NETWORK, ErrorScope.PROVIDER, ErrorAction.RETRY, TIMESTAMP_RESYNC,
-                    details=details)
+        return _cls(
+            ErrorCategory.TRANSIENT_NETWORK,
+            ErrorScope.PROVIDER,
+            ErrorAction.RETRY,
+            TIMESTAMP_RESYNC,
+            details=details,
+        )
     if code in _AUTH_CODES or status in (401, 403):
-        return _cls(ErrorCategory.AUTH, ErrorScope.GLOBAL, ErrorAction.HALT_TRADING, AUTH_HALT, details=details)
+        return _cls(
+            ErrorCategory.AUTH, ErrorScope.GLOBAL, ErrorAction.HALT_TRADING, AUTH_HALT, details=details
+        )
     if code == WRONG_ENDPOINT_CODE:
-        return _cls(ErrorCategory.PROGRAMMING_ERROR, ErrorScope.GLOBAL, ErrorAction.HALT_TRADING,
-                    WRONG_ENDPOINT, details=details)
+        return _cls(
+            ErrorCategory.PROGRAMMING_ERROR,
+            ErrorScope.GLOBAL,
+            ErrorAction.HALT_TRADING,
+            WRONG_ENDPOINT,
+            details=details,
+        )
     if code == MARGIN_INSUFFICIENT_CODE:
-        return _cls(ErrorCategory.ORDER_REJECTED, ErrorScope.SYMBOL, ErrorAction.SKIP_SYMBOL,
-                    MARGIN_INSUFFICIENT, details=details)
+        return _cls(
+            ErrorCategory.ORDER_REJECTED,
+            ErrorScope.SYMBOL,
+            ErrorAction.SKIP_SYMBOL,
+            MARGIN_INSUFFICIENT,
+            details=details,
+        )
     if code in (UNKNOWN_ORDER_CODE, NO_SUCH_ORDER_CODE):
-        return _cls(ErrorCategory.BROKER_STATE, ErrorScope.SYMBOL, ErrorAction.SKIP_SYMBOL, UNKNOWN_ORDER,
-                    details=details)
+        return _cls(
+            ErrorCategory.BROKER_STATE,
+            ErrorScope.SYMBOL,
+            ErrorAction.SKIP_SYMBOL,
+            UNKNOWN_ORDER,
+            details=details,
+        )
     if code in _ORDER_REJECT_CODES:
-        return _cls(ErrorCategory.ORDER_REJECTED, ErrorScope.SYMBOL, ErrorAction.SKIP_SYMBOL, ORDER_REJECTED,
-                    details=details)
+        return _cls(
+            ErrorCategory.ORDER_REJECTED,
+            ErrorScope.SYMBOL,
+            ErrorAction.SKIP_SYMBOL,
+            ORDER_REJECTED,
+            details=details,
+        )
     if status >= 500 or code in _TRANSIENT_CODES:
-        return _cls(ErrorCategory.TRANSIENT_NETWORK, ErrorScope.PROVIDER, ErrorAction.RETRY, NET_RETRY,
-                    details=details)
-    return _cls(ErrorCategory.UNKNOWN, ErrorScope.PROVIDER, ErrorAction.HALT_TRADING, BINANCE_ERROR, details=details)
+        return _cls(
+            ErrorCategory.TRANSIENT_NETWORK,
+            ErrorScope.PROVIDER,
+            ErrorAction.RETRY,
+            NET_RETRY,
+            details=details,
+        )
+    return _cls(
+        ErrorCategory.UNKNOWN, ErrorScope.PROVIDER, ErrorAction.HALT_TRADING, BINANCE_ERROR, details=details
+    )
 
 
 def classify_error(exc: BaseException) -> ErrorClass | None:
@@ -109,17 +188,37 @@ def classify_error(exc: BaseException) -> ErrorClass | None:
     if isinstance(exc, BinanceAPIException):
         return _classify_api(exc)
     if isinstance(exc, BinanceRequestException):
-        return _cls(ErrorCategory.PROVIDER_SCHEMA, ErrorScope.PROVIDER, ErrorAction.DISABLE_PROVIDER,
-                    BAD_RESPONSE, message=str(exc.message))
+        return _cls(
+            ErrorCategory.PROVIDER_SCHEMA,
+            ErrorScope.PROVIDER,
+            ErrorAction.DISABLE_PROVIDER,
+            BAD_RESPONSE,
+            message=str(exc.message),
+        )
     if isinstance(exc, aiohttp.ClientResponseError) and exc.status >= 500:
-        return _cls(ErrorCategory.TRANSIENT_NETWORK, ErrorScope.PROVIDER, ErrorAction.RETRY, NET_RETRY,
-                    http_status=exc.status)
+        return _cls(
+            ErrorCategory.TRANSIENT_NETWORK,
+            ErrorScope.PROVIDER,
+            ErrorAction.RETRY,
+            NET_RETRY,
+            http_status=exc.status,
+        )
     if isinstance(exc, aiohttp.ClientError | ConnectionError | BinanceWebsocketUnableToConnect):
-        return _cls(ErrorCategory.TRANSIENT_NETWORK, ErrorScope.PROVIDER, ErrorAction.RETRY, NET_RETRY,
-                    error=type(exc).__name__)
+        return _cls(
+            ErrorCategory.TRANSIENT_NETWORK,
+            ErrorScope.PROVIDER,
+            ErrorAction.RETRY,
+            NET_RETRY,
+            error=type(exc).__name__,
+        )
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        return _cls(ErrorCategory.TRANSIENT_NETWORK, ErrorScope.PROVIDER, ErrorAction.RETRY, NET_RETRY,
-                    error="timeout")
+        return _cls(
+            ErrorCategory.TRANSIENT_NETWORK,
+            ErrorScope.PROVIDER,
+            ErrorAction.RETRY,
+            NET_RETRY,
+            error="timeout",
+        )
     return None
 
 
@@ -132,7 +231,10 @@ def venue_code(exc: BaseException) -> int | None:
 def as_broker_error(exc: BaseException, context: str) -> BrokerError:
     """Wrap a classified exception; an unclassifiable one becomes a PROGRAMMING_ERROR halt."""
     error_class = classify_error(exc) or _cls(
-        ErrorCategory.PROGRAMMING_ERROR, ErrorScope.GLOBAL, ErrorAction.HALT_TRADING, BINANCE_ERROR,
+        ErrorCategory.PROGRAMMING_ERROR,
+        ErrorScope.GLOBAL,
+        ErrorAction.HALT_TRADING,
+        BINANCE_ERROR,
         error=type(exc).__name__,
     )
     return BrokerError(f"binance {context}: {exc}", error_class)

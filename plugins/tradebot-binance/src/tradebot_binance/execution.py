@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from loguru import logger
@@ -68,12 +69,21 @@ class Execution:
 
     # ------------------------------------------------------------------ submit
     def _track(self, request: OrderRequest, algo: bool, parent: str | None = None) -> TrackedOrder:
-        return self.tracker.add(TrackedOrder(
-            client_order_id=request.client_order_id, symbol=request.symbol, side=request.side,
-            quantity=request.quantity, order_type=request.order_type, is_algo=algo,
-            limit_price=request.limit_price, stop_price=request.stop_price, tif=request.tif,
-            reduce_only=request.reduce_only, parent=parent or request.parent_client_order_id,
-        ))
+        return self.tracker.add(
+            TrackedOrder(
+                client_order_id=request.client_order_id,
+                symbol=request.symbol,
+                side=request.side,
+                quantity=request.quantity,
+                order_type=request.order_type,
+                is_algo=algo,
+                limit_price=request.limit_price,
+                stop_price=request.stop_price,
+                tif=request.tif,
+                reduce_only=request.reduce_only,
+                parent=parent or request.parent_client_order_id,
+            )
+        )
 
     async def submit(self, request: OrderRequest) -> None:
         info = self._symbols(request.symbol)
@@ -115,8 +125,10 @@ class Execution:
             if exc.error_class.category is ErrorCategory.ORDER_REJECTED:
                 code = _venue_code(exc)
                 await self._sink.rejected(
-                    order, f"{exc.error_class.code}: {exc.error_class.details.get('message', '')}",
-                    self._clock.now(), None if code is None else str(code),
+                    order,
+                    f"{exc.error_class.code}: {exc.error_class.details.get('message', '')}",
+                    self._clock.now(),
+                    None if code is None else str(code),
                 )
                 return False
             raise
@@ -138,14 +150,28 @@ class Execution:
             specs.append(("tp", request.bracket.take_profit, True))
         for leg, price, is_tp in specs:
             cid = child_order_id(request.client_order_id, leg)
-            leg_order = self.tracker.add(TrackedOrder(
-                client_order_id=cid, symbol=request.symbol, side=request.side.opposite,
-                quantity=request.quantity, order_type=OrderType.LIMIT if is_tp else OrderType.STOP,
-                is_algo=True, limit_price=price if is_tp else None, stop_price=None if is_tp else price,
-                reduce_only=True, parent=request.client_order_id,
-            ))
-            legs.append((leg_order, leg_params(cid, request.symbol, request.side, request.quantity, price,
-                                               is_tp, self._hedge)))
+            leg_order = self.tracker.add(
+                TrackedOrder(
+                    client_order_id=cid,
+                    symbol=request.symbol,
+                    side=request.side.opposite,
+                    quantity=request.quantity,
+                    order_type=OrderType.LIMIT if is_tp else OrderType.STOP,
+                    is_algo=True,
+                    limit_price=price if is_tp else None,
+                    stop_price=None if is_tp else price,
+                    reduce_only=True,
+                    parent=request.client_order_id,
+                )
+            )
+            legs.append(
+                (
+                    leg_order,
+                    leg_params(
+                        cid, request.symbol, request.side, request.quantity, price, is_tp, self._hedge
+                    ),
+                )
+            )
         ids = tuple(o.client_order_id for o, _ in legs)
         for leg_order, _ in legs:
             leg_order.siblings = tuple(c for c in ids if c != leg_order.client_order_id)
@@ -182,22 +208,29 @@ class Execution:
             if order.is_algo and order.actual_order_id is None:
                 await self._rest.write(
                     f"cancel {order.client_order_id}",
-                    lambda: client.futures_cancel_order(symbol=order.symbol, algoId=order.algo_id)
-                    if order.algo_id is not None
-                    else client.futures_cancel_order(symbol=order.symbol, clientAlgoId=order.client_order_id),
+                    lambda: (
+                        client.futures_cancel_order(symbol=order.symbol, algoId=order.algo_id)
+                        if order.algo_id is not None
+                        else client.futures_cancel_order(
+                            symbol=order.symbol, clientAlgoId=order.client_order_id
+                        )
+                    ),
                 )
                 await self._sink.canceled(order, self._clock.now())
             else:
                 if order.actual_order_id is not None:
                     res = await self._rest.write(
                         f"cancel {order.client_order_id}",
-                        lambda: client.futures_cancel_order(symbol=order.symbol, orderId=order.actual_order_id),
+                        lambda: client.futures_cancel_order(
+                            symbol=order.symbol, orderId=order.actual_order_id
+                        ),
                     )
                 else:
                     res = await self._rest.write(
                         f"cancel {order.client_order_id}",
-                        lambda: client.futures_cancel_order(symbol=order.symbol,
-                                                            origClientOrderId=order.client_order_id),
+                        lambda: client.futures_cancel_order(
+                            symbol=order.symbol, origClientOrderId=order.client_order_id
+                        ),
                     )
                 if str(res.get("status")) == "CANCELED":
                     await self.refresh(order)  # fills that raced the cancel come first
@@ -226,10 +259,12 @@ class Execution:
             for snap in await self.open_orders():
                 symbols.add(snap.symbol)
         for sym in sorted(symbols):
-            await self._rest.write(f"cancel all {sym}", lambda s=sym: client.futures_cancel_all_open_orders(symbol=s))
+            await self._rest.write(
+                f"cancel all {sym}", partial(client.futures_cancel_all_open_orders, symbol=sym)
+            )
             await self._rest.write(
                 f"cancel all algo {sym}",
-                lambda s=sym: client.futures_cancel_all_open_orders(symbol=s, conditional=True),
+                partial(client.futures_cancel_all_open_orders, symbol=sym, conditional=True),
             )
         now = self._clock.now()
         for order in self.tracker.live():
@@ -242,7 +277,9 @@ class Execution:
     async def open_orders(self) -> list[OrderSnapshot]:
         client = self._rest.client
         regular = await self._rest.read("open orders", lambda: client.futures_get_open_orders())
-        algos = await self._rest.read("open algo orders", lambda: client.futures_get_open_orders(conditional=True))
+        algos = await self._rest.read(
+            "open algo orders", lambda: client.futures_get_open_orders(conditional=True)
+        )
         return [order_snapshot(r) for r in regular] + [algo_snapshot(a) for a in algos]
 
     async def order_status(self, client_order_id: str) -> OrderSnapshot | None:
@@ -253,7 +290,7 @@ class Execution:
             try:
                 raw = await self._rest.read(
                     f"order {client_order_id}",
-                    lambda s=sym: client.futures_get_order(symbol=s, origClientOrderId=client_order_id),
+                    partial(client.futures_get_order, symbol=sym, origClientOrderId=client_order_id),
                 )
                 return order_snapshot(raw)
             except BrokerError as exc:
@@ -262,7 +299,7 @@ class Execution:
             try:
                 raw = await self._rest.read(
                     f"algo order {client_order_id}",
-                    lambda s=sym: client.futures_get_order(symbol=s, clientAlgoId=client_order_id),
+                    partial(client.futures_get_order, symbol=sym, clientAlgoId=client_order_id),
                 )
                 return algo_snapshot(raw)
             except BrokerError as exc:
@@ -272,12 +309,23 @@ class Execution:
 
     def _adopt(self, snap: OrderSnapshot) -> TrackedOrder:
         algo = snap.venue_order_id.startswith("algo:")
-        order = self.tracker.add(TrackedOrder(
-            client_order_id=snap.client_order_id, symbol=snap.symbol, side=snap.side, quantity=snap.quantity,
-            order_type=snap.order_type, is_algo=algo, limit_price=snap.limit_price, stop_price=snap.stop_price,
-            tif=snap.tif, reduce_only=snap.reduce_only, parent=snap.parent_client_order_id,
-            venue_order_id=snap.venue_order_id, accepted=True,
-        ))
+        order = self.tracker.add(
+            TrackedOrder(
+                client_order_id=snap.client_order_id,
+                symbol=snap.symbol,
+                side=snap.side,
+                quantity=snap.quantity,
+                order_type=snap.order_type,
+                is_algo=algo,
+                limit_price=snap.limit_price,
+                stop_price=snap.stop_price,
+                tif=snap.tif,
+                reduce_only=snap.reduce_only,
+                parent=snap.parent_client_order_id,
+                venue_order_id=snap.venue_order_id,
+                accepted=True,
+            )
+        )
         if algo:
             order.algo_id = int(snap.venue_order_id.split(":", 1)[1])
         self.tracker.link(order.client_order_id, snap.venue_order_id)
@@ -327,7 +375,9 @@ class Execution:
         try:
             raw = await self._rest.read(
                 f"order {order.client_order_id}",
-                lambda: client.futures_get_order(symbol=order.symbol, origClientOrderId=order.client_order_id),
+                lambda: client.futures_get_order(
+                    symbol=order.symbol, origClientOrderId=order.client_order_id
+                ),
             )
         except BrokerError as exc:
             if _venue_code(exc) in (NO_SUCH_ORDER_CODE, UNKNOWN_ORDER_CODE):
@@ -384,8 +434,12 @@ class Execution:
                 await self._sink.accepted(order, ts)
         elif x in ("TRADE", "CALCULATED"):
             fill = (
-                str(o.get("t")), Decimal(str(o.get("l", "0"))), Decimal(str(o.get("L", "0"))),
-                Decimal(str(o.get("n", "0") or "0")), str(o.get("N") or "USDT"), ts,
+                str(o.get("t")),
+                Decimal(str(o.get("l", "0"))),
+                Decimal(str(o.get("L", "0"))),
+                Decimal(str(o.get("n", "0") or "0")),
+                str(o.get("N") or "USDT"),
+                ts,
             )
             await self._fill(order, fill, venue_id)
         elif x == "CANCELED":
@@ -417,8 +471,9 @@ class Execution:
         elif status == "REJECTED":
             await self._sink.rejected(order, str(o.get("rm") or "ALGO_REJECTED"), ts, None)
 
-    async def _fill(self, order: TrackedOrder, fill: tuple[str, Decimal, Decimal, Decimal, str, datetime],
-                    venue_id: str) -> None:
+    async def _fill(
+        self, order: TrackedOrder, fill: tuple[str, Decimal, Decimal, Decimal, str, datetime], venue_id: str
+    ) -> None:
         fill_id, qty, price, fee, fee_ccy, ts = fill
         first = order.filled == 0
         if not await self._sink.filled(order, fill_id, qty, price, fee, fee_ccy, ts, venue_id):
@@ -461,15 +516,23 @@ class Execution:
 
 
 def duplicate_id_error(client_order_id: str) -> ErrorClass:
-    return ErrorClass(ErrorCategory.ORDER_REJECTED, ErrorScope.SYMBOL, ErrorAction.SKIP_SYMBOL,
-                      DUPLICATE_CLIENT_ORDER_ID, details={"client_order_id": client_order_id})
+    return ErrorClass(
+        ErrorCategory.ORDER_REJECTED,
+        ErrorScope.SYMBOL,
+        ErrorAction.SKIP_SYMBOL,
+        DUPLICATE_CLIENT_ORDER_ID,
+        details={"client_order_id": client_order_id},
+    )
 
 
 def trade_fill(trade: Mapping[str, Any]) -> tuple[str, Decimal, Decimal, Decimal, str, datetime]:
     """A /fapi/v1/userTrades row → (fill_id, qty, price, fee, fee currency, ts)."""
     return (
-        str(trade["id"]), Decimal(str(trade["qty"])), Decimal(str(trade["price"])),
-        Decimal(str(trade.get("commission", "0"))), str(trade.get("commissionAsset", "USDT")),
+        str(trade["id"]),
+        Decimal(str(trade["qty"])),
+        Decimal(str(trade["price"])),
+        Decimal(str(trade.get("commission", "0"))),
+        str(trade.get("commissionAsset", "USDT")),
         _ts(trade["time"]),
     )
 

@@ -113,8 +113,15 @@ class EventSink:
         await self._put(OrderRejected(order.client_order_id, reason, ts, venue_code))
 
     async def filled(
-        self, order: TrackedOrder, fill_id: str, qty: Decimal, price: Decimal, fee: Decimal, fee_currency: str,
-        ts: datetime, venue_order_id: str,
+        self,
+        order: TrackedOrder,
+        fill_id: str,
+        qty: Decimal,
+        price: Decimal,
+        fee: Decimal,
+        fee_currency: str,
+        ts: datetime,
+        venue_order_id: str,
     ) -> bool:
         """Emit one execution; False when it was seen before."""
         if fill_id in order.fill_ids or qty <= 0:
@@ -125,11 +132,21 @@ class EventSink:
         order.filled += qty
         if order.filled >= order.quantity:
             order.terminal = True
-        await self._put(OrderFilled(
-            client_order_id=order.client_order_id, venue_order_id=venue_order_id, fill_id=fill_id,
-            symbol=order.symbol, side=order.side, quantity=qty, price=price, fee=fee,
-            fee_currency=fee_currency, ts=ts, leaves_qty=order.leaves,
-        ))
+        await self._put(
+            OrderFilled(
+                client_order_id=order.client_order_id,
+                venue_order_id=venue_order_id,
+                fill_id=fill_id,
+                symbol=order.symbol,
+                side=order.side,
+                quantity=qty,
+                price=price,
+                fee=fee,
+                fee_currency=fee_currency,
+                ts=ts,
+                leaves_qty=order.leaves,
+            )
+        )
         return True
 
     async def canceled(self, order: TrackedOrder, ts: datetime, reason: str = "") -> None:

@@ -18,9 +18,9 @@ from binance.exceptions import BinanceAPIException
 from loguru import logger
 
 from tradebot.domain.errors import BrokerError, ErrorAction, ErrorCategory, ErrorClass, ErrorScope
+from tradebot.domain.reasons import RATE_LIMIT_RETRY
 from tradebot_binance.config import BinanceConfig
 from tradebot_binance.errors import (
-    RATE_LIMIT_RETRY,
     TIMESTAMP_CODE,
     as_broker_error,
     classify_error,
@@ -146,16 +146,23 @@ class BinanceRest:
         error = classify_error(exc)
         if error is not None and error.category is ErrorCategory.RATE_LIMIT:
             wait = self.weights.ban(_now_ms(), retry_after_seconds(exc), default_s=1.0)
-            logger.warning("binance rate limit (HTTP {}, code {}): backing off {:.1f}s",
-                           exc.status_code, exc.code, wait)
+            logger.warning(
+                "binance rate limit (HTTP {}, code {}): backing off {:.1f}s", exc.status_code, exc.code, wait
+            )
 
     async def _resync_quietly(self) -> None:
         try:
             await self.resync_time()
-        except Exception as exc:  # resync is best effort; the retry (or the caller) reports the failure
+        except Exception as exc:  # noqa: BLE001 - best effort; the retry (or the caller) reports failure
+            # resync is best effort; the retry (or the caller) reports the failure
             logger.warning("binance clock resync failed: {!r}", exc)
 
 
 def _rate_limited(delay: float) -> ErrorClass:
-    return ErrorClass(ErrorCategory.RATE_LIMIT, ErrorScope.PROVIDER, ErrorAction.RETRY, RATE_LIMIT_RETRY,
-                      retry_after_s=delay)
+    return ErrorClass(
+        ErrorCategory.RATE_LIMIT,
+        ErrorScope.PROVIDER,
+        ErrorAction.RETRY,
+        RATE_LIMIT_RETRY,
+        retry_after_s=delay,
+    )

@@ -31,9 +31,7 @@ def is_error_message(msg: Mapping[str, Any]) -> bool:
 
 def is_streaming(sock: ReconnectingWebsocket) -> bool:
     raw = sock.ws
-    return bool(
-        sock.ws_state == WSListenerState.STREAMING and raw is not None and raw.state == WsState.OPEN
-    )
+    return bool(sock.ws_state == WSListenerState.STREAMING and raw is not None and raw.state == WsState.OPEN)
 
 
 async def open_socket(sock: ReconnectingWebsocket, read_timeout_s: float) -> ReconnectingWebsocket:

@@ -67,26 +67,42 @@ def order_params(request: OrderRequest, hedge: bool) -> dict[str, Any]:
     elif kind is OrderType.LIMIT:
         if request.limit_price is None:
             raise ValueError(f"{request.client_order_id}: LIMIT order without limit_price")
-        params.update(type="LIMIT", price=format_decimal(request.limit_price), timeInForce=_TIF[request.tif],
-                      newClientOrderId=request.client_order_id)
+        params.update(
+            type="LIMIT",
+            price=format_decimal(request.limit_price),
+            timeInForce=_TIF[request.tif],
+            newClientOrderId=request.client_order_id,
+        )
     elif kind is OrderType.STOP:
         if request.stop_price is None:
             raise ValueError(f"{request.client_order_id}: STOP order without stop_price")
-        params.update(type="STOP_MARKET", stopPrice=format_decimal(request.stop_price),
-                      clientAlgoId=request.client_order_id)
+        params.update(
+            type="STOP_MARKET",
+            stopPrice=format_decimal(request.stop_price),
+            clientAlgoId=request.client_order_id,
+        )
     elif kind is OrderType.STOP_LIMIT:
         if request.stop_price is None or request.limit_price is None:
             raise ValueError(f"{request.client_order_id}: STOP_LIMIT order needs stop_price and limit_price")
-        params.update(type="STOP", stopPrice=format_decimal(request.stop_price),
-                      price=format_decimal(request.limit_price), timeInForce=_TIF[request.tif],
-                      clientAlgoId=request.client_order_id)
+        params.update(
+            type="STOP",
+            stopPrice=format_decimal(request.stop_price),
+            price=format_decimal(request.limit_price),
+            timeInForce=_TIF[request.tif],
+            clientAlgoId=request.client_order_id,
+        )
     else:
         raise ValueError(f"{request.client_order_id}: order type {kind} is not supported by binance plugin")
     return params
 
 
 def leg_params(
-    client_order_id: str, symbol: str, entry_side: Side, qty: Decimal, trigger: Decimal, take_profit: bool,
+    client_order_id: str,
+    symbol: str,
+    entry_side: Side,
+    qty: Decimal,
+    trigger: Decimal,
+    take_profit: bool,
     hedge: bool,
 ) -> dict[str, Any]:
     """A bracket leg: reduce-only conditional market order on the exit side."""
@@ -113,8 +129,12 @@ def _dec_or_none(value: Any) -> Decimal | None:
 
 def _our_type(venue_type: str) -> OrderType:
     return {
-        "MARKET": OrderType.MARKET, "LIMIT": OrderType.LIMIT, "STOP_MARKET": OrderType.STOP,
-        "STOP": OrderType.STOP_LIMIT, "TAKE_PROFIT_MARKET": OrderType.LIMIT, "TAKE_PROFIT": OrderType.LIMIT,
+        "MARKET": OrderType.MARKET,
+        "LIMIT": OrderType.LIMIT,
+        "STOP_MARKET": OrderType.STOP,
+        "STOP": OrderType.STOP_LIMIT,
+        "TAKE_PROFIT_MARKET": OrderType.LIMIT,
+        "TAKE_PROFIT": OrderType.LIMIT,
         "TRAILING_STOP_MARKET": OrderType.TRAILING_STOP,
     }.get(venue_type, OrderType.MARKET)
 

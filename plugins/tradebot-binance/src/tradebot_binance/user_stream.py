@@ -90,7 +90,7 @@ class UserStream:
         while self._sock is None:
             try:
                 self._sock = await self._open()
-            except Exception as exc:  # connect failure: back off and retry until stopped
+            except Exception as exc:  # noqa: BLE001 - connect failure: logged, backed off, retried
                 logger.warning("binance user stream reconnect failed: {!r}", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._config.max_backoff_s)
