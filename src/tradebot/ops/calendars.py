@@ -93,21 +93,20 @@ def _load_schedule(code: str, start: str, end: str | None) -> _Schedule:
     except Exception as exc:
         raise CalendarError(f"unknown or unusable exchange calendar {code!r}: {exc}") from exc
     schedule = calendar.schedule
-    sessions: list[Session] = []
     has_breaks = "break_start" in schedule.columns
-    for label, row in schedule.iterrows():
-        open_, close = _as_utc(row["open"]), _as_utc(row["close"])
+    # column-wise conversion: iterrows() builds a pandas Series per session and costs seconds
+    opens = [_as_utc(v) for v in schedule["open"].tolist()]
+    closes = [_as_utc(v) for v in schedule["close"].tolist()]
+    n = len(opens)
+    starts = [_as_utc(v) for v in schedule["break_start"].tolist()] if has_breaks else [None] * n
+    ends = [_as_utc(v) for v in schedule["break_end"].tolist()] if has_breaks else [None] * n
+    sessions: list[Session] = []
+    for label, open_, close, break_start, break_end in zip(
+        schedule.index.tolist(), opens, closes, starts, ends, strict=True
+    ):
         if open_ is None or close is None:
             raise CalendarError(f"exchange calendar {code!r}: session {label} has no open/close")
-        sessions.append(
-            Session(
-                day=label.date(),
-                open=open_,
-                close=close,
-                break_start=_as_utc(row["break_start"]) if has_breaks else None,
-                break_end=_as_utc(row["break_end"]) if has_breaks else None,
-            )
-        )
+        sessions.append(Session(label.date(), open_, close, break_start, break_end))
     if not sessions:
         raise CalendarError(f"exchange calendar {code!r} has no sessions from {start}")
     return _Schedule(code, sessions)
