@@ -54,6 +54,14 @@ def run(
         typer.Option(help="External intents as JSON lines (schema v1.0/v1.1): a file, or - for stdin."),
     ] = None,
     max_bars: Annotated[int | None, typer.Option(help="Stop taking bars after this many.", min=1)] = None,
+    session: Annotated[
+        str | None,
+        typer.Option(
+            help="Trade one session and exit: rth | eth | 24h | until=HH:MM[TZ] (from the instrument's "
+            "exchange calendar). Waits for the open; on a holiday or after the close prints MARKET_CLOSED "
+            "and exits 0; one instance per account and config."
+        ),
+    ] = None,
 ) -> None:
     if mode not in ("observe", "live"):
         typer.echo(f"--mode must be observe or live, not {mode!r}", err=True)
@@ -65,7 +73,14 @@ def run(
     code = run_app(
         settings,
         RunOptions(
-            mode=mode, data=data, store=store, arm=arm, quiet=quiet, intents=intents, max_bars=max_bars
+            mode=mode,
+            data=data,
+            store=store,
+            arm=arm,
+            quiet=quiet,
+            intents=intents,
+            max_bars=max_bars,
+            session=session,
         ),
     )
     raise typer.Exit(code)

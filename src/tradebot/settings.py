@@ -24,6 +24,7 @@ from pydantic_settings import (
 
 from tradebot.domain.instruments import AssetClass, Instrument
 from tradebot.ops.config import OpsConfig
+from tradebot.session.config import SessionConfig
 
 DEFAULT_CONFIG = Path("config/tradebot.toml")
 
@@ -127,6 +128,7 @@ class Settings(BaseSettings):
     portfolio: PortfolioConfig = PortfolioConfig()
     broker: BrokerConfig = BrokerConfig()
     ops: OpsConfig = OpsConfig()
+    session: SessionConfig = SessionConfig()
 
     toml_path: ClassVar[Path | None] = None
 

@@ -107,19 +107,16 @@ def has_session_option() -> bool:
 
 
 def check_run_invocation(args: list[str], where: str) -> dict[str, object]:
-    """Parse ``args`` with the real ``tradebot run``; ``--session`` is validated by the session parser
-    and, until ``tradebot run`` has the option, taken out before click parses the rest."""
+    """Parse ``args`` with the real ``tradebot run``; ``--session`` is also checked by the session parser."""
     assert args and args[0] == "run", f"{where}: not a `tradebot run` invocation: {args}"
     rest = list(args[1:])
     sessions = [rest[i + 1] for i, a in enumerate(rest) if a == "--session" and i + 1 < len(rest)]
     assert len(sessions) == 1, f"{where}: a cron-launched run needs exactly one --session"
     parse_session_spec(sessions[0])
-    if not has_session_option():  # pending: the lead adds --session to `tradebot run`
-        i = rest.index("--session")
-        del rest[i:i + 2]
     command = run_command()
     ctx = command.make_context("run", rest)
     assert ctx.params["mode"] in ("observe", "live"), f"{where}: --mode {ctx.params['mode']}"
+    assert ctx.params["session"] == sessions[0], f"{where}: --session not taken by the real parser"
     return dict(ctx.params)
 
 
@@ -239,6 +236,5 @@ def test_a_broken_unit_fails_verify(tmp_path: Path) -> None:
     assert done.returncode != 0
 
 
-@pytest.mark.xfail(reason="pending: the lead adds --session to `tradebot run` (issue 7)", strict=False)
 def test_tradebot_run_has_a_session_option() -> None:
     assert has_session_option()

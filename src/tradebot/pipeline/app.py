@@ -28,6 +28,7 @@ class RunOptions:
     quiet: bool = False
     intents: str | None = None  # JSON-lines intent file, or "-" for stdin
     max_bars: int | None = None  # stop taking bars after this many (smoke runs, tests)
+    session: str | None = None  # rth | eth | 24h | until=HH:MM[TZ]: a cron-launched session
 
 
 class RunRefused(Exception):
@@ -40,18 +41,24 @@ class RunRefused(Exception):
 
 def run_app(settings: Any, options: RunOptions) -> int:
     from tradebot.pipeline.session import run_session
+    from tradebot.session import SessionRefused
 
     try:
         summary = anyio.run(run_session, settings, options)
     except RunRefused as exc:
         print(f"tradebot: {exc}", file=sys.stderr)
         return int(exc.code)
+    except SessionRefused as exc:
+        print(f"tradebot: {exc.code}: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
     if not options.quiet or summary is not None:
         from tradebot.pipeline.summary import render_summary
 
         print(render_summary(summary))
     if summary.get("trading_state") == "HALTED":
         return int(ExitCode.HALTED)
+    if summary.get("session_close_ok") is False:
+        return int(ExitCode.RECONCILIATION_FAILED)
     return int(ExitCode.OK)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -121,6 +121,10 @@ class DecisionEngine:
         self.ops = ops or OpsHooks()
         self.flatten_requested = False  # an operator's flatten, done at the next bar
         self.pending_external: list[OrderIntent] = []  # replay clock: external intents due later
+        # a cron session: bars closing before the open only warm up; the last bar of the window flattens
+        self.session_open: datetime | None = None
+        self.session_close: datetime | None = None
+        self.flatten_at_session_close = True
         self.oms = OrderManager(broker, self.ledger, recorder, clock)
         self.stats.trading_state = self.machine.state.value
         self.on_trade_closed: list[Callable[[TradeClosed], None]] = []
@@ -205,7 +209,16 @@ class DecisionEngine:
         self._update_state(bar.symbol)
         intents: list[OrderIntent] = []
         position = self.portfolio.position_qty(bar.symbol)
-        if self.flatten_requested and position != 0:
+        if self.session_open is not None and now < self.session_open:
+            return  # before the session: the bar is recorded and warms the signals, nothing is decided
+        if (
+            self.session_close is not None
+            and self.flatten_at_session_close
+            and now + timedelta(seconds=bar.interval_s) >= self.session_close
+            and position != 0
+        ):
+            intents.extend(flatten_intents(now, instrument, position, close, tag="session-close"))
+        elif self.flatten_requested and position != 0:
             intents.extend(
                 flatten_intents(
                     now,

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import anyio
 
 from tradebot.domain.bars import Bar
+from tradebot.domain.clock import Clock
 from tradebot.domain.events import BrokerEvent
 from tradebot.domain.signals import Signal
 from tradebot.pipeline.channel import Receiver, Sender, channel
@@ -69,6 +71,8 @@ class Pipeline:
         capacity: int = 1024,
         refusals_recorded_through_line: int = 0,
         max_bars: int | None = None,
+        stop_at: datetime | None = None,
+        wall_clock: Clock | None = None,
     ) -> None:
         self.source = source
         self.validator = validator
@@ -81,6 +85,10 @@ class Pipeline:
         # resuming: refusals of file lines up to here are already in the store
         self.refusals_recorded_through_line = refusals_recorded_through_line
         self.max_bars = max_bars  # stop intake after this many accepted bars (None: until the source ends)
+        # the session's end: no bar closing after it is taken; on the wall clock a watcher also stops
+        # intake at that time when no bar comes
+        self.stop_at = stop_at
+        self.wall_clock = wall_clock
         self._stop = anyio.Event()
 
     def request_stop(self) -> None:
@@ -97,6 +105,8 @@ class Pipeline:
                 tg.start_soon(self._events_stage, self.broker_events, to_decide[0].clone())
             if self.intents is not None:
                 tg.start_soon(self._intents_stage, self.intents, to_decide[0].clone())
+            if self.stop_at is not None and self.wall_clock is not None:
+                tg.start_soon(self._stop_at_watch, self.stop_at, self.wall_clock)
             async with anyio.create_task_group() as stages:
                 stages.start_soon(self._ingest_stage, to_signals[0])
                 stages.start_soon(self._signal_stage, to_signals[1], to_decide[0])
@@ -110,6 +120,11 @@ class Pipeline:
             async for _ in signals:
                 self.request_stop()
 
+    async def _stop_at_watch(self, stop_at: datetime, clock: Clock) -> None:
+        while (remaining := (stop_at - clock.now()).total_seconds()) > 0:
+            await anyio.sleep(min(remaining, 5.0))
+        self.request_stop()
+
     async def _ingest_stage(self, out: Sender[Bar]) -> None:
         accepted = 0
         async with _closing(out):
@@ -120,6 +135,8 @@ class Pipeline:
                     self._refuse(item)
                     continue
                 line, bar = item
+                if self.stop_at is not None and bar.end > self.stop_at:
+                    break  # the session is over
                 code = self.validator.check(bar)
                 if code is not None:
                     self._refuse(RefusedBar(code, f"bar at {bar.ts.isoformat()} refused", line, bar.symbol))

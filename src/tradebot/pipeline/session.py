@@ -11,10 +11,11 @@ is in the store is found at the venue by its client order id or reported as neve
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -75,6 +76,61 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
     chain, constitution = _build_chain(settings, mode)
     sizer = _build_sizer(settings, constitution, instrument)
     ensembles = _build_ensembles(settings, instruments)
+    window = _session_window(options, instrument, constitution, clock)
+    async with contextlib.AsyncExitStack() as stack:
+        if window is not None:
+            stack.enter_context(_instance_lock(settings, run_dir))
+            if isinstance(clock, WallClock):
+                from tradebot.session import wait_for_open
+
+                await wait_for_open(window, clock, max_wait=timedelta(seconds=settings.session.max_wait_s))
+        summary = await _run(
+            settings,
+            options,
+            mode,
+            instruments,
+            instrument,
+            clock,
+            store_path,
+            resume,
+            run_dir,
+            runtime_dir,
+            broker,
+            feed_broker,
+            chain,
+            constitution,
+            sizer,
+            ensembles,
+            window,
+            from_file,
+            data_path,
+        )
+    logging_handle.close()
+    return summary
+
+
+async def _run(
+    settings: Any,
+    options: RunOptions,
+    mode: Mode,
+    instruments: Mapping[str, Instrument],
+    instrument: Instrument,
+    clock: Clock,
+    store_path: Path,
+    resume: ResumeState,
+    run_dir: Path,
+    runtime_dir: Path,
+    broker: Broker,
+    feed_broker: Broker | None,
+    chain: Any,
+    constitution: Any,
+    sizer: Any,
+    ensembles: dict[str, Any],
+    window: Any,
+    from_file: bool,
+    data_path: Any,
+) -> dict[str, Any]:
+    symbol = instrument.symbol
 
     stats = RunStats()
     portfolio = resume.portfolio or Portfolio(settings.portfolio.starting_cash, instruments)
@@ -84,6 +140,7 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
 
     durable: Literal["full", "normal"] = "normal" if mode is Mode.REPLAY else "full"
     engine: DecisionEngine | None = None
+    session_ok = True
 
     def on_failure(exc: BaseException) -> None:
         if engine is not None:
@@ -113,6 +170,10 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
             resume_after=resume.last_bar_ts,
             ops=ops,
         )
+        if window is not None:
+            engine.session_open, engine.session_close = window.open, window.close
+            engine.flatten_at_session_close = settings.session.flatten_at_close
+            recorder.record("session_window", window.as_dict(), ts=clock.now())
         recorder.record(
             "run_start",
             {
@@ -151,6 +212,8 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
         try:
             if resume.last_bar_ts is not None:
                 await reconcile_after_restart(engine, broker, resume)
+            if window is not None:
+                await _startup_cleanup(settings, engine, broker, recorder, clock)
             intent_source = _intent_source(options, instruments, clock)
             preloaded = (
                 [item async for item in intent_source]
@@ -176,10 +239,16 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
                 refusals_recorded_through_line=resume.last_refused_line,
                 intents=None if preloaded else intent_source,
                 max_bars=options.max_bars,
+                stop_at=window.close if window is not None else None,
+                wall_clock=clock if isinstance(clock, WallClock) else None,
             )
             for item in preloaded:  # replay clock: every intent is known up front, held until its time
                 await engine.on_external(item)
             await pipeline.run(handle_signals=True)
+            if window is not None:
+                session_ok = await _close_session(
+                    settings, engine, broker, recorder, writer, clock, store_path, run_dir, window
+                )
         finally:
             engine.finish()
             await control.close()
@@ -189,8 +258,104 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
             if webhook is not None:
                 webhook.close()
         await writer.flush()
-    logging_handle.close()
-    return summarize_store(store_path)
+    summary = summarize_store(store_path)
+    if window is not None:
+        summary["session_close_ok"] = session_ok
+    return summary
+
+
+def _session_window(options: RunOptions, instrument: Instrument, constitution: Any, clock: Clock) -> Any:
+    """The window a ``--session`` run trades in (None without ``--session``); MarketClosed propagates."""
+    if options.session is None:
+        return None
+    from tradebot.session import regular_hours_of, session_window
+
+    rules = constitution.rules_for(instrument.symbol).session
+    return session_window(
+        options.session,
+        instrument.calendar,
+        clock.now(),
+        settings_calendars(),
+        regular_hours=regular_hours_of(rules),
+    )
+
+
+def _instance_lock(settings: Any, run_dir: Path) -> Any:
+    from tradebot.session import instance_lock
+
+    account = settings.run.account_id or f"{settings.broker.name}-{settings.broker.environment}"
+    return instance_lock(run_dir, account, settings.config_hash())
+
+
+async def _startup_cleanup(
+    settings: Any, engine: DecisionEngine, broker: Broker, recorder: StoreRecorder, clock: Clock
+) -> None:
+    """Venue leftovers we cannot explain, handled by ``session.leftovers`` (cancel | adopt | refuse)."""
+    from tradebot.session import STARTUP_CLEANUP_KIND, ReconciliationFailed, startup_cleanup
+
+    known = {e.client_order_id for e in engine.ledger.entries()}
+    ours = {s: p.quantity for s, p in engine.portfolio.positions.items() if p.quantity != 0}
+    try:
+        report = await startup_cleanup(broker, known, ours, settings.session.leftovers, now=clock.now())
+    except ReconciliationFailed as exc:
+        recorder.record(
+            STARTUP_CLEANUP_KIND, {"code": exc.code, "refused": str(exc), **exc.details}, ts=clock.now()
+        )
+        raise
+    recorder.record(STARTUP_CLEANUP_KIND, report.as_dict(), ts=clock.now())
+
+
+async def _close_session(
+    settings: Any,
+    engine: DecisionEngine,
+    broker: Broker,
+    recorder: StoreRecorder,
+    writer: Any,
+    clock: Clock,
+    store_path: Path,
+    run_dir: Path,
+    window: Any,
+) -> bool:
+    """SESSION_CLOSE_CLEANUP: cancel DAY orders, check flat, reconcile, write the reports."""
+    from tradebot.session import close_session, write_window_reports
+
+    cfg = settings.session
+
+    async def reconcile() -> dict[str, Any]:
+        venue = {p.symbol: p.quantity for p in await broker.positions()}
+        ours = {s: p.quantity for s, p in engine.portfolio.positions.items() if p.quantity != 0}
+        mismatches = [
+            {"symbol": s, "venue": str(venue.get(s, 0)), "ours": str(ours.get(s, 0))}
+            for s in sorted(set(venue) | set(ours))
+            if venue.get(s, Decimal(0)) != ours.get(s, Decimal(0))
+        ]
+        return {"mismatches": mismatches, "venue": {s: str(q) for s, q in venue.items()}}
+
+    async def write_reports() -> dict[str, str]:
+        await writer.flush()
+        paths = write_window_reports(
+            store_path,
+            run_dir,
+            start=window.open,
+            end=None,
+            day=(window.day or window.open.date()).isoformat(),
+            sub=cfg.report_dir,
+        )
+        return {k: str(v) for k, v in paths.as_dict().items()}
+
+    closed = await close_session(
+        broker,
+        clock,
+        reason="sigterm" if engine.stats.bars and clock.now() < window.close else "session_end",
+        cancel_day_orders=cfg.cancel_day_orders,
+        flatten=None,
+        reconcile=reconcile,
+        record=lambda kind, body: recorder.record(kind, body, ts=clock.now()),
+        write_reports=write_reports,
+        cancel_timeout=timedelta(seconds=cfg.cancel_timeout_s),
+    )
+    engine._apply_venue_events()
+    return bool(closed.ok)
 
 
 def _setup_logging(settings: Any, run_dir: Path, options: RunOptions) -> Any:

@@ -1,14 +1,16 @@
 """Cron-launched sessions: the window from the exchange calendar, waiting for the open, the single-instance
-lock, startup leftovers, the session-close sequence and the session reports.
+lock, startup leftovers, heartbeats, the session-close sequence and the session reports.
 
-The pipeline (``tradebot run --session ...``) calls, in order::
+``tradebot run --session SPEC`` calls, in order (a refusal is a ``SessionRefused`` with ``exit_code``)::
 
-    window = session_window(parse_session_spec(spec), instrument.calendar, clock.now(), calendars)
-    with instance_lock(run_dir, account, config_hash):
+    window = session_window(SPEC, instrument.calendar, clock.now(), calendars, regular_hours=...)
+    async with instance_lock(run_dir, account, config_hash):
         await wait_for_open(window, clock, max_wait=timedelta(seconds=cfg.max_wait_s))
-        report = await startup_cleanup(broker, ledger_ids, our_positions, cfg.leftovers, now=clock.now())
-        ...trade until window.close (or SIGTERM)...
-        record = await close_session(broker, clock, flatten=..., record=..., write_reports=...)
+        ...manifest, connect, the pipeline's reconciliation (pipeline.resume)...
+        cleanup = await startup_cleanup(broker, ledger_ids, our_positions, cfg.leftovers, now=clock.now())
+        record(STARTUP_CLEANUP_KIND, cleanup.as_dict())
+        ...pipeline | heartbeat(...) | wait_until(window.close, clock) in one task group (or SIGTERM)...
+        closed = await close_session(broker, clock, flatten=..., record=..., write_reports=...)
 """
 
 from tradebot.session.config import LeftoversPolicy, SessionConfig
@@ -29,6 +31,7 @@ from tradebot.session.report import (
     build_session_report,
     report_dir,
     write_session_reports,
+    write_window_reports,
 )
 from tradebot.session.shutdown import SESSION_CLOSE_KIND, SessionCloseRecord, close_session
 from tradebot.session.startup import STARTUP_CLEANUP_KIND, StartupCleanupReport, startup_cleanup
@@ -38,6 +41,7 @@ from tradebot.session.window import (
     SessionSpec,
     SessionWindow,
     parse_session_spec,
+    regular_hours_of,
     session_window,
 )
 
@@ -69,10 +73,12 @@ __all__ = [
     "instance_lock",
     "lock_path",
     "parse_session_spec",
+    "regular_hours_of",
     "report_dir",
     "session_window",
     "startup_cleanup",
     "wait_for_open",
     "wait_until",
     "write_session_reports",
+    "write_window_reports",
 ]

@@ -117,6 +117,19 @@ def report_dir(run_dir: Path, day: str, sub: str = "reports") -> Path:
     return Path(run_dir) / sub / day
 
 
+def write_window_reports(
+    store_path: Path, run_dir: Path, *, start: datetime | None, end: datetime | None, day: str,
+    sub: str = "reports",
+) -> ReportPaths:
+    """Build the report of ``[start, end)`` into ``<run_dir>/<sub>/<day>/`` (flush the store first).
+
+    At the session's close pass ``start=window.open, end=None``: everything up to now, so the bar that closes
+    at the close and the close sequence's own events (recorded at or after ``window.close``) are included.
+    """
+    report = build_session_report(store_path, start=start, end=end)
+    return write_session_reports(report, report_dir(run_dir, day, sub))
+
+
 def build_session_report(
     store_path: Path, *, start: datetime | None = None, end: datetime | None = None
 ) -> SessionReport:
@@ -163,12 +176,7 @@ def write_session_reports(report: SessionReport, out_dir: Path) -> ReportPaths:
 
 # --- summary ---------------------------------------------------------------------------------------
 def _events(reader: StoreReader, start: datetime | None, end: datetime | None) -> Iterator[StoredEvent]:
-    for event in reader.iter_events():
-        if start is not None and event.ts < start:
-            continue
-        if end is not None and event.ts >= end:
-            continue
-        yield event
+    return reader.iter_events(start=start, end=end)
 
 
 def _pairs(events: Iterable[StoredEvent]) -> Iterator[tuple[str, Mapping[str, Any]]]:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tradebot.ops.calendars import ALIASES, ALWAYS_OPEN, CalendarError, Calendars, Session, shared_calendars
+from tradebot.risk.rules import SessionRules
 from tradebot.session.errors import MarketClosed, SessionSpecError
 
 SessionKind = Literal["rth", "eth", "24h", "until"]
@@ -41,6 +42,13 @@ class RegularHours:
     tz: str
     start: time
     end: time
+
+
+def regular_hours_of(rules: SessionRules) -> RegularHours | None:
+    """The constitution's ``session.trading_hours`` as RegularHours (None when it sets none)."""
+    if rules.trading_hours is None:
+        return None
+    return RegularHours(rules.timezone, rules.trading_hours.start, rules.trading_hours.end)
 
 
 # CME equity index futures: the cash-market hours (seed 004: MES trades 09:30–16:00 ET)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from pathlib import Path
 
 import pytest
 
+import tradebot
 from tradebot.exit_codes import ExitCode
 from tradebot.ops.calendars import Calendars
+from tradebot.risk.constitution import load_constitution
 from tradebot.session import (
     MarketClosed,
     RegularHours,
     SessionSpecError,
     parse_session_spec,
+    regular_hours_of,
     session_window,
 )
 
@@ -191,3 +195,13 @@ def test_window_as_dict_is_plain_json(calendars: Calendars) -> None:
     body = session_window("rth", "CME", utc("2013-10-07T08:00:00-04:00"), calendars).as_dict()
     assert body == {"open": "2013-10-07T13:30:00+00:00", "close": "2013-10-07T20:00:00+00:00", "kind": "rth",
                     "calendar": "CME", "spec": "rth", "day": "2013-10-07"}
+
+
+def test_regular_hours_of_the_real_mes_constitution(calendars: Calendars) -> None:
+    root = Path(tradebot.__file__).resolve().parents[2]
+    constitution = load_constitution(root / "config" / "constitution.yaml")
+    hours = regular_hours_of(constitution.rules_for("MES").session)
+    assert hours == RegularHours("America/New_York", time(9, 30), time(16, 0))
+    window = session_window("rth", "CME", utc("2013-10-07T08:00:00-04:00"), calendars, regular_hours=hours)
+    assert window.open == utc("2013-10-07T09:30:00-04:00")
+    assert regular_hours_of(constitution.rules_for("BTCUSDT").session) is None  # the default: no RTH
