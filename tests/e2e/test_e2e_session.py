@@ -130,5 +130,5 @@ def test_two_concurrent_starts_exactly_one_runs(tmp_path: Path, sample: Path) ->
     assert second.returncode == 3, second.stderr
     assert "ALREADY_RUNNING" in second.stderr
     assert not (tmp_path / "two.db").exists()  # the second touched nothing
-    out, err = first.communicate(timeout=240)
+    _, err = first.communicate(timeout=240)
     assert first.returncode == 0, err
