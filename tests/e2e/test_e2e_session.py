@@ -132,3 +132,62 @@ def test_two_concurrent_starts_exactly_one_runs(tmp_path: Path, sample: Path) ->
     assert not (tmp_path / "two.db").exists()  # the second touched nothing
     _, err = first.communicate(timeout=240)
     assert first.returncode == 0, err
+
+
+def test_sigkill_mid_session_then_restart_no_double_order_no_lost_fill(tmp_path: Path, sample: Path) -> None:
+    data = _day_file(sample, tmp_path / "monday.csv", ("2013-10-07T1", "2013-10-07T2"))
+    env = run_env(tmp_path / "run")
+    store = tmp_path / "killed.db"
+    args = ["run", "--mode", "observe", "--data", str(data), "--store", str(store), "--session", "rth"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tradebot.cli", *args],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+
+    import sqlite3
+
+    deadline = time.monotonic() + 120
+    conn: sqlite3.Connection | None = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        if conn is None and store.exists():
+            conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=0.1)
+        try:
+            if (
+                conn is not None
+                and conn.execute("SELECT count(*) FROM events WHERE kind = 'order_submit'").fetchone()[0]
+            ):
+                break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.002)
+    if conn is not None:
+        conn.close()
+    assert proc.poll() is None, "the session ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    restarted = tradebot(*args, env=env)
+    assert restarted.returncode == 0, restarted.stderr
+    assert "resumed after bar" in restarted.stdout
+    with StoreReader(store) as reader:
+        events = list(reader.iter_events())
+    submitted = [e.client_order_id for e in events if e.kind == "order_submit"]
+    assert submitted and len(submitted) == len(set(submitted))  # no order sent twice
+    fills = [e.body["fill_id"] for e in events if e.kind == "order_filled"]
+    assert len(fills) == len(set(fills))
+    reconciliation = [e.body for e in events if e.kind == "reconciliation"]
+    assert reconciliation and reconciliation[0]["mismatches"] == []
+    # the venue's own record agrees with ours: every venue fill is in the store, positions match
+    venue = sqlite3.connect(f"{store}.venue.db")
+    venue_fills = {row[0] for row in venue.execute("SELECT fill_id FROM fills")}
+    venue_position = {s: q for s, q, _ in venue.execute("SELECT symbol, quantity, avg_price FROM positions")}
+    venue.close()
+    assert venue_fills == set(fills)
+    ours = sum(
+        (1 if e.body["side"] == "BUY" else -1) * float(e.body["quantity"])
+        for e in events
+        if e.kind == "order_filled"
+    )
+    assert float(venue_position.get("MES", 0)) == ours == 0
