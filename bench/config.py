@@ -119,15 +119,17 @@ starting_cash = "100000"
 """
 
 
-def default_settings() -> Settings:
-    """The shipped config, with its constitution path made absolute (the bench may run from anywhere)."""
+def default_settings(run_dir: Path) -> Settings:
+    """The shipped config, its constitution path made absolute (the bench may run from anywhere) and its
+    run directory (logs, manifest, control socket) moved to ``run_dir``, away from a daemon in ``runs/``."""
     settings = load_settings(REPO / "config" / "tradebot.toml")
     constitution = settings.gates.constitution
     if not constitution.is_absolute():
-        settings = settings.model_copy(
-            update={"gates": settings.gates.model_copy(update={"constitution": REPO / constitution})}
-        )
-    return settings
+        constitution = REPO / constitution
+    return settings.model_copy(update={
+        "gates": settings.gates.model_copy(update={"constitution": constitution}),
+        "run": settings.run.model_copy(update={"run_dir": run_dir}),
+    })
 
 
 def write_busy_config(directory: Path, *, profile: str = "aggressive", source: str = "csv") -> Path:

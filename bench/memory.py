@@ -27,11 +27,13 @@ class ChildRun:
 
 
 def replay_child(data: Path, store: Path, config: Path | None = None) -> ChildRun:
+    """Replay in a child whose run directory (logs, manifest, control socket) is next to ``store``."""
     args = [tradebot_exe(), "replay", "--data", str(data), "--out", str(store), "--quiet"]
     if config is not None:
         args += ["--config", str(config)]
     start = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, "TRADEBOT_RUN__RUN_DIR": str(store.parent / "runs")}
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     assert proc.stderr is not None
     stderr = proc.stderr.read().decode(errors="replace")
     _, status, usage = os.wait4(proc.pid, 0)

@@ -101,7 +101,7 @@ def bench_replay(sizes: Sizes, work: Path) -> dict[str, Any]:
 
     data = real_data_path()
     shm = tmpfs_dir()
-    workloads = {"default": default_settings(),
+    workloads = {"default": default_settings(work / "default-runs"),
                  "busy": busy_settings(work / "busy-config", profile="aggressive")}
     plan = [("default", "disk"), ("default", "tmpfs"), ("default", "encode_only"), ("default", "off"),
             ("busy", "tmpfs"), ("busy", "off")]

@@ -54,7 +54,7 @@ def observe_first_bar_seconds(store: Path, timeout_s: float = 60.0) -> float:
     proc = subprocess.Popen(
         [tradebot_exe(), "run", "--mode", "observe", "--store", str(store), "--quiet"],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        env={**os.environ, "TRADEBOT_RUN__RUN_DIR": str(store.parent)},  # its own control socket
+        env={**os.environ, "TRADEBOT_RUN__RUN_DIR": str(store.parent / "runs")},  # its own control socket
     )
     try:
         while True:

@@ -20,7 +20,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import exchange_calendars
 import msgpack
+import pandas as pd  # type: ignore[import-untyped]
 from aiohttp import WSMsgType, web
 
 from tradebot.domain.bars import Bar
@@ -45,6 +47,13 @@ def _dec(value: Any) -> Decimal | None:
 def _parse_ts(value: str) -> datetime:
     ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def xnys_regular_open(ts: datetime) -> bool:
+    """The NYSE regular session is open at ``ts`` (exchange-calendars XNYS: holidays, early closes)."""
+    cal = exchange_calendars.get_calendar("XNYS")
+    minute = pd.Timestamp(ts).tz_convert("UTC").floor("min")
+    return bool(cal.first_minute <= minute <= cal.last_minute and cal.is_open_on_minute(minute))
 
 
 def _error(status: int, code: int, message: str) -> web.Response:
@@ -114,6 +123,9 @@ class FakeAlpaca:
         self.last_price: dict[str, Decimal] = {}
         self.clock_open = True
         self.clock_time: datetime | None = datetime(2013, 10, 7, 15, 0, tzinfo=UTC)  # a Monday, 11:00 ET
+        # replaying history: the venue's time is the close of the last bar pushed (clock endpoint, order
+        # and fill timestamps) and the clock's is_open is the XNYS regular session at that time
+        self.clock_follows_bars = False
         self.faults: deque[str] = deque()
         self.rejects: deque[str] = deque()
         self.requests: list[tuple[str, str]] = []
@@ -216,7 +228,14 @@ class FakeAlpaca:
 
     # ---- clock / account / assets / positions -------------------------------------------------------
     def now(self) -> datetime:
+        if self.clock_follows_bars and self.clock_time is not None:
+            return self.clock_time
         return datetime.now(UTC)
+
+    def follow_bar(self, bar: Bar) -> None:
+        """Replaying history: the venue clock moves to ``bar``'s close, open as XNYS's regular session."""
+        self.clock_time = bar.end
+        self.clock_open = xnys_regular_open(bar.end)
 
     async def _clock(self, request: web.Request) -> web.Response:
         ts = self.clock_time or self.now()
@@ -678,6 +697,8 @@ class FakeAlpacaController:
 
     async def push_bar(self, bar: Bar) -> None:
         fake = self.fake
+        if fake.clock_follows_bars:
+            fake.follow_bar(bar)
         fake.history.setdefault(bar.symbol, {})[bar.ts] = bar
         fake.match_bar(bar)  # the venue sees the bar before the strategy does
         fake.last_price[bar.symbol] = Decimal(repr(bar.close))

@@ -1,0 +1,313 @@
+"""The whole daemon (`tradebot run`, the real pipeline) against the fake Alpaca, on one real day of SPY.
+
+One regular session of the bundled SPY minute bars (QuantConnect Lean sample data, Apache-2.0; read from
+``../shared/data`` beside the repository, the tests skip when it is absent) goes out through the fake's
+msgpack bars stream. The daemon runs as a subprocess on the bar clock (``data.clock = "bar"``), so the
+session gates judge 2013 bars at their own time. The fake's clock endpoint follows the same bars
+(``FakeAlpaca.clock_follows_bars``: its time is the close of the last bar pushed and ``is_open`` is the
+XNYS regular session then), so the plugin's own market-hours check agrees with the pipeline's gates.
+
+- observe: bars from the plugin's feed, orders to the simulated venue; nothing reaches the fake.
+- live: bars from the plugin's feed and orders through the plugin to the fake, bar by bar (the next bar
+  goes out once the daemon has recorded the last one and every order it wrote ahead is at the venue).
+
+The slice runs 08:30-16:00 New York (pre-market bars warm the signals up, entries only in regular hours)
+plus one after-hours bar; the constitution's 15:50 flatten deadline takes any position off before the
+close, so the day ends flat without an operator flatten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import sqlite3
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alpaca_fake_server import KEY, SECRET, FakeAlpaca, FakeAlpacaController
+
+from tradebot.domain.bars import Bar
+from tradebot.store import StoreReader
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+DATA = REPO.parent / "shared" / "data" / "spy_1m_2013-10-04_2013-10-11.csv"
+CONSTITUTION = HERE / "alpaca_spy_constitution.yaml"
+DAY = "2013-10-07"  # a Monday; 09:30-16:00 EDT is 13:30-20:00 UTC
+SLICE_START = datetime(2013, 10, 7, 12, 30, tzinfo=UTC)  # 08:30 New York
+SLICE_END = datetime(2013, 10, 7, 20, 0, tzinfo=UTC)  # the first after-hours bar, 16:00 New York
+
+pytestmark = [
+    pytest.mark.timeout(90),
+    pytest.mark.skipif(not DATA.exists(), reason=f"bundled data {DATA} not present"),
+]
+
+
+def _day_bars() -> list[Bar]:
+    """The slice, and after it one more bar that only makes ``--max-bars`` stop intake."""
+    with DATA.open() as fh:
+        rows = [r for r in csv.DictReader(fh) if r["ts"].startswith(DAY)]
+    bars = [
+        Bar("SPY", datetime.fromisoformat(r["ts"].replace("Z", "+00:00")), float(r["open"]), float(r["high"]),
+            float(r["low"]), float(r["close"]), float(r["volume"]))
+        for r in rows
+    ]
+    inside = [b for b in bars if SLICE_START <= b.ts <= SLICE_END]
+    after = [b for b in bars if b.ts > SLICE_END]
+    return [*inside, after[0]]
+
+
+def _config(tmp_path: Path, fake: FakeAlpaca, mode: str) -> Path:
+    table = fake.config(symbols=["SPY"])
+    broker_lines = "\n".join(f"{k} = {_toml(v)}" for k, v in table.items())
+    path = tmp_path / f"alpaca-{mode}.toml"
+    path.write_text(f"""
+[run]
+mode = "{mode}"
+
+[data]
+source = "broker"
+symbol = "SPY"
+bar_size_s = 60
+clock = "bar"
+
+[instruments.SPY]
+venue = "alpaca"
+asset_class = "EQUITY"
+currency = "USD"
+tick_size = "0.01"
+lot_step = "1"          # whole shares: Alpaca takes brackets for whole shares only
+min_qty = "1"
+calendar = "XNYS"
+
+[strategy]
+profile = "aggressive"
+sizer = "fixed_fraction"
+fraction = "0.002"
+stop_ticks = 15         # 15 cents
+target_ticks = 25       # 25 cents
+
+[gates]
+constitution = "{CONSTITUTION}"
+
+[portfolio]
+starting_cash = "10000"
+
+[broker]
+name = "alpaca"
+environment = "paper"
+
+[broker.alpaca]
+{broker_lines}
+""")
+    return path
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return '"' + str(value) + '"'
+
+
+def _count(conn: sqlite3.Connection, kind: str) -> int:
+    return int(conn.execute("SELECT count(*) FROM events WHERE kind = ?", (kind,)).fetchone()[0])
+
+
+def _cids(conn: sqlite3.Connection, kinds: Iterable[str]) -> set[str]:
+    marks = ",".join("?" for _ in kinds)
+    rows = conn.execute(
+        f"SELECT client_order_id FROM events WHERE kind IN ({marks}) AND client_order_id IS NOT NULL",
+        tuple(kinds),
+    )
+    return {r[0] for r in rows}
+
+
+async def _open_store(store: Path, proc: asyncio.subprocess.Process) -> sqlite3.Connection:
+    while not store.exists():
+        if proc.returncode is not None:
+            raise AssertionError(f"daemon exited {proc.returncode} before opening its store")
+        await asyncio.sleep(0.02)
+    return sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+
+
+async def _in_step(
+    conn: sqlite3.Connection, fake: FakeAlpaca, bars_done: int, proc: asyncio.subprocess.Process
+) -> None:
+    """Wait until the daemon recorded ``bars_done`` bars and every order it wrote ahead reached the fake
+    (or was refused before leaving), so the venue sees the next bar after the orders of this one."""
+    settled = 0
+    while settled < 2:
+        if proc.returncode is not None:
+            raise AssertionError(f"daemon exited {proc.returncode} mid-replay")
+        await asyncio.sleep(0.01)
+        try:
+            if _count(conn, "bar") < bars_done:
+                settled = 0
+                continue
+            written = _cids(conn, ["order_submit"]) - _cids(conn, ["order_rejected"])
+        except sqlite3.OperationalError:  # the writer holds a lock for a moment
+            continue
+        at_venue = {o.client_order_id for o in fake.orders.values()}
+        settled = settled + 1 if written <= at_venue else 0
+
+
+async def _run_daemon(
+    tmp_path: Path, fake: FakeAlpaca, mode: str, bars: list[Bar], lockstep: bool
+) -> tuple[int, str, str, Path]:
+    venue = FakeAlpacaController(fake)
+    fake.cash = Decimal("10000")
+    fake.clock_follows_bars = True
+    run_dir = tmp_path / f"run-{mode}"
+    store = run_dir / "tradebot.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEBOT_")}
+    env.update(TRADEBOT_RUN__RUN_DIR=str(run_dir), FAKE_APCA_KEY=KEY, FAKE_APCA_SECRET=SECRET)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tradebot.cli", "run", "--mode", mode, "--config",
+        str(_config(tmp_path, fake, mode)), "--store", str(store), "--max-bars", str(len(bars) - 1), "--quiet",
+        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        if lockstep:
+            async with asyncio.timeout(30):  # the plugin subscribed SPY bars at connect
+                while not any("SPY" in s.bars for s in fake.data_sessions):
+                    if proc.returncode is not None:
+                        break
+                    await asyncio.sleep(0.02)
+            conn = await _open_store(store, proc)
+            try:
+                for n, bar in enumerate(bars, 1):
+                    await venue.push_bar(bar)
+                    if n < len(bars):
+                        await _in_step(conn, fake, n, proc)
+            finally:
+                conn.close()
+        else:  # held by the fake until the plugin subscribes, then streamed in one go
+            for bar in bars:
+                await venue.push_bar(bar)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode(), store
+
+
+def _events(store: Path, *kinds: str) -> list[Any]:
+    with StoreReader(store) as reader:
+        return list(reader.iter_events(kinds=list(kinds) or None))
+
+
+def _store_position(store: Path) -> Decimal:
+    signed = Decimal(0)
+    for event in _events(store, "order_filled"):
+        qty = Decimal(event.body["quantity"])
+        signed += qty if event.body["side"] == "BUY" else -qty
+    return signed
+
+
+def _check_day(store: Path, bars: list[Bar]) -> dict[str, Any]:
+    """What both modes share: every bar of the slice recorded, bracket entries in regular hours, flat."""
+    recorded = _events(store, "bar")
+    assert [e.body["ts"] for e in recorded] == [b.ts.isoformat() for b in bars[:-1]]
+    submits = [e.body for e in _events(store, "order_submit")]
+    entries = [s for s in submits if not s["reduce_only"]]
+    assert entries, "the strategy placed no order on a full session"
+    for entry in entries:
+        assert entry["bracket"] is not None and entry["bracket"]["stop_loss"] and entry["bracket"]["take_profit"]
+        ts = datetime.fromisoformat(entry["ts"])
+        assert datetime(2013, 10, 7, 13, 35, tzinfo=UTC) <= ts <= datetime(2013, 10, 7, 19, 45, tzinfo=UTC)
+    decisions = [e.body for e in _events(store, "decision")]
+    blocked = {d["code"] for d in decisions if d["outcome"] == "BLOCKED"}
+    assert "MARKET_CLOSED_BLOCK" in blocked  # pre-market signals were refused by the session gate
+    assert _store_position(store) == 0
+    states = [e.body["to_state"] for e in _events(store, "trading_state")]
+    assert "HALTED" not in states
+    return {"entries": entries, "submits": submits, "decisions": decisions}
+
+
+async def test_observe_mode_spy_day_through_the_alpaca_feed(tmp_path: Path, fake_alpaca: FakeAlpaca) -> None:
+    bars = _day_bars()
+    code, out, err, store = await _run_daemon(tmp_path, fake_alpaca, "observe", bars, lockstep=False)
+    assert code == 0, f"exit {code}\nstdout:\n{out}\nstderr:\n{err[-4000:]}"
+    day = _check_day(store, bars)
+    assert all(e.body.get("simulated") for e in _events(store, "order_filled"))  # the sim venue filled
+    assert not fake_alpaca.orders  # observe: no order left the process
+    assert not [p for m, p in fake_alpaca.requests if m in ("POST", "DELETE") and p.startswith("/v2/orders")]
+    assert any(s["reduce_only"] and s["intent_id"].startswith("SPY-flatten") for s in day["submits"]) or (
+        not _open_at(store, datetime(2013, 10, 7, 19, 50, tzinfo=UTC))
+    )
+    assert "positions: SPY 0" in out
+
+
+def _open_at(store: Path, when: datetime) -> bool:
+    """The store's position was not flat at ``when``."""
+    signed = Decimal(0)
+    for event in _events(store, "order_filled"):
+        if datetime.fromisoformat(event.body["ts"]) > when:
+            break
+        qty = Decimal(event.body["quantity"])
+        signed += qty if event.body["side"] == "BUY" else -qty
+    return signed != 0
+
+
+async def test_live_mode_spy_day_orders_brackets_at_the_fake_and_flat(
+    tmp_path: Path, fake_alpaca: FakeAlpaca
+) -> None:
+    bars = _day_bars()
+    code, out, err, store = await _run_daemon(tmp_path, fake_alpaca, "live", bars, lockstep=True)
+    assert code == 0, f"exit {code}\nstdout:\n{out}\nstderr:\n{err[-4000:]}"
+    day = _check_day(store, bars)
+    venue = FakeAlpacaController(fake_alpaca)
+    fake = fake_alpaca
+
+    # every order the daemon sent is at the fake under our client order id; nothing else is there
+    sent = {s["client_order_id"] for s in day["submits"]}
+    rejected = {e.body["client_order_id"] for e in _events(store, "order_rejected")}
+    roots = {o.client_order_id: o for o in fake.orders.values() if o.parent_id is None}
+    assert set(roots) == sent - rejected
+    assert not rejected, f"orders refused: {[e.body for e in _events(store, 'order_rejected')]}"
+
+    # each bracket entry: both legs placed; at most one filled, and then the other was canceled
+    oco_pairs = 0
+    for entry in day["entries"]:
+        parent = roots[entry["client_order_id"]]
+        assert parent.order_class == "bracket" and parent.status == "filled"
+        legs = {fake.our_client_id(fake.orders[i]): fake.orders[i] for i in parent.legs}
+        cid = entry["client_order_id"]
+        assert set(legs) == {f"{cid}-tp", f"{cid}-sl"}
+        assert legs[f"{cid}-tp"].limit_price == Decimal(entry["bracket"]["take_profit"])
+        assert legs[f"{cid}-sl"].stop_price == Decimal(entry["bracket"]["stop_loss"])
+        filled = [c for c, leg in legs.items() if leg.status == "filled"]
+        assert len(filled) <= 1
+        if filled:
+            other = (set(legs) - set(filled)).pop()
+            assert legs[other].status == "canceled"
+            oco_pairs += 1
+    assert oco_pairs >= 1, "no take-profit or stop-loss filled on a whole session"
+
+    # the store saw the venue's truth: the same fills (ids and quantities) and the OCO cancels
+    fills_store = {(e.body["client_order_id"], e.body["fill_id"], e.body["quantity"])
+                   for e in _events(store, "order_filled")}
+    fills_venue = {(a["order_id"], a["id"].split("::")[1], a["qty"]) for a in fake.activities}
+    assert len(fills_store) == len(fills_venue) == len(fake.activities)
+    venue_cid = {o.id: fake.our_client_id(o) for o in fake.orders.values()}
+    assert fills_store == {(venue_cid[o], f, q) for o, f, q in fills_venue}
+    canceled_venue = {fake.our_client_id(o) for o in fake.orders.values() if o.status == "canceled"}
+    assert canceled_venue <= {e.body["client_order_id"] for e in _events(store, "order_canceled")}
+
+    # flat at the close, at the venue and in the store, with no order left working
+    assert await venue.venue_positions() == []
+    assert await venue.venue_open_orders() == []
+    assert _store_position(store) == 0
+    assert "positions: SPY 0" in out

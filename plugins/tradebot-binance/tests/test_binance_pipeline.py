@@ -1,0 +1,376 @@
+"""The whole daemon (`tradebot run`) on the Binance plugin, against the local fake venue, on real perp data.
+
+The fake runs in this test process on 127.0.0.1:0; the daemon runs as a subprocess with a config whose
+``[data] source = "broker"`` takes bars from the plugin's kline websocket and ``clock = "bar"`` judges them
+at their own (2020 / 2022) time. The test pushes the real bars one at a time through the fake's kline
+stream and waits, after each, until the daemon has recorded the bar and the store has caught up with the
+venue (every venue trade recorded as a fill, nothing moving), so a live run sees fills in the order a
+real minute-by-minute session would.
+
+- observe: bars from the plugin's feed, orders to the simulated venue: no order reaches the fake.
+- live: bars from the plugin's feed and orders to the plugin → the fake (our client order ids, bracket
+  legs on the Algo API, OCO emulated by the plugin).
+
+Both end flat through exits (brackets, the strategy) and the constitution's ``flatten_at`` deadline,
+which lies a few bars before the end of each slice; the store's position then equals the venue's.
+``--max-bars N-1`` with N bars pushed: intake stops when bar N arrives, so bar N is the terminator and
+is not traded on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from binance_fake_server import FakeBinance, FakeVenueController
+
+from tradebot.domain.bars import Bar
+from tradebot.store import StoreReader
+
+pytestmark = pytest.mark.timeout(120)
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parents[2]
+SHARED_DATA = REPO.parent / "shared" / "data"  # CI checks ../shared out beside the clone
+CONSTITUTION = TESTS / "data" / "perp_constitution.yaml"
+KEY, SECRET = "pipeline-key", "pipeline-secret"
+SETTLE_S = 0.04  # the store and the venue must both stand still this long after a bar
+
+
+@dataclass(frozen=True)
+class Slice:
+    symbol: str
+    path: Path
+    tick: str
+    lot: str
+    min_notional: str
+    stop_ticks: int
+    target_ticks: int
+
+
+BTC = Slice(
+    "BTCUSDT",
+    SHARED_DATA / "btcusdt_perp_binance_1m_from_tardis_trades_2020-02-22.csv",  # LGPL-3.0 source: not copied
+    tick="0.1",
+    lot="0.001",
+    min_notional="100",
+    stop_ticks=30,  # 3 USDT: BTC on a quiet weekend night moves a few dollars a minute
+    target_ticks=60,
+)
+ADA = Slice(
+    "ADAUSDT",
+    TESTS / "data" / "adausdt_perp_binance_1m_2022-12-13T1120_1439.csv",  # Apache-2.0 (Lean): a copy
+    tick="0.0001",
+    lot="1",
+    min_notional="5",
+    stop_ticks=15,
+    target_ticks=30,
+)
+
+
+def read_bars(s: Slice) -> list[Bar]:
+    if not s.path.exists():
+        pytest.skip(f"real data {s.path.name} not found under {s.path.parent} (needs ../shared beside the repo)")
+    with s.path.open() as fh:
+        return [
+            Bar(
+                s.symbol,
+                datetime.fromisoformat(row["ts"].replace("Z", "+00:00")),
+                float(row["open"]),
+                float(row["high"]),
+                float(row["low"]),
+                float(row["close"]),
+                float(row["volume"]),
+                60,
+            )
+            for row in csv.DictReader(fh)
+        ]
+
+
+def write_config(tmp: Path, s: Slice, mode: str, fake: FakeBinance) -> Path:
+    urls = fake.urls()
+    text = f"""
+[run]
+mode = "{mode}"
+
+[data]
+source = "broker"
+symbol = "{s.symbol}"
+bar_size_s = 60
+clock = "bar"
+
+[instruments.{s.symbol}]
+venue = "BINANCE_USDM"
+asset_class = "PERPETUAL"
+currency = "USDT"
+tick_size = "{s.tick}"
+lot_step = "{s.lot}"
+min_qty = "{s.lot}"
+min_notional = "{s.min_notional}"
+calendar = "24/7"
+
+[strategy]
+profile = "aggressive"
+sizer = "fixed_fraction"
+basis = "notional"
+fraction = "0.02"
+stop_ticks = {s.stop_ticks}
+target_ticks = {s.target_ticks}
+
+[gates]
+constitution = "{CONSTITUTION}"
+
+[portfolio]
+starting_cash = "10000"
+
+[broker]
+name = "binance"
+environment = "paper"
+
+[broker.binance]
+environment = "testnet"
+api_key_env = "TB_TEST_BINANCE_KEY"
+api_secret_env = "TB_TEST_BINANCE_SECRET"
+api_url = "{urls["api_url"]}"
+futures_url = "{urls["futures_url"]}"
+stream_url = "{urls["stream_url"]}"
+symbols = ["{s.symbol}"]
+leverage = 5
+reconnect_wait_s = 10.0
+"""
+    path = tmp / f"{mode}.toml"
+    path.write_text(text)
+    return path
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    store: Path
+    seconds: float
+
+
+class Daemon:
+    """``tradebot run`` as a subprocess, fed bar by bar through the fake."""
+
+    def __init__(self, tmp: Path, mode: str, config: Path, fake: FakeBinance, max_bars: int) -> None:
+        self.tmp, self.mode, self.fake = tmp, mode, fake
+        self.store = tmp / f"{mode}.db"
+        self.out, self.err = tmp / f"{mode}.out", tmp / f"{mode}.err"
+        self.args = [
+            sys.executable, "-m", "tradebot.cli", "run", "--mode", mode, "--config", str(config),
+            "--store", str(self.store), "--max-bars", str(max_bars),
+        ]  # fmt: skip
+        self.env = {
+            **os.environ,
+            "TRADEBOT_RUN__RUN_DIR": str(tmp / f"run-{mode}"),
+            "TB_TEST_BINANCE_KEY": KEY,
+            "TB_TEST_BINANCE_SECRET": SECRET,
+        }
+        self.proc: asyncio.subprocess.Process | None = None
+        self.reader: StoreReader | None = None
+
+    async def start(self) -> None:
+        with self.out.open("w") as out, self.err.open("w") as err:
+            self.proc = await asyncio.create_subprocess_exec(
+                *self.args, cwd=self.tmp, env=self.env, stdout=out, stderr=err
+            )
+        await self._until(lambda: self.fake.market_subscribers() > 0, 30, "the daemon subscribing to klines")
+        if self.mode == "live":
+            await self._until(lambda: self.fake.user_subscribers() > 0, 10, "the user-data stream")
+        self.reader = StoreReader(self.store)
+
+    def _log_tail(self) -> str:
+        return self.err.read_text()[-3000:] if self.err.exists() else ""
+
+    async def _until(self, check: object, timeout: float, what: str) -> None:
+        assert callable(check)
+        deadline = time.monotonic() + timeout
+        while not check():
+            assert self.proc is not None
+            if self.proc.returncode is not None:
+                raise AssertionError(f"daemon exited {self.proc.returncode} waiting for {what}:\n{self._log_tail()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}:\n{self._log_tail()}")
+            await asyncio.sleep(0.005)
+
+    def _last_bar_ts(self) -> str | None:
+        assert self.reader is not None
+        last = self.reader.last_event("bar")
+        return None if last is None else str(last.body["ts"])
+
+    def _fills(self) -> int:
+        assert self.reader is not None
+        return self.reader.count_by_kind().get("order_filled", 0)
+
+    async def settle(self, bar: Bar) -> None:
+        """The bar is recorded, every venue trade is in the store as a fill, and nothing moves."""
+        want = bar.ts.isoformat()
+        await self._until(lambda: self._last_bar_ts() == want, 20, f"bar {want} in the store")
+        assert self.reader is not None
+        previous = None
+        deadline = time.monotonic() + 20
+        while True:
+            state = (self.reader.max_seq(), len(self.fake.requests), len(self.fake.trades))
+            caught_up = self.mode == "observe" or self._fills() == len(self.fake.trades)
+            if state == previous and caught_up:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"store never caught up with the venue after {want}:\n{self._log_tail()}")
+            previous = state
+            await asyncio.sleep(SETTLE_S)
+
+    async def finish(self, timeout: float = 30) -> Run:
+        assert self.proc is not None
+        try:
+            await asyncio.wait_for(self.proc.wait(), timeout)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+            raise AssertionError(f"daemon did not exit after the last bar:\n{self._log_tail()}") from None
+        finally:
+            if self.reader is not None:
+                self.reader.close()
+        return Run(self.proc.returncode or 0, self.out.read_text(), self.err.read_text(), self.store, 0.0)
+
+    async def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+        if self.reader is not None:
+            self.reader.close()
+
+
+async def replay(tmp: Path, s: Slice, mode: str) -> tuple[Run, FakeBinance, list[Bar]]:
+    """Run the daemon over the slice through a fresh fake; returns the run, the fake and the bars."""
+    bars = read_bars(s)
+    fake = await FakeBinance(KEY, SECRET).start()
+    started = time.monotonic()
+    daemon = Daemon(tmp, mode, write_config(tmp, s, mode, fake), fake, max_bars=len(bars) - 1)
+    try:
+        await daemon.start()
+        venue = FakeVenueController(fake)
+        for bar in bars[:-1]:
+            await venue.push_bar(bar)
+            await daemon.settle(bar)
+        await venue.push_bar(bars[-1])  # the terminator: intake stops on it (--max-bars N-1)
+        run = await daemon.finish()
+    finally:
+        await daemon.kill()
+        with contextlib.suppress(Exception):
+            await fake.stop()
+    run.seconds = time.monotonic() - started
+    print(f"{s.symbol} {mode}: {len(bars) - 1} bars in {run.seconds:.1f}s")
+    return run, fake, bars
+
+
+def events(store: Path, *kinds: str) -> list[dict[str, object]]:
+    with StoreReader(store) as reader:
+        return [e.body for e in reader.iter_events(kinds=list(kinds))]
+
+
+def store_position(store: Path, symbol: str) -> Decimal:
+    total = Decimal(0)
+    for fill in events(store, "order_filled"):
+        if fill["symbol"] == symbol:
+            sign = 1 if fill["side"] == "BUY" else -1
+            total += sign * Decimal(str(fill["quantity"]))
+    return total
+
+
+def assert_bars_recorded(run: Run, bars: list[Bar]) -> None:
+    recorded = events(run.store, "bar")
+    traded = bars[:-1]
+    assert [r["ts"] for r in recorded] == [b.ts.isoformat() for b in traded], "bars missing, doubled or reordered"
+    assert [(r["open"], r["high"], r["low"], r["close"]) for r in recorded] == [
+        (b.open, b.high, b.low, b.close) for b in traded
+    ]
+
+
+def assert_clean_exit(run: Run) -> None:
+    assert run.returncode == 0, f"exit {run.returncode}\n{run.stdout}\n{run.stderr[-3000:]}"
+    states = events(run.store, "trading_state")
+    assert not any(s.get("to_state") == "HALTED" for s in states), states
+
+
+@pytest.mark.parametrize("s", [BTC, ADA], ids=["BTCUSDT", "ADAUSDT"])
+async def test_observe_mode_trades_on_the_sim_from_the_binance_feed(tmp_path: Path, s: Slice) -> None:
+    run, fake, bars = await replay(tmp_path, s, "observe")
+    assert_clean_exit(run)
+    assert_bars_recorded(run, bars)
+
+    # the strategy traded on the simulated venue: orders, fills, round trips
+    submits = events(run.store, "order_submit")
+    fills = events(run.store, "order_filled")
+    assert submits and fills and events(run.store, "trade_closed"), run.stdout
+    assert all(f.get("simulated") for f in fills)
+
+    # no order reached the fake: it only served the feed (and the plugin's account set-up reads/writes)
+    assert fake.orders == {} and fake.algos == {} and fake.trades == []
+    assert not [r for r in fake.requests if r[1] in ("/fapi/v1/order", "/fapi/v1/algoOrder")]
+
+    # ends flat, agreeing with the venue (which never held anything)
+    venue = FakeVenueController(fake)
+    assert store_position(run.store, s.symbol) == 0
+    assert await venue.venue_positions() == [] and await venue.venue_open_orders() == []
+    assert f"positions: {s.symbol} 0" in run.stdout or "positions: none" in run.stdout, run.stdout
+
+
+@pytest.mark.parametrize("s", [BTC, ADA], ids=["BTCUSDT", "ADAUSDT"])
+async def test_live_mode_trades_at_the_fake_and_ends_flat_with_it(tmp_path: Path, s: Slice) -> None:
+    run, fake, bars = await replay(tmp_path, s, "live")
+    assert_clean_exit(run)
+    assert_bars_recorded(run, bars)
+    venue = FakeVenueController(fake)
+
+    # every order the OMS sent is at the venue under our client order id; entries carry SL/TP algo legs
+    submits = events(run.store, "order_submit")
+    assert submits, run.stdout
+    at_venue = {o.client_id: o for o in fake.orders.values()}
+    algos = {a.client_id: a for a in fake.algos.values()}
+    entries = [b for b in submits if not b.get("reduce_only")]
+    assert entries
+    for sub in submits:
+        assert sub["client_order_id"] in at_venue, f"{sub['client_order_id']} never reached the venue"
+    for entry in entries:
+        cid = str(entry["client_order_id"])
+        sl, tp = algos[f"{cid}-sl"], algos[f"{cid}-tp"]
+        assert (sl.order_type, tp.order_type) == ("STOP_MARKET", "TAKE_PROFIT_MARKET")
+        assert sl.reduce_only and tp.reduce_only
+        # OCO: never both legs executed; once one triggered the other was canceled
+        statuses = {sl.status, tp.status}
+        assert statuses in ({"CANCELED"}, {"FINISHED", "CANCELED"}), (cid, sl.status, tp.status)
+    triggered = [a for a in fake.algos.values() if a.status == "FINISHED"]
+    assert triggered, "no bracket leg ever filled: the OCO path was not exercised"
+    canceled_in_store = {b["client_order_id"] for b in events(run.store, "order_canceled")}
+    for leg in triggered:
+        (sibling,) = [
+            a for a in fake.algos.values() if a.client_id.rsplit("-", 1)[0] == leg.client_id.rsplit("-", 1)[0]
+            and a is not leg
+        ]
+        assert sibling.status == "CANCELED" and sibling.client_id in canceled_in_store
+
+    # every venue trade is in the store exactly once, with the venue's trade id, and nothing else is
+    fills = events(run.store, "order_filled")
+    assert Counter(str(f["fill_id"]) for f in fills) == Counter(str(t["id"]) for t in fake.trades)
+    assert not any(f.get("simulated") for f in fills)
+    assert events(run.store, "trade_closed")
+
+    # the end: flat at the venue and in the store, nothing left working
+    assert store_position(run.store, s.symbol) == 0
+    assert await venue.venue_positions() == []
+    assert await venue.venue_open_orders() == []
+    assert fake.positions.get(s.symbol) is None or fake.positions[s.symbol].qty == 0
+    assert fake.leverage.get(s.symbol) == 5  # set per symbol at connect, inside the governor's 1x..5x
