@@ -6,8 +6,9 @@ usage: python -m bench.peers [--bars N] [--repeats R] [--venvs DIR] [--quick]
 Each peer gets a throwaway virtual environment (``python3 -m venv`` under a temp dir, or under ``--venvs``
 to keep and reuse them) with the pinned version from PyPI; a peer that cannot be installed or run is
 recorded with its error instead of failing the run. Each engine runs as its own child process (the scripts
-in ``bench/peer_scripts/``); bars/s come from the script's own timer around the engine's run, peak RSS from
-``os.wait4`` of the child. The bars: ``bench/synth.py`` chained from the bundled real ES week.
+in ``bench/peer_scripts/``); bars/s come from the script's own timer around the engine's run, peak RSS
+from the child's own VmHWM (see bench/rss_probe.py). The bars: ``bench/synth.py`` chained from the
+bundled real ES week.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def run_child(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> 
     if not lines:
         raise RuntimeError(f"{Path(args[1]).name} printed no result: {_tail(stdout + stderr)}")
     result: dict[str, Any] = json.loads(lines[-1])
-    result["child_peak_rss_mb"] = usage.ru_maxrss / 1024
+    # ru_maxrss of a child includes this process's own peak (Linux keeps it across exec): a floor only
+    result["child_ru_maxrss_mb"] = usage.ru_maxrss / 1024
     result["child_wall_s"] = wall
     return result
 
@@ -155,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                     result = run_child([str(python), str(SCRIPTS / PEERS[name]["script"]), str(data)], tmp)
                     engines[name]["runs"].append(result)
                     _log(f"{name} round {round_no + 1}: {result['bars_per_s']:,.0f} bars/s, "
-                         f"{result['child_peak_rss_mb']:.0f} MB, {result['orders']} orders")
+                         f"{result['peak_rss_mb']:.0f} MB, {result['orders']} orders")
                 except (OSError, RuntimeError, ValueError) as exc:
                     engines[name]["error"] = str(exc)
                     _log(f"{name}: FAILED: {exc}")
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                 result["store"] = place
                 engines["tradebot"]["runs"].append(result)
                 _log(f"tradebot (store {place}) round {round_no + 1}: {result['bars_per_s']:,.0f} bars/s, "
-                     f"{result['child_peak_rss_mb']:.0f} MB, {result['orders']} orders")
+                     f"{result['peak_rss_mb']:.0f} MB, {result['orders']} orders")
         plain = Figure("plain_python_loop_bars_per_s", "bars/s",
                        note="EMA rule on pre-parsed closes, no framework")
         for _ in range(repeats):
@@ -184,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             rss = Figure(f"{name}{suffix}_peak_rss_mb", "MB", better="lower")
             for run in group:
                 rate.add(run["bars_per_s"])
-                rss.add(run["child_peak_rss_mb"])
+                rss.add(run["peak_rss_mb"])
             figures += [rate, rss]
     ratios: dict[str, Any] = {}
     by_name = {f.name: f for f in figures}

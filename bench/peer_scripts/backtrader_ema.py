@@ -47,6 +47,15 @@ class EmaCross(bt.Strategy):
         self.orders += 1
 
 
+def vm_hwm_mb() -> float:
+    """Peak RSS of this process since exec (VmHWM); ru_maxrss would include the parent's peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(path: str) -> None:
     cerebro = bt.Cerebro(stdstats=False)
     data = bt.feeds.GenericCSVData(
@@ -64,7 +73,7 @@ def main(path: str) -> None:
     print(json.dumps({
         "engine": "backtrader", "bars": bars, "run_s": run_s, "load_s": 0.0, "bars_per_s": bars / run_s,
         "orders": strategy.orders,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": vm_hwm_mb(),
     }))
 
 

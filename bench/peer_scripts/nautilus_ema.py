@@ -74,6 +74,15 @@ class EmaCross(Strategy):
         self.orders += 1
 
 
+def vm_hwm_mb() -> float:
+    """Peak RSS of this process since exec (VmHWM); ru_maxrss would include the parent's peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(path: str) -> None:
     load_start = time.perf_counter()
     engine = BacktestEngine(BacktestEngineConfig(
@@ -101,7 +110,7 @@ def main(path: str) -> None:
     print(json.dumps({
         "engine": "nautilus_trader", "bars": len(bars), "run_s": run_s, "load_s": load_s,
         "bars_per_s": len(bars) / run_s, "orders": strategy.orders, "orders_closed": fills,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": vm_hwm_mb(),
     }))
 
 

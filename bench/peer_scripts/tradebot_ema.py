@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import resource
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 from bench.config import busy_settings
 from bench.harness import patched, run_replay
+from bench.rss_probe import peak_rss_mb
 
 
 @contextlib.contextmanager
@@ -52,7 +52,7 @@ def main(data: Path, store_dir: Path) -> None:
         "engine": "tradebot", "bars": stats.bars, "run_s": seconds, "load_s": 0.0,
         "bars_per_s": stats.bars / seconds, "orders": stats.orders, "intents": stats.intents,
         "fills": stats.fills, "signals": stats.signals, "summary_s": probe.summary_s,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }))
 
 

@@ -4,7 +4,10 @@ stream, on one aiohttp server at 127.0.0.1:<free port>, plus a small matching en
 
 Wire shapes follow /work/shared/docs/broker-wire-notes.md section 2 (alpaca-py 0.44). Known gaps vs the real
 venue: no order replace (PATCH), no notional orders, no quotes/trades streams, no per-account rate limiting
-beyond the injected faults, fills are all-or-``qty`` at one price, no pending_new/accepted chatter.
+beyond the injected faults, fills are all-or-``qty`` at one price, no pending_new/accepted chatter, DAY
+orders do not expire at the close, orders match bars at any hour, no wash-trade check. Modelled: an order
+on the closing side of a position is refused (403 "insufficient qty available") beyond the shares not
+already held for other open orders on that side (e.g. a bracket's exit legs).
 """
 
 from __future__ import annotations
@@ -353,6 +356,9 @@ class FakeAlpaca:
             return _error(422, 40010001, "client_order_id must be unique")
         if self.rejects:
             return _error(403, 40310000, self.rejects.popleft())
+        refusal = self._insufficient_qty(symbol, str(body.get("side")), qty)
+        if refusal is not None:
+            return refusal
         order_class = body.get("order_class") or "simple"
         exit_side = "sell" if body["side"] == "buy" else "buy"
         tp, sl = body.get("take_profit"), body.get("stop_loss")
@@ -382,6 +388,27 @@ class FakeAlpaca:
             if parent.type == "market" and symbol in self.last_price:
                 self.execute(parent, self.last_price[symbol])
         return web.json_response(self.order_json(parent))
+
+    def _insufficient_qty(self, symbol: str, side: str, qty: Decimal) -> web.Response | None:
+        """Alpaca's "held for orders" rule: an order on the closing side of a position may only use the
+        shares no other open order on that side holds (a bracket's or OCO's exit pair holds them once)."""
+        position, _ = self.positions.get(symbol, (ZERO, ZERO))
+        if not ((position > 0 and side == "sell") or (position < 0 and side == "buy")):
+            return None
+        held_by_root: dict[str, Decimal] = {}
+        for order in self.orders.values():
+            if order.symbol == symbol and order.side == side and order.status in ("new", "partially_filled"):
+                root = order.parent_id or order.id
+                held_by_root[root] = max(held_by_root.get(root, ZERO), order.qty - order.filled_qty)
+        held = sum(held_by_root.values(), ZERO)
+        available = max(abs(position) - held, ZERO)
+        if qty <= available:
+            return None
+        return web.json_response({
+            "code": 40310000, "symbol": symbol, "existing_qty": str(abs(position)),
+            "held_for_orders": str(held), "available": str(available),
+            "message": f"insufficient qty available for order (requested: {qty}, available: {available})",
+        }, status=403)
 
     def _select(self, status: str, nested: bool, symbols: set[str] | None) -> list[FakeOrder]:
         def wanted(o: FakeOrder) -> bool:

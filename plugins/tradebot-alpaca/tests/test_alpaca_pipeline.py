@@ -10,16 +10,21 @@ XNYS regular session then), so the plugin's own market-hours check agrees with t
 - observe: bars from the plugin's feed, orders to the simulated venue; nothing reaches the fake.
 - live: bars from the plugin's feed and orders through the plugin to the fake, bar by bar (the next bar
   goes out once the daemon has recorded the last one and every order it wrote ahead is at the venue).
+  Expected to fail (strict xfail) until the engine cancels an entry's bracket legs before a strategy exit:
+  the fake, like Alpaca, refuses a sell of shares held for the legs ("insufficient qty available").
 
-The slice runs 08:30-16:00 New York (pre-market bars warm the signals up, entries only in regular hours)
-plus one after-hours bar; the constitution's 15:50 flatten deadline takes any position off before the
-close, so the day ends flat without an operator flatten.
+The slice runs 08:30-16:00 New York (pre-market bars warm the signals up, entries only in regular hours,
+tests/alpaca_spy_constitution.yaml) and ``--max-bars`` ends intake there; one more after-hours bar is pushed
+only because intake checks ``--max-bars`` when the next bar arrives. A position is open at the
+constitution's 15:50 flatten deadline on this day: the deadline cancels its legs and flattens it, so the
+day ends flat without an operator flatten.
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import itertools
 import os
 import sqlite3
 import sys
@@ -42,6 +47,7 @@ CONSTITUTION = HERE / "alpaca_spy_constitution.yaml"
 DAY = "2013-10-07"  # a Monday; 09:30-16:00 EDT is 13:30-20:00 UTC
 SLICE_START = datetime(2013, 10, 7, 12, 30, tzinfo=UTC)  # 08:30 New York
 SLICE_END = datetime(2013, 10, 7, 20, 0, tzinfo=UTC)  # the first after-hours bar, 16:00 New York
+DEADLINE = datetime(2013, 10, 7, 19, 50, tzinfo=UTC)  # the constitution's flatten_at, 15:50 New York
 
 pytestmark = [
     pytest.mark.timeout(90),
@@ -173,7 +179,8 @@ async def _run_daemon(
     env.update(TRADEBOT_RUN__RUN_DIR=str(run_dir), FAKE_APCA_KEY=KEY, FAKE_APCA_SECRET=SECRET)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tradebot.cli", "run", "--mode", mode, "--config",
-        str(_config(tmp_path, fake, mode)), "--store", str(store), "--max-bars", str(len(bars) - 1), "--quiet",
+        str(_config(tmp_path, fake, mode)), "--store", str(store), "--max-bars", str(len(bars) - 1),
+        "--quiet",
         cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:
@@ -216,6 +223,16 @@ def _store_position(store: Path) -> Decimal:
     return signed
 
 
+def _position_before(store: Path, when: datetime) -> Decimal:
+    signed = Decimal(0)
+    for event in _events(store, "order_filled"):
+        if event.ts >= when:
+            break
+        qty = Decimal(event.body["quantity"])
+        signed += qty if event.body["side"] == "BUY" else -qty
+    return signed
+
+
 def _check_day(store: Path, bars: list[Bar]) -> dict[str, Any]:
     """What both modes share: every bar of the slice recorded, bracket entries in regular hours, flat."""
     recorded = _events(store, "bar")
@@ -224,13 +241,22 @@ def _check_day(store: Path, bars: list[Bar]) -> dict[str, Any]:
     entries = [s for s in submits if not s["reduce_only"]]
     assert entries, "the strategy placed no order on a full session"
     for entry in entries:
-        assert entry["bracket"] is not None and entry["bracket"]["stop_loss"] and entry["bracket"]["take_profit"]
+        bracket = entry["bracket"]
+        assert bracket is not None and bracket["stop_loss"] and bracket["take_profit"]
         ts = datetime.fromisoformat(entry["ts"])
         assert datetime(2013, 10, 7, 13, 35, tzinfo=UTC) <= ts <= datetime(2013, 10, 7, 19, 45, tzinfo=UTC)
     decisions = [e.body for e in _events(store, "decision")]
     blocked = {d["code"] for d in decisions if d["outcome"] == "BLOCKED"}
     assert "MARKET_CLOSED_BLOCK" in blocked  # pre-market signals were refused by the session gate
-    assert _store_position(store) == 0
+    flatten = [s for s in submits if s["intent_id"].startswith("SPY-flatten-")]
+    assert [(f["ts"], f["reduce_only"]) for f in flatten] == [(DEADLINE.isoformat(), True)]
+    assert _position_before(store, DEADLINE) != 0  # a position was open at 15:50 New York ...
+    cancels = [e for e in _events(store, "order_cancel_request") if e.ts == DEADLINE]
+    legs = {e.body["client_order_id"] for e in cancels}
+    last_entry = entries[-1]["client_order_id"]
+    assert {f"{last_entry}-tp", f"{last_entry}-sl"} <= legs  # ... its bracket legs came off first ...
+    assert {e.body["code"] for e in cancels} == {"FLATTEN_DEADLINE"}
+    assert _store_position(store) == 0  # ... and it was flat from there to the close
     states = [e.body["to_state"] for e in _events(store, "trading_state")]
     assert "HALTED" not in states
     return {"entries": entries, "submits": submits, "decisions": decisions}
@@ -240,43 +266,38 @@ async def test_observe_mode_spy_day_through_the_alpaca_feed(tmp_path: Path, fake
     bars = _day_bars()
     code, out, err, store = await _run_daemon(tmp_path, fake_alpaca, "observe", bars, lockstep=False)
     assert code == 0, f"exit {code}\nstdout:\n{out}\nstderr:\n{err[-4000:]}"
-    day = _check_day(store, bars)
+    _check_day(store, bars)
     assert all(e.body.get("simulated") for e in _events(store, "order_filled"))  # the sim venue filled
     assert not fake_alpaca.orders  # observe: no order left the process
     assert not [p for m, p in fake_alpaca.requests if m in ("POST", "DELETE") and p.startswith("/v2/orders")]
-    assert any(s["reduce_only"] and s["intent_id"].startswith("SPY-flatten") for s in day["submits"]) or (
-        not _open_at(store, datetime(2013, 10, 7, 19, 50, tzinfo=UTC))
-    )
     assert "positions: SPY 0" in out
 
 
-def _open_at(store: Path, when: datetime) -> bool:
-    """The store's position was not flat at ``when``."""
-    signed = Decimal(0)
-    for event in _events(store, "order_filled"):
-        if datetime.fromisoformat(event.body["ts"]) > when:
-            break
-        qty = Decimal(event.body["quantity"])
-        signed += qty if event.body["side"] == "BUY" else -qty
-    return signed != 0
+ENGINE_DIFF_REASON = (
+    "pipeline: a strategy exit (reduce-only, source STRATEGY) leaves the entry's bracket legs working. "
+    "Alpaca holds the position's shares for those legs, so the exit is refused (403 'insufficient qty "
+    "available'), one rejection drops EQS below 0.75 and every later entry is EQS-blocked; on a venue that "
+    "took the exit the legs would be orphans that reopen a position. Fix: DecisionEngine.decide cancels "
+    "working exits before every reduce-only order, not only FLATTEN/OPERATOR ones (diff in the report)."
+)
 
 
+@pytest.mark.xfail(strict=True, reason=ENGINE_DIFF_REASON)
 async def test_live_mode_spy_day_orders_brackets_at_the_fake_and_flat(
     tmp_path: Path, fake_alpaca: FakeAlpaca
 ) -> None:
     bars = _day_bars()
     code, out, err, store = await _run_daemon(tmp_path, fake_alpaca, "live", bars, lockstep=True)
     assert code == 0, f"exit {code}\nstdout:\n{out}\nstderr:\n{err[-4000:]}"
+    refused = [e.body for e in _events(store, "order_rejected")]
+    assert not refused, f"orders refused: {refused}"
     day = _check_day(store, bars)
     venue = FakeAlpacaController(fake_alpaca)
     fake = fake_alpaca
 
     # every order the daemon sent is at the fake under our client order id; nothing else is there
-    sent = {s["client_order_id"] for s in day["submits"]}
-    rejected = {e.body["client_order_id"] for e in _events(store, "order_rejected")}
     roots = {o.client_order_id: o for o in fake.orders.values() if o.parent_id is None}
-    assert set(roots) == sent - rejected
-    assert not rejected, f"orders refused: {[e.body for e in _events(store, 'order_rejected')]}"
+    assert set(roots) == {s["client_order_id"] for s in day["submits"]}
 
     # each bracket entry: both legs placed; at most one filled, and then the other was canceled
     oco_pairs = 0
@@ -296,15 +317,31 @@ async def test_live_mode_spy_day_orders_brackets_at_the_fake_and_flat(
             oco_pairs += 1
     assert oco_pairs >= 1, "no take-profit or stop-loss filled on a whole session"
 
-    # the store saw the venue's truth: the same fills (ids and quantities) and the OCO cancels
-    fills_store = {(e.body["client_order_id"], e.body["fill_id"], e.body["quantity"])
-                   for e in _events(store, "order_filled")}
-    fills_venue = {(a["order_id"], a["id"].split("::")[1], a["qty"]) for a in fake.activities}
-    assert len(fills_store) == len(fills_venue) == len(fake.activities)
+    # the store saw the venue's truth: the same fills (ids, quantities, prices) and the OCO cancels
     venue_cid = {o.id: fake.our_client_id(o) for o in fake.orders.values()}
-    assert fills_store == {(venue_cid[o], f, q) for o, f, q in fills_venue}
+    fills_venue = sorted(
+        (venue_cid[a["order_id"]], a["id"].split("::")[1], Decimal(a["qty"]), Decimal(a["price"]))
+        for a in fake.activities
+    )
+    fills_store = sorted((e.body["client_order_id"], e.body["fill_id"], Decimal(e.body["quantity"]),
+                          Decimal(e.body["price"])) for e in _events(store, "order_filled"))
+    assert fills_store == fills_venue
     canceled_venue = {fake.our_client_id(o) for o in fake.orders.values() if o.status == "canceled"}
     assert canceled_venue <= {e.body["client_order_id"] for e in _events(store, "order_canceled")}
+
+    # no orphan exits: an entry's legs were done at the venue before the next entry went in
+    at_venue = sorted((roots[e["client_order_id"]] for e in day["entries"]), key=lambda o: o.created_at)
+    for earlier, later in itertools.pairwise(at_venue):
+        for leg in (fake.orders[i] for i in earlier.legs):
+            done = leg.filled_at or leg.canceled_at
+            assert done is not None and done <= later.created_at, f"{fake.our_client_id(leg)} still working"
+
+    # the position limit (20 shares) held at the venue all day, fill by fill
+    running, worst = Decimal(0), Decimal(0)
+    for activity in fake.activities:
+        running += Decimal(activity["qty"]) * (1 if activity["side"] == "buy" else -1)
+        worst = max(worst, abs(running))
+    assert worst <= 20
 
     # flat at the close, at the venue and in the store, with no order left working
     assert await venue.venue_positions() == []

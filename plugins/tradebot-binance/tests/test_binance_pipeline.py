@@ -20,16 +20,18 @@ is not traded on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import os
+import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from binance_fake_server import FakeBinance, FakeVenueController
@@ -56,6 +58,7 @@ class Slice:
     min_notional: str
     stop_ticks: int
     target_ticks: int
+    flattens: bool  # a position is still open at the constitution's flatten_at (see perp_constitution.yaml)
 
 
 BTC = Slice(
@@ -66,6 +69,7 @@ BTC = Slice(
     min_notional="100",
     stop_ticks=30,  # 3 USDT: BTC on a quiet weekend night moves a few dollars a minute
     target_ticks=60,
+    flattens=False,  # the last trade closes on its stop before 02:02Z
 )
 ADA = Slice(
     "ADAUSDT",
@@ -75,12 +79,13 @@ ADA = Slice(
     min_notional="5",
     stop_ticks=15,
     target_ticks=30,
+    flattens=True,  # the 13:50Z long is still open at 14:10Z
 )
 
 
 def read_bars(s: Slice) -> list[Bar]:
     if not s.path.exists():
-        pytest.skip(f"real data {s.path.name} not found under {s.path.parent} (needs ../shared beside the repo)")
+        pytest.skip(f"real data {s.path.name} not found in {s.path.parent} (../shared beside the repo)")
     with s.path.open() as fh:
         return [
             Bar(
@@ -97,7 +102,9 @@ def read_bars(s: Slice) -> list[Bar]:
         ]
 
 
-def write_config(tmp: Path, s: Slice, mode: str, fake: FakeBinance) -> Path:
+def write_config(
+    tmp: Path, s: Slice, mode: str, fake: FakeBinance, sizer: str = "fixed_fraction", leverage: int = 5
+) -> Path:
     urls = fake.urls()
     text = f"""
 [run]
@@ -121,7 +128,8 @@ calendar = "24/7"
 
 [strategy]
 profile = "aggressive"
-sizer = "fixed_fraction"
+sizer = "{sizer}"
+ai_mode = "live"
 basis = "notional"
 fraction = "0.02"
 stop_ticks = {s.stop_ticks}
@@ -145,7 +153,7 @@ api_url = "{urls["api_url"]}"
 futures_url = "{urls["futures_url"]}"
 stream_url = "{urls["stream_url"]}"
 symbols = ["{s.symbol}"]
-leverage = 5
+leverage = {leverage}
 reconnect_wait_s = 10.0
 """
     path = tmp / f"{mode}.toml"
@@ -195,13 +203,14 @@ class Daemon:
     def _log_tail(self) -> str:
         return self.err.read_text()[-3000:] if self.err.exists() else ""
 
-    async def _until(self, check: object, timeout: float, what: str) -> None:
-        assert callable(check)
+    async def _until(self, check: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while not check():
             assert self.proc is not None
             if self.proc.returncode is not None:
-                raise AssertionError(f"daemon exited {self.proc.returncode} waiting for {what}:\n{self._log_tail()}")
+                raise AssertionError(
+                    f"daemon exited {self.proc.returncode} waiting for {what}:\n{self._log_tail()}"
+                )
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what}:\n{self._log_tail()}")
             await asyncio.sleep(0.005)
@@ -228,7 +237,9 @@ class Daemon:
             if state == previous and caught_up:
                 return
             if time.monotonic() > deadline:
-                raise AssertionError(f"store never caught up with the venue after {want}:\n{self._log_tail()}")
+                raise AssertionError(
+                    f"store never caught up with the venue after {want}:\n{self._log_tail()}"
+                )
             previous = state
             await asyncio.sleep(SETTLE_S)
 
@@ -241,24 +252,28 @@ class Daemon:
             await self.proc.wait()
             raise AssertionError(f"daemon did not exit after the last bar:\n{self._log_tail()}") from None
         finally:
-            if self.reader is not None:
-                self.reader.close()
-        return Run(self.proc.returncode or 0, self.out.read_text(), self.err.read_text(), self.store, 0.0)
+            self._close_reader()
+        assert self.proc.returncode is not None
+        return Run(self.proc.returncode, self.out.read_text(), self.err.read_text(), self.store, 0.0)
+
+    def _close_reader(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
 
     async def kill(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
             self.proc.kill()
             await self.proc.wait()
-        if self.reader is not None:
-            self.reader.close()
+        self._close_reader()
 
 
-async def replay(tmp: Path, s: Slice, mode: str) -> tuple[Run, FakeBinance, list[Bar]]:
+async def replay(tmp: Path, s: Slice, mode: str, **config: Any) -> tuple[Run, FakeBinance, list[Bar]]:
     """Run the daemon over the slice through a fresh fake; returns the run, the fake and the bars."""
     bars = read_bars(s)
     fake = await FakeBinance(KEY, SECRET).start()
     started = time.monotonic()
-    daemon = Daemon(tmp, mode, write_config(tmp, s, mode, fake), fake, max_bars=len(bars) - 1)
+    daemon = Daemon(tmp, mode, write_config(tmp, s, mode, fake, **config), fake, max_bars=len(bars) - 1)
     try:
         await daemon.start()
         venue = FakeVenueController(fake)
@@ -269,14 +284,13 @@ async def replay(tmp: Path, s: Slice, mode: str) -> tuple[Run, FakeBinance, list
         run = await daemon.finish()
     finally:
         await daemon.kill()
-        with contextlib.suppress(Exception):
-            await fake.stop()
+        await fake.stop()
     run.seconds = time.monotonic() - started
     print(f"{s.symbol} {mode}: {len(bars) - 1} bars in {run.seconds:.1f}s")
     return run, fake, bars
 
 
-def events(store: Path, *kinds: str) -> list[dict[str, object]]:
+def events(store: Path, *kinds: str) -> list[dict[str, Any]]:
     with StoreReader(store) as reader:
         return [e.body for e in reader.iter_events(kinds=list(kinds))]
 
@@ -290,12 +304,32 @@ def store_position(store: Path, symbol: str) -> Decimal:
     return total
 
 
+def summary_position(summary: str, symbol: str) -> Decimal:
+    """The symbol's position on the run summary's ``positions:`` line (0 when it says none)."""
+    (line,) = [ln for ln in summary.splitlines() if ln.startswith("positions:")]
+    fields = line.removeprefix("positions:").split()
+    if fields == ["none"]:
+        return Decimal(0)
+    return Decimal(dict(zip(fields[::2], fields[1::2], strict=True))[symbol])
+
+
 def assert_bars_recorded(run: Run, bars: list[Bar]) -> None:
     recorded = events(run.store, "bar")
     traded = bars[:-1]
-    assert [r["ts"] for r in recorded] == [b.ts.isoformat() for b in traded], "bars missing, doubled or reordered"
+    assert [r["ts"] for r in recorded] == [b.ts.isoformat() for b in traded], (
+        "bars missing, doubled or reordered"
+    )
     assert [(r["open"], r["high"], r["low"], r["close"]) for r in recorded] == [
         (b.open, b.high, b.low, b.close) for b in traded
+    ]
+
+
+def flatten_orders(run: Run, symbol: str) -> list[str]:
+    """Client order ids of the approved flatten-deadline orders (reduce-only market, source FLATTEN)."""
+    return [
+        str(d["order"]["client_order_id"])
+        for d in events(run.store, "decision")
+        if d["intent"]["source"] == "flatten" and d["order"] and d["order"]["symbol"] == symbol
     ]
 
 
@@ -316,6 +350,10 @@ async def test_observe_mode_trades_on_the_sim_from_the_binance_feed(tmp_path: Pa
     fills = events(run.store, "order_filled")
     assert submits and fills and events(run.store, "trade_closed"), run.stdout
     assert all(f.get("simulated") for f in fills)
+    flattened = flatten_orders(run, s.symbol)
+    assert bool(flattened) == s.flattens, flattened
+    filled = {f["client_order_id"] for f in fills}
+    assert all(cid in filled for cid in flattened)
 
     # no order reached the fake: it only served the feed (and the plugin's account set-up reads/writes)
     assert fake.orders == {} and fake.algos == {} and fake.trades == []
@@ -325,7 +363,7 @@ async def test_observe_mode_trades_on_the_sim_from_the_binance_feed(tmp_path: Pa
     venue = FakeVenueController(fake)
     assert store_position(run.store, s.symbol) == 0
     assert await venue.venue_positions() == [] and await venue.venue_open_orders() == []
-    assert f"positions: {s.symbol} 0" in run.stdout or "positions: none" in run.stdout, run.stdout
+    assert summary_position(run.stdout, s.symbol) == 0, run.stdout
 
 
 @pytest.mark.parametrize("s", [BTC, ADA], ids=["BTCUSDT", "ADAUSDT"])
@@ -344,12 +382,17 @@ async def test_live_mode_trades_at_the_fake_and_ends_flat_with_it(tmp_path: Path
     assert entries
     for sub in submits:
         assert sub["client_order_id"] in at_venue, f"{sub['client_order_id']} never reached the venue"
+    flattened = flatten_orders(run, s.symbol)
+    assert bool(flattened) == s.flattens, flattened
+    for cid in flattened:  # the deadline's reduce-only market order went to the venue and filled there
+        order = at_venue[cid]
+        assert (order.type, order.reduce_only, order.status) == ("MARKET", True, "FILLED")
     for entry in entries:
         cid = str(entry["client_order_id"])
         sl, tp = algos[f"{cid}-sl"], algos[f"{cid}-tp"]
         assert (sl.order_type, tp.order_type) == ("STOP_MARKET", "TAKE_PROFIT_MARKET")
         assert sl.reduce_only and tp.reduce_only
-        # OCO: never both legs executed; once one triggered the other was canceled
+        # OCO: never both legs executed; once one triggered the other was canceled (both: flattened)
         statuses = {sl.status, tp.status}
         assert statuses in ({"CANCELED"}, {"FINISHED", "CANCELED"}), (cid, sl.status, tp.status)
     triggered = [a for a in fake.algos.values() if a.status == "FINISHED"]
@@ -357,10 +400,10 @@ async def test_live_mode_trades_at_the_fake_and_ends_flat_with_it(tmp_path: Path
     canceled_in_store = {b["client_order_id"] for b in events(run.store, "order_canceled")}
     for leg in triggered:
         (sibling,) = [
-            a for a in fake.algos.values() if a.client_id.rsplit("-", 1)[0] == leg.client_id.rsplit("-", 1)[0]
-            and a is not leg
+            a for a in fake.algos.values() if a is not leg and a.client_id[:-3] == leg.client_id[:-3]
         ]
-        assert sibling.status == "CANCELED" and sibling.client_id in canceled_in_store
+        assert sibling.status == "CANCELED"
+    assert {a.client_id for a in fake.algos.values() if a.status == "CANCELED"} <= canceled_in_store
 
     # every venue trade is in the store exactly once, with the venue's trade id, and nothing else is
     fills = events(run.store, "order_filled")
@@ -370,7 +413,43 @@ async def test_live_mode_trades_at_the_fake_and_ends_flat_with_it(tmp_path: Path
 
     # the end: flat at the venue and in the store, nothing left working
     assert store_position(run.store, s.symbol) == 0
+    assert summary_position(run.stdout, s.symbol) == 0, run.stdout
     assert await venue.venue_positions() == []
     assert await venue.venue_open_orders() == []
     assert fake.positions.get(s.symbol) is None or fake.positions[s.symbol].qty == 0
     assert fake.leverage.get(s.symbol) == 5  # set per symbol at connect, inside the governor's 1x..5x
+
+    # `tradebot status` re-derives the same summary from the store alone
+    status = subprocess.run(
+        [sys.executable, "-m", "tradebot.cli", "status", "--store", str(run.store)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert status.returncode == 0 and status.stdout == run.stdout, (status.stdout, status.stderr)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pipeline: session._build_sizer builds EngineSizer(has_leverage=False) for every instrument, so "
+    "the AI sizer never proposes leverage for a perp and the governor's clamped leverage never reaches "
+    "the broker (OrderRequest.leverage is always None). Fix: EngineSizer(sizer, "
+    "has_leverage=tradebot.risk.measures.has_leverage(instrument), max_qty=max_qty)",
+)
+async def test_live_ai_sizer_leverage_reaches_the_venue_through_the_governor(tmp_path: Path) -> None:
+    # the plugin sets 1x at connect; the AI sizer proposes 5x..80x by confidence; the governor clamps it
+    # to the constitution's 5x; the plugin applies that per order (set_leverage before the entry)
+    run, fake, _ = await replay(tmp_path, ADA, "live", sizer="ai", leverage=1)
+    assert_clean_exit(run)
+    entries = [b for b in events(run.store, "order_submit") if not b["reduce_only"]]
+    assert entries
+    assert {str(b["leverage"]) for b in entries} == {"5"}, [b["leverage"] for b in entries]
+    clamps = [
+        v
+        for d in events(run.store, "decision")
+        for v in d["verdicts"]
+        if v["gate"] == "governor" and v["code"] == "GOVERNOR_CLAMP_LEVERAGE"
+    ]
+    assert clamps
+    assert fake.leverage["ADAUSDT"] == 5

@@ -54,7 +54,7 @@ class OrderManager:
             return SubmitOutcome.DUPLICATE
         self.ledger.record_intent(request)
         await self.recorder.record_durable(
-            "order_submit", asdict(request), ts=self.clock.now(), symbol=request.symbol, client_order_id=cid
+            "order_submit", request, ts=self.clock.now(), symbol=request.symbol, client_order_id=cid
         )
         outcome = await self._send(request)
         if outcome is SubmitOutcome.SENT:

@@ -234,7 +234,7 @@ class DecisionEngine:
         self.flatten_requested = False
         if signal is not None and not intents:
             self.stats.signals += 1
-            self.recorder.record("signal", asdict(signal), ts=now, symbol=bar.symbol)
+            self.recorder.record("signal", signal, ts=now, symbol=bar.symbol)
             sized, record = self.sizer(
                 SizingInput(
                     signal, instrument, self.portfolio.position_qty(bar.symbol), self.portfolio.equity, now
@@ -383,14 +383,14 @@ class DecisionEngine:
     def on_broker_event(self, event: BrokerEvent) -> None:
         if not self.ledger.apply(event):
             if not isinstance(event, OrderFilled):
-                self.recorder.record(event.kind, asdict(event), ts=self.clock.now())
+                self.recorder.record(event.kind, event, ts=self.clock.now())
             return
         symbol = getattr(event, "symbol", None)
         cid = getattr(event, "client_order_id", None)
         entry = self.ledger.get(cid) if cid else None
         self.recorder.record(
             event.kind,
-            asdict(event),
+            event,
             ts=self.clock.now(),
             symbol=symbol or (entry.symbol if entry else None),
             client_order_id=cid,
@@ -403,7 +403,7 @@ class DecisionEngine:
             closed = self.portfolio.apply_fill(event)
             if closed is not None:
                 self.recorder.record(
-                    "trade_closed", asdict(closed), ts=self.clock.now(), symbol=closed.symbol
+                    "trade_closed", closed, ts=self.clock.now(), symbol=closed.symbol
                 )
                 for callback in self.on_trade_closed:
                     callback(closed)
