@@ -143,6 +143,8 @@ class Pipeline:
                     continue
                 accepted += 1
                 await out.send(bar)
+                if self.max_bars is not None and accepted >= self.max_bars:
+                    break  # on a live feed, do not wait for one more bar
 
     def _refuse(self, refused: RefusedBar) -> None:
         if refused.line is not None and refused.line <= self.refusals_recorded_through_line:

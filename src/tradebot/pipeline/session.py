@@ -600,7 +600,9 @@ def _build_sizer(settings: Any, constitution: Any, instrument: Instrument) -> An
     sizer: Any = base
     if strategy.sizer == "ai":
         sizer = AiSizer(base, AiSizerParams(mode=SizerMode(strategy.ai_mode.upper()), max_qty=max_qty))
-    return EngineSizer(sizer, has_leverage=False, max_qty=max_qty)
+    from tradebot.risk.measures import has_leverage
+
+    return EngineSizer(sizer, has_leverage=has_leverage(instrument), max_qty=max_qty)
 
 
 def _build_ensembles(settings: Any, instruments: Mapping[str, Instrument]) -> dict[str, Any]:
