@@ -10,8 +10,8 @@ XNYS regular session then), so the plugin's own market-hours check agrees with t
 - observe: bars from the plugin's feed, orders to the simulated venue; nothing reaches the fake.
 - live: bars from the plugin's feed and orders through the plugin to the fake, bar by bar (the next bar
   goes out once the daemon has recorded the last one and every order it wrote ahead is at the venue).
-  Expected to fail (strict xfail) until the engine cancels an entry's bracket legs before a strategy exit:
-  the fake, like Alpaca, refuses a sell of shares held for the legs ("insufficient qty available").
+  The engine cancels an entry's bracket legs before any exit: the fake, like Alpaca, refuses a sell of
+  shares held for the legs ("insufficient qty available").
 
 The slice runs 08:30-16:00 New York (pre-market bars warm the signals up, entries only in regular hours,
 tests/alpaca_spy_constitution.yaml) and ``--max-bars`` ends intake there (one more after-hours bar is
@@ -273,16 +273,7 @@ async def test_observe_mode_spy_day_through_the_alpaca_feed(tmp_path: Path, fake
     assert "positions: SPY 0" in out
 
 
-ENGINE_DIFF_REASON = (
-    "pipeline: a strategy exit (reduce-only, source STRATEGY) leaves the entry's bracket legs working. "
-    "Alpaca holds the position's shares for those legs, so the exit is refused (403 'insufficient qty "
-    "available'), one rejection drops EQS below 0.75 and every later entry is EQS-blocked; on a venue that "
-    "took the exit the legs would be orphans that reopen a position. Fix: DecisionEngine.decide cancels "
-    "working exits before every reduce-only order, not only FLATTEN/OPERATOR ones (diff in the report)."
-)
 
-
-@pytest.mark.xfail(strict=True, reason=ENGINE_DIFF_REASON)
 async def test_live_mode_spy_day_orders_brackets_at_the_fake_and_flat(
     tmp_path: Path, fake_alpaca: FakeAlpaca
 ) -> None:

@@ -104,6 +104,9 @@ ORDER_REJECTED: Final = "ORDER_REJECTED"
 STARTUP_CLEANUP: Final = "STARTUP_CLEANUP"
 SESSION_CLOSE_CLEANUP: Final = "SESSION_CLOSE_CLEANUP"
 RECONCILIATION_MISMATCH: Final = "RECONCILIATION_MISMATCH"
+EXIT_REPLACES_LEGS: Final = "EXIT_REPLACES_LEGS"  # an exit cancels the position's resting stop/target legs
+ORDER_STATUS_UNKNOWN: Final = "ORDER_STATUS_UNKNOWN"  # a submit whose fate the venue could not tell
+ORDER_NOT_SENT_AFTER_RESTART: Final = "ORDER_NOT_SENT_AFTER_RESTART"  # written ahead, never reached the venue
 CANCEL_ALL_TRIGGERED: Final = "CANCEL_ALL_TRIGGERED"
 STORE_WRITE_FAILED: Final = "STORE_WRITE_FAILED"
 INTERNAL_ERROR: Final = "INTERNAL_ERROR"
@@ -147,9 +150,7 @@ INVALID_ORDER: Final = "INVALID_ORDER"  # venue-side validation: off-tick price,
 
 
 def _collect() -> frozenset[str]:
-    return frozenset(
-        value for name, value in globals().items() if name.isupper() and isinstance(value, str)
-    )
+    return frozenset(value for name, value in globals().items() if name.isupper() and isinstance(value, str))
 
 
 ALL_CODES: Final[frozenset[str]] = _collect()

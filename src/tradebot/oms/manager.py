@@ -18,6 +18,7 @@ from enum import StrEnum
 import anyio
 
 from tradebot.brokers.protocol import Broker
+from tradebot.domain import reasons
 from tradebot.domain.clock import Clock
 from tradebot.domain.errors import BrokerError, ErrorCategory, ErrorClass
 from tradebot.domain.orders import OrderRequest
@@ -81,7 +82,9 @@ class OrderManager:
                 with anyio.fail_after(self.submit_timeout_s):
                     known = await self.broker.order_status(cid)
             except (TimeoutError, BrokerError) as exc:
-                self._record_failure(request, "ORDER_STATUS_UNKNOWN", f"lookup failed: {exc!r}", attempt)
+                self._record_failure(
+                    request, reasons.ORDER_STATUS_UNKNOWN, f"lookup failed: {exc!r}", attempt
+                )
                 return SubmitOutcome.UNKNOWN
             if known is not None:
                 self.ledger.adopt(known)
@@ -104,7 +107,7 @@ class OrderManager:
                 symbol=request.symbol,
                 client_order_id=cid,
             )
-        self._record_failure(request, "ORDER_STATUS_UNKNOWN", "submit did not complete twice", 2)
+        self._record_failure(request, reasons.ORDER_STATUS_UNKNOWN, "submit did not complete twice", 2)
         return SubmitOutcome.UNKNOWN
 
     def _record_failure(self, request: OrderRequest, code: str, message: str, attempt: int) -> None:

@@ -334,8 +334,15 @@ class DecisionEngine:
         )
         if request is None:
             return decision
-        if request.reduce_only and intent.source in (IntentSource.FLATTEN, IntentSource.OPERATOR):
-            await self._cancel_working_exits(request.symbol)
+        if request.reduce_only:
+            # an exit replaces the position's resting stop/target legs: a venue may hold the position for
+            # them (Alpaca: 403 insufficient qty) or fill them after the position is gone
+            code = (
+                reasons.FLATTEN_DEADLINE
+                if intent.source is IntentSource.FLATTEN
+                else reasons.EXIT_REPLACES_LEGS
+            )
+            await self._cancel_working_exits(request.symbol, code)
         outcome = await self.oms.submit(request)
         if outcome in (SubmitOutcome.SENT, SubmitOutcome.UNKNOWN):
             assert decision.approved is not None
@@ -348,7 +355,7 @@ class DecisionEngine:
             self.ops.submit_failed(now, self.oms.last_error)
         if outcome is SubmitOutcome.UNKNOWN:
             self.fail_closed(
-                "ORDER_STATUS_UNKNOWN", TradingState.REDUCING, client_order_id=request.client_order_id
+                reasons.ORDER_STATUS_UNKNOWN, TradingState.REDUCING, client_order_id=request.client_order_id
             )
         elif outcome is SubmitOutcome.FAILED and self.oms.last_error is not None:
             error = self.oms.last_error
@@ -357,14 +364,14 @@ class DecisionEngine:
         self._apply_venue_events()
         return decision
 
-    async def _cancel_working_exits(self, symbol: str) -> None:
-        """Before a flatten: take the position's resting stop/target legs off the venue."""
+    async def _cancel_working_exits(self, symbol: str, code: str) -> None:
+        """Before an exit: take the position's resting stop/target legs off the venue."""
         now = self.clock.now()
         for entry in self.ledger.open_entries(symbol):
             if entry.reduce_only and entry.status is not OrderStatus.PENDING_SUBMIT:
                 self.recorder.record(
                     "order_cancel_request",
-                    {"client_order_id": entry.client_order_id, "code": reasons.FLATTEN_DEADLINE},
+                    {"client_order_id": entry.client_order_id, "code": code},
                     ts=now,
                     symbol=symbol,
                     client_order_id=entry.client_order_id,
@@ -402,9 +409,7 @@ class DecisionEngine:
             self.stats.fills += 1
             closed = self.portfolio.apply_fill(event)
             if closed is not None:
-                self.recorder.record(
-                    "trade_closed", closed, ts=self.clock.now(), symbol=closed.symbol
-                )
+                self.recorder.record("trade_closed", closed, ts=self.clock.now(), symbol=closed.symbol)
                 for callback in self.on_trade_closed:
                     callback(closed)
         elif isinstance(event, OrderRejected):

@@ -126,10 +126,10 @@ async def reconcile_after_restart(
         known = await broker.order_status(entry.client_order_id)
         if known is None:
             if entry.status.value in ("PENDING_SUBMIT", "SUBMITTED"):
-                engine.ledger.abandon(entry.client_order_id, "ORDER_NOT_SENT_AFTER_RESTART")
+                engine.ledger.abandon(entry.client_order_id, reasons.ORDER_NOT_SENT_AFTER_RESTART)
                 engine.recorder.record(
                     "order_abandoned",
-                    {"client_order_id": entry.client_order_id, "code": "ORDER_NOT_SENT_AFTER_RESTART"},
+                    {"client_order_id": entry.client_order_id, "code": reasons.ORDER_NOT_SENT_AFTER_RESTART},
                     ts=now,
                     symbol=entry.symbol,
                     client_order_id=entry.client_order_id,
