@@ -199,4 +199,4 @@ def real_data_path() -> Path:
     bundled = Path(__file__).resolve().parent.parent / "src/tradebot/data" / name
     if bundled.exists():
         return bundled
-    return Path("/work/shared/data") / name
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data" / name  # ../shared beside the repo

@@ -132,26 +132,18 @@ def default_settings(run_dir: Path) -> Settings:
     })
 
 
-def write_busy_config(
-    directory: Path, *, profile: str = "aggressive", source: str = "csv", wide_brackets: bool = False
-) -> Path:
-    """Write the ``busy`` workload's config and constitution into ``directory``; return the TOML path.
-
-    ``wide_brackets``: stop 400 / target 800 ticks (100 / 200 points) and 1 % risked, so the bracket legs the
-    sizer attaches almost never fire and positions change on signals only (the peers' workload)."""
+def write_busy_config(directory: Path, *, profile: str = "aggressive", source: str = "csv") -> Path:
+    """Write the ``busy`` workload's config and constitution into ``directory``; return the TOML path."""
     directory.mkdir(parents=True, exist_ok=True)
     constitution = directory / "constitution.yaml"
     constitution.write_text(_BUSY_CONSTITUTION)
     toml = directory / "tradebot.toml"
     toml.write_text(_BUSY_TOML.format(
         run_dir=directory / "runs", source=source, profile=profile, constitution=constitution,
-        fraction="0.01" if wide_brackets else "0.001", stop_ticks=400 if wide_brackets else 8,
-        target_ticks=800 if wide_brackets else 16,
+        fraction="0.001", stop_ticks=8, target_ticks=16,
     ))
     return toml
 
 
-def busy_settings(
-    directory: Path, *, profile: str = "aggressive", source: str = "csv", wide_brackets: bool = False
-) -> Settings:
-    return load_settings(write_busy_config(directory, profile=profile, source=source, wide_brackets=wide_brackets))
+def busy_settings(directory: Path, *, profile: str = "aggressive", source: str = "csv") -> Settings:
+    return load_settings(write_busy_config(directory, profile=profile, source=source))

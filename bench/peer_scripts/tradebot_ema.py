@@ -44,7 +44,7 @@ def ema_only_ensemble(fast: int = 10, slow: int = 30) -> Iterator[None]:
 
 
 def main(data: Path, store_dir: Path) -> None:
-    settings = busy_settings(store_dir / "config", profile="balanced", wide_brackets=True)
+    settings = busy_settings(store_dir / "config", profile="balanced")
     with ema_only_ensemble():
         seconds, probe = run_replay(settings, data, store_dir / "tradebot.db")
     stats = probe.stats

@@ -13,7 +13,7 @@ from tradebot_alpaca.broker import AlpacaBroker
 
 from tradebot.domain.bars import Bar
 
-DATA = Path("/work/shared/data/spy_1m_2013-10-04_2013-10-11.csv")
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "spy_1m_2013-10-04_2013-10-11.csv"
 DAY = "2013-10-07"
 
 pytestmark = [

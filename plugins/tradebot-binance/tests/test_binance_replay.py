@@ -13,7 +13,7 @@ from tradebot_binance import BinanceBroker
 
 from tradebot.domain.bars import Bar
 
-DATA = Path("/work/shared/data")
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"  # ../shared beside the repo
 pytestmark = pytest.mark.timeout(60)
 
 

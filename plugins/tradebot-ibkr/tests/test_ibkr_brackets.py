@@ -23,12 +23,11 @@ ES_WEEK = "es_esz13_1m_2013-10-06_2013-10-11.csv"
 
 
 def es_week_path() -> Path | None:
-    here = Path(__file__).resolve()
-    for root in (*here.parents, Path("/work/shared")):
-        for candidate in (root / "data" / ES_WEEK, root / "src" / "tradebot" / "data" / ES_WEEK):
-            if candidate.exists():
-                return candidate
-    return None
+    """The ES week bundled with tradebot (its package data)."""
+    from tradebot.feeds.sample import sample_path
+
+    path = sample_path()
+    return path if path.name == ES_WEEK and path.exists() else None
 
 
 def load_bars(path: Path, symbol: str, limit_rows: int) -> list[Bar]:

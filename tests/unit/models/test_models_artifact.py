@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from tradebot.cli_model import app
 from tradebot.domain import reasons
+from tradebot.feeds.sample import sample_path
 from tradebot.models import (
     ModelVerificationError,
     default_model_path,
@@ -22,7 +23,7 @@ from tradebot.models.builder import build_artifact, fit_calibration, read_bars_c
 from tradebot.models.loader import load_model
 from tradebot.signals import PROFILE_NAMES, UnknownProfileError, build_ensemble
 
-ES_WEEK = Path("/work/shared/data/es_esz13_1m_2013-10-06_2013-10-11.csv")
+ES_WEEK = sample_path()  # the bundled ES Dec-2013 week
 
 
 @pytest.fixture

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from tradebot.domain.bars import Bar
+from tradebot.feeds.sample import sample_path
 
-ES_WEEK = Path("/work/shared/data/es_esz13_1m_2013-10-06_2013-10-11.csv")
+ES_WEEK = sample_path()  # the bundled ES Dec-2013 week
 
 
 @pytest.fixture(scope="session")

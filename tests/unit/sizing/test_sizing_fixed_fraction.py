@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -12,6 +11,7 @@ from tradebot.domain import reasons
 from tradebot.domain.instruments import AssetClass, Instrument
 from tradebot.domain.orders import IntentSource, Side
 from tradebot.domain.signals import Signal
+from tradebot.feeds.sample import sample_path
 from tradebot.models.builder import read_bars_csv
 from tradebot.signals import build_ensemble
 from tradebot.sizing import (
@@ -24,7 +24,7 @@ from tradebot.sizing import (
 )
 
 BAR_TS = datetime(2013, 10, 7, 13, 30, tzinfo=UTC)
-ES_WEEK = Path("/work/shared/data/es_esz13_1m_2013-10-06_2013-10-11.csv")
+ES_WEEK = sample_path()  # the bundled ES Dec-2013 week
 
 
 @pytest.fixture
