@@ -36,7 +36,7 @@ def main() -> int:
 
     code: int | str | None = 0
     try:
-        code = tradebot_main()
+        tradebot_main()
     except SystemExit as exc:
         code = exc.code
     out.write_text(json.dumps({"peak_rss_mb": peak_rss_mb(), "exit": code if isinstance(code, int) else 1}))

@@ -169,7 +169,7 @@ def bench_memory(sizes: Sizes, work: Path) -> dict[str, Any]:
         "synthetic": "bench/synth.py: the real ES week's bar shapes chained, 1 min apart, "
                      "mirrored every pass",
     }, notes=["One child per size (tradebot replay --quiet, shipped config); "
-              "RSS from os.wait4 of that child. "
+              "peak RSS = the child's own VmHWM (bench/rss_probe.py). "
               "The store is on tmpfs so that a 1M-bar run finishes in minutes (on disk the simulated venue "
               "fsyncs its state file every bar); tmpfs files do not count in the process RSS."],
         extra={"runs": runs})

@@ -54,6 +54,8 @@ class LedgerEntry:
 class Ledger:
     def __init__(self) -> None:
         self._entries: dict[str, LedgerEntry] = {}
+        # entries that may still be open (pruned lazily: a terminal order never reopens)
+        self._maybe_open: dict[str, LedgerEntry] = {}
 
     def __contains__(self, client_order_id: str) -> bool:
         return client_order_id in self._entries
@@ -78,6 +80,7 @@ class Ledger:
             request=request,
         )
         self._entries[request.client_order_id] = entry
+        self._maybe_open[request.client_order_id] = entry
         return entry
 
     def mark_submitted(self, client_order_id: str) -> None:
@@ -103,6 +106,7 @@ class Ledger:
                 OrderStatus.ACCEPTED,
             )
             self._entries[client_order_id] = entry
+            self._maybe_open[client_order_id] = entry
             return entry
         bracket = parent.request.bracket
         is_stop = leg == "sl"
@@ -127,6 +131,7 @@ class Ledger:
             ),
         )
         self._entries[client_order_id] = entry
+        self._maybe_open[client_order_id] = entry
         return entry
 
     def apply(self, event: BrokerEvent) -> bool:
@@ -182,6 +187,8 @@ class Ledger:
                 snapshot.reduce_only,
             )
             self._entries[snapshot.client_order_id] = entry
+        if not snapshot.status.is_terminal:
+            self._maybe_open[snapshot.client_order_id] = entry
         entry.status = snapshot.status
         entry.venue_order_id = snapshot.venue_order_id
         entry.filled_qty = max(entry.filled_qty, snapshot.filled_qty)
@@ -193,7 +200,9 @@ class Ledger:
         entry.reject_reason = reason
 
     def open_entries(self, symbol: str | None = None) -> list[LedgerEntry]:
-        return [e for e in self._entries.values() if e.is_open and (symbol is None or e.symbol == symbol)]
+        for cid in [cid for cid, e in self._maybe_open.items() if not e.is_open]:
+            del self._maybe_open[cid]
+        return [e for e in self._maybe_open.values() if symbol is None or e.symbol == symbol]
 
     def working_entry_qty(self, symbol: str) -> Decimal:
         """Signed remaining quantity of open non-reduce-only orders in ``symbol``."""

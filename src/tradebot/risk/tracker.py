@@ -88,7 +88,13 @@ class _Book:
 
 
 def _drop_older(seen: dict[K, datetime], stale: datetime) -> None:
-    for key in [k for k, t in seen.items() if t <= stale]:
+    """Drop the oldest entries up to the first one still fresh. Keys are inserted in time order; one
+    updated in place keeps its old position, which only delays its removal (blocks duplicates longer:
+    the safe side), so there is no need to scan the whole dict every bar."""
+    while seen:
+        key = next(iter(seen))
+        if seen[key] > stale:
+            return
         del seen[key]
 
 

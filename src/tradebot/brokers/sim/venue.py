@@ -578,10 +578,10 @@ class SimVenue:
     def _commit(self, change: _Change) -> None:
         """Durably write what changed, then publish its events (write first: a crash loses no fill)."""
         self._fills.extend(change.fills)
-        idle = not (change.orders or change.fills or change.positions or change.events or self._open_ids)
+        idle = not (change.orders or change.fills or change.positions or change.events)
         if self._file is not None and not idle:
-            # a bar that changed nothing while no order works needs no write: after a restart there is
-            # nothing such a bar could match again
+            # a bar that changed nothing needs no write: fed again after a restart it matches nothing
+            # again (matching is deterministic, and orders placed later cannot fill on an earlier bar)
             self._file.write(
                 orders=list(change.orders.values()),
                 fills=change.fills,
