@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/pytest tests $(PLUGIN_DIRS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests plugins
+	$(BIN)/ruff check src tests plugins bench
 	$(BIN)/mypy
 	$(foreach d,$(PLUGIN_DIRS),$(BIN)/mypy --strict $(d)/src &&) true
 
