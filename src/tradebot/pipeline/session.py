@@ -423,6 +423,10 @@ def _build_ops(settings: Any, recorder: StoreRecorder, clock: Clock) -> tuple[An
         webhook_timeout_s=ops_cfg.alerts.webhook_timeout_s,
     )
     metrics = Metrics() if ops_cfg.metrics.enabled else None
+    if metrics is not None:
+        from tradebot.ops.metrics import maybe_start_metrics_server
+
+        maybe_start_metrics_server(metrics, enabled=True, port=ops_cfg.metrics.port, host=ops_cfg.metrics.host)
     hooks = OpsHooks(
         BreakerBoard(policy=ops_cfg.breaker_policy()),
         AlertRules(ops_cfg.alert_thresholds()),
@@ -606,12 +610,18 @@ def _build_sizer(settings: Any, constitution: Any, instrument: Instrument) -> An
 
 
 def _build_ensembles(settings: Any, instruments: Mapping[str, Instrument]) -> dict[str, Any]:
+    from tradebot.models import ModelVerificationError, load_ensemble_params
     from tradebot.signals import UnknownProfileError, build_ensemble
 
+    profile = settings.strategy.profile
     try:
-        return {s: build_ensemble(settings.strategy.profile, s) for s in instruments}
+        # the configured artifact (verified on load); without one, the bundled artifact (verified too)
+        params = load_ensemble_params(settings.strategy.model, profile) if settings.strategy.model else None
+        return {s: build_ensemble(profile, s, params) for s in instruments}
     except UnknownProfileError as exc:
         raise _refuse(f"strategy.profile: {exc}") from exc
+    except ModelVerificationError as exc:
+        raise _refuse(f"strategy.model: {exc.code}: {exc}") from exc
 
 
 def _validator() -> Any:
