@@ -426,7 +426,9 @@ def _build_ops(settings: Any, recorder: StoreRecorder, clock: Clock) -> tuple[An
     if metrics is not None:
         from tradebot.ops.metrics import maybe_start_metrics_server
 
-        maybe_start_metrics_server(metrics, enabled=True, port=ops_cfg.metrics.port, host=ops_cfg.metrics.host)
+        maybe_start_metrics_server(
+            metrics, enabled=True, port=ops_cfg.metrics.port, host=ops_cfg.metrics.host
+        )
     hooks = OpsHooks(
         BreakerBoard(policy=ops_cfg.breaker_policy()),
         AlertRules(ops_cfg.alert_thresholds()),
