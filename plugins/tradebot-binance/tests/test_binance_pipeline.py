@@ -336,7 +336,7 @@ def flatten_orders(run: Run, symbol: str) -> list[str]:
 def assert_clean_exit(run: Run) -> None:
     assert run.returncode == 0, f"exit {run.returncode}\n{run.stdout}\n{run.stderr[-3000:]}"
     states = events(run.store, "trading_state")
-    assert not any(s.get("to_state") == "HALTED" for s in states), states
+    assert not any(s.get("to") == "HALTED" for s in states), states
 
 
 @pytest.mark.parametrize("s", [BTC, ADA], ids=["BTCUSDT", "ADAUSDT"])

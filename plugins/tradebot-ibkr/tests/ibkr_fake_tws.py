@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -223,8 +223,15 @@ class FakeTws:
         match_on_bars: bool = True,
         net_liquidation: str = "100000.00",
         buying_power: str = "400000.00",
+        venue_time: str = "wall",
     ) -> None:
+        if venue_time not in ("wall", "bars"):
+            raise ValueError(f"venue_time must be 'wall' or 'bars', not {venue_time!r}")
         start = today or datetime.now(UTC).date()
+        # "bars": the venue lives at the time of the bars it streams (the end of the last 5 s bar pushed),
+        # so executions of a replayed day carry that day's time, as they did when it was live
+        self.venue_time = venue_time
+        self.bar_clock: datetime | None = None
         self.account = account
         self.contracts: list[FakeContract] = quarterly_contracts("MES", start) + quarterly_contracts(
             "ES", start, base_con_id=495512000, multiplier="50"
@@ -248,6 +255,9 @@ class FakeTws:
         self._pending_faults: list[str] = []
         self._reject_next: str | None = None
         self.refuse_connections = False
+        # race injection: a working order this returns True for fills (at its own price) just before a
+        # cancel for it arrives, as when the fill and the cancel cross on the wire (one shot per order)
+        self.fill_on_cancel: Callable[[FakeOrder], bool] | None = None
 
     # ----- lifecycle
     async def start(self) -> FakeTws:
@@ -268,6 +278,12 @@ class FakeTws:
     # ----- helpers
     def contract_by_id(self, con_id: int) -> FakeContract | None:
         return next((c for c in self.contracts if c.con_id == con_id), None)
+
+    def now(self) -> datetime:
+        """The venue's time: the wall clock, or (``venue_time="bars"``) the end of the last 5 s bar."""
+        if self.venue_time == "bars" and self.bar_clock is not None:
+            return self.bar_clock
+        return datetime.now(UTC).replace(microsecond=0)
 
     def front(self, symbol: str) -> FakeContract:
         return min((c for c in self.contracts if c.symbol == symbol), key=lambda c: c.expiry)
@@ -446,7 +462,7 @@ class FakeTws:
         await self.send(session, 9, 1, self._next_valid_id(session.client_id))
 
     async def _req_current_time(self, session: Session, f: list[str]) -> None:
-        await self.send(session, 49, 1, int(datetime.now(UTC).timestamp()))
+        await self.send(session, 49, 1, int(self.now().timestamp()))
 
     # ----- contract details
     def _match_contracts(self, f: list[str], first: int) -> list[FakeContract]:
@@ -537,6 +553,7 @@ class FakeTws:
         self, con_id: int, epoch: int, o: float, h: float, low: float, c: float, volume: float
     ) -> None:
         wap = round((o + h + low + c) / 4, 4)
+        self.bar_clock = datetime.fromtimestamp(epoch + 5, UTC)
         for session in self.live_sessions():
             for req_id, sub in list(session.rt_bars.items()):
                 if sub == con_id:
@@ -649,6 +666,10 @@ class FakeTws:
     async def _cancel_order(self, session: Session, f: list[str]) -> None:
         order_id = int(f[2])
         order = self.orders.get((session.client_id, order_id))
+        if order is not None and order.is_active and self.fill_on_cancel and self.fill_on_cancel(order):
+            own = order.aux_price if order.aux_price is not None else order.lmt_price
+            price = own if own is not None else self.last_price[order.contract.con_id]
+            await self.execute(order, price, order.remaining)  # then the cancel finds it filled: 10147
         if order is None or not order.is_working:
             await self.error(
                 session, order_id, 10147, f"OrderId {order_id} that needs to be cancelled is not found."
@@ -689,7 +710,7 @@ class FakeTws:
         ex = FakeExecution(
             exec_id=f"0000e0d5.{next(self._exec_seq):08x}.01.01",
             order=order,
-            time=datetime.now(UTC).replace(microsecond=0),
+            time=self.now(),
             side="BOT" if order.action == "BUY" else "SLD",
             shares=qty,
             price=price,
@@ -1042,10 +1063,11 @@ def open_order_fields(o: FakeOrder) -> list[Any]:
 # --- bars → 5-second sub-bars ------------------------------------------------------------------------
 
 
-def split_into_5s(bar: Bar) -> list[tuple[int, float, float, float, float, float]]:
+def split_into_5s(bar: Bar, tick: float | None = None) -> list[tuple[int, float, float, float, float, float]]:
     """Cut a bar into ``interval_s / 5`` five-second bars whose aggregate has exactly its OHLCV.
 
-    The price path runs open → first extreme → second extreme → close (low first on an up bar).
+    The price path runs open → first extreme → second extreme → close (low first on an up bar); with
+    ``tick`` the points in between are rounded to the price grid, as a venue's trades are.
     """
     n = max(1, bar.interval_s // 5)
     start = int(bar.ts.timestamp())
@@ -1058,7 +1080,8 @@ def split_into_5s(bar: Bar) -> list[tuple[int, float, float, float, float, float
         pos = i * 3 / n
         seg = min(int(pos), 2)
         frac = pos - seg
-        points.append(anchors[seg] + (anchors[seg + 1] - anchors[seg]) * frac)
+        point = anchors[seg] + (anchors[seg + 1] - anchors[seg]) * frac
+        points.append(round(point / tick) * tick if tick else point)
     # make sure both extremes are hit exactly even when n is not a multiple of 3
     hi_idx = max(range(n + 1), key=lambda i: points[i]) if bar.high == max(anchors) else None
     lo_idx = min(range(n + 1), key=lambda i: points[i]) if bar.low == min(anchors) else None
@@ -1098,7 +1121,7 @@ class FakeTwsController:
 
     async def push_bar(self, bar: Bar) -> None:
         contract = self._contract(bar.symbol)
-        for epoch, o, h, low, c, v in split_into_5s(bar):
+        for epoch, o, h, low, c, v in split_into_5s(bar, contract.min_tick):
             await self.tws.push_5s_bar(contract.con_id, epoch, o, h, low, c, v)
 
     async def push_bars(self, bars: Iterable[Bar]) -> None:
@@ -1222,7 +1245,7 @@ async def serve_bars(
     port: int, path: str, symbol: str, delay_s: float, limit: int | None, to_now: bool = False
 ) -> None:
     """Listen on 127.0.0.1:``port``; once a client subscribes to real-time bars, stream the file."""
-    tws = FakeTws()
+    tws = FakeTws(venue_time="bars")
     tws.server = await asyncio.start_server(tws._handle, "127.0.0.1", port)
     tws.port = tws.server.sockets[0].getsockname()[1]
     controller = FakeTwsController(tws)

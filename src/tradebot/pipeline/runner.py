@@ -90,10 +90,13 @@ class Pipeline:
         self.stop_at = stop_at
         self.wall_clock = wall_clock
         self._stop = anyio.Event()
+        self._waiting: anyio.CancelScope | None = None  # set while intake waits for the source
 
     def request_stop(self) -> None:
         """Stop taking new bars; what is in flight is still processed."""
         self._stop.set()
+        if self._waiting is not None:
+            self._waiting.cancel()  # a quiet feed (market closed, gateway down) must not hold the stop
 
     async def run(self, handle_signals: bool = True) -> None:
         to_signals: tuple[Sender[Bar], Receiver[Bar]] = channel(self.capacity)
@@ -128,7 +131,7 @@ class Pipeline:
     async def _ingest_stage(self, out: Sender[Bar]) -> None:
         accepted = 0
         async with _closing(out):
-            async for item in self.source:
+            while (item := await self._next_item()) is not None:
                 if self._stop.is_set() or (self.max_bars is not None and accepted >= self.max_bars):
                     break
                 if isinstance(item, RefusedBar):
@@ -145,6 +148,20 @@ class Pipeline:
                 await out.send(bar)
                 if self.max_bars is not None and accepted >= self.max_bars:
                     break  # on a live feed, do not wait for one more bar
+
+    async def _next_item(self) -> SourceItem | None:
+        """The source's next item; None when it ends or a stop was requested while waiting for it."""
+        if self._stop.is_set():
+            return None
+        with anyio.CancelScope() as scope:
+            self._waiting = scope
+            try:
+                return await anext(self.source)
+            except StopAsyncIteration:
+                return None
+            finally:
+                self._waiting = None
+        return None  # cancelled by request_stop
 
     def _refuse(self, refused: RefusedBar) -> None:
         if refused.line is not None and refused.line <= self.refusals_recorded_through_line:

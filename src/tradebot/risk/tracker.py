@@ -201,7 +201,7 @@ class RiskTracker:
     def on_order_event(self, event: BrokerEvent, now: datetime) -> None:
         """Accepted/rejected/canceled/expired (a fill is passed on to ``on_fill``)."""
         if isinstance(event, OrderFilled):
-            self.on_fill(event, self.instruments.get(event.symbol))
+            self.on_fill(event, self.instruments.get(event.symbol), now=now)
             return
         if not isinstance(event, OrderRejected | OrderCanceled | OrderExpired):
             return
@@ -215,13 +215,17 @@ class RiskTracker:
             if book.entries_in_position > 0:
                 book.entries_in_position -= 1
 
-    def on_fill(self, fill: OrderFilled, instrument: Instrument | None = None) -> None:
+    def on_fill(
+        self, fill: OrderFilled, instrument: Instrument | None = None, now: datetime | None = None
+    ) -> None:
         """One execution (a fill id seen before is ignored)."""
         if fill.fill_id in self._seen_fills:
             return
         self._seen_fills.add(fill.fill_id)
         instrument = instrument or self._instrument(fill.symbol)
-        book = self._book(fill.symbol, fill.ts)
+        # the session day is the pipeline's clock, not the venue's stamp: a fill stamped on another day
+        # (clock skew, a late report) must not reset today's trade count, losses or P&L
+        book = self._book(fill.symbol, now or fill.ts)
         working = self._working.get(fill.client_order_id)
         if working is not None:
             working.filled += fill.quantity
