@@ -57,20 +57,8 @@ class InstrumentSpec(BaseModel):
     max_qty: Decimal | None = None
 
     def build(self, symbol: str) -> Instrument:
-        return Instrument(
-            symbol=symbol,
-            venue=self.venue,
-            asset_class=self.asset_class,
-            currency=self.currency,
-            tick_size=self.tick_size,
-            lot_step=self.lot_step,
-            min_qty=self.min_qty,
-            multiplier=self.multiplier,
-            min_notional=self.min_notional,
-            calendar=self.calendar,
-            sub_dollar_tick=self.sub_dollar_tick,
-            max_qty=self.max_qty,
-        )
+        """The Instrument this spec describes (its field names are Instrument's own)."""
+        return Instrument(symbol=symbol, **dict(self))
 
 
 class SimConfig(BaseModel):
