@@ -135,10 +135,11 @@ def test_two_concurrent_starts_exactly_one_runs(tmp_path: Path, sample: Path) ->
 
 
 def test_sigkill_mid_session_then_restart_no_double_order_no_lost_fill(tmp_path: Path, sample: Path) -> None:
-    data = _day_file(sample, tmp_path / "monday.csv", ("2013-10-07T1", "2013-10-07T2"))
+    # a 24h session from Monday 10:00Z: the first order comes early, a long tail follows (room to kill)
+    data = _day_file(sample, tmp_path / "monday.csv", ("2013-10-07T1", "2013-10-07T2", "2013-10-08T0"))
     env = run_env(tmp_path / "run")
     store = tmp_path / "killed.db"
-    args = ["run", "--mode", "observe", "--data", str(data), "--store", str(store), "--session", "rth"]
+    args = ["run", "--mode", "observe", "--data", str(data), "--store", str(store), "--session", "24h"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "tradebot.cli", *args],
         cwd=REPO,

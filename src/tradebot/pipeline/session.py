@@ -66,7 +66,7 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
     runtime_dir = Path(settings.runtime_dir)
     logging_handle = _setup_logging(settings, run_dir, options)
     _check_runtime_contract(settings, mode)
-    broker = _build_broker(settings, mode, clock, store_path, from_file)
+    broker = _build_broker(settings, mode, clock, store_path)
     # observe on a broker's feed: the broker plugin supplies bars, the simulated venue executes
     feed_broker: Broker | None = None
     if not from_file:
@@ -533,30 +533,23 @@ async def _feed_instrument(feed_broker: Broker | None, configured: Instrument) -
     return await feed_broker.instrument(configured.symbol)
 
 
-def _load_broker(name: str, settings: Any, clock: Clock) -> Broker:
+def _load_broker(name: str, settings: Any, clock: Clock, store_path: Path | None = None) -> Broker:
+    """Build broker ``name`` from its ``[broker.<name>]`` table; a bad plugin or table refuses the run."""
     from tradebot.brokers.registry import PluginError, load_plugin
 
+    table: dict[str, Any] = settings.broker.plugin_table(name)
+    if name == "sim" and store_path is not None and "state_path" not in table:
+        # the simulated venue keeps its own durable state, like a real venue, so a restart can reconcile
+        table["state_path"] = str(store_path.with_name(store_path.name + ".venue.db"))
     try:
-        return load_plugin(name).factory(settings.broker.plugin_table(name), clock)
+        return load_plugin(name).factory(table, clock)
     except (PluginError, ValueError) as exc:
         raise _refuse(str(exc)) from exc
 
 
-def _build_broker(settings: Any, mode: Mode, clock: Clock, store_path: Path, from_file: bool) -> Broker:
-    from tradebot.brokers.registry import PluginError, load_plugin
-
-    name = "sim" if mode is not Mode.LIVE else settings.broker.name
-    table: dict[str, Any] = settings.broker.plugin_table("sim" if name == "sim" else name)
-    if name == "sim" and from_file and "state_path" not in table:
-        # the simulated venue keeps its own durable state, like a real venue, so a restart can reconcile
-        table["state_path"] = str(store_path.with_name(store_path.name + ".venue.db"))
-    try:
-        plugin = load_plugin(name)
-        return plugin.factory(table, clock)
-    except PluginError as exc:
-        raise _refuse(str(exc)) from exc
-    except ValueError as exc:
-        raise _refuse(str(exc)) from exc
+def _build_broker(settings: Any, mode: Mode, clock: Clock, store_path: Path) -> Broker:
+    """The venue orders go to: the configured broker in live mode, the simulated venue otherwise."""
+    return _load_broker(settings.broker.name if mode is Mode.LIVE else "sim", settings, clock, store_path)
 
 
 def _build_chain(settings: Any, mode: Mode) -> tuple[Any, Any]:
