@@ -1,4 +1,4 @@
-"""Canary mode: announce it (CANARY_MODE_ACTIVE) at startup; the gate is ``risk.canary_symbols``."""
+"""Canary mode: announce it (CANARY_MODE_ACTIVE) at startup; the gate is ``risk.canary`` ("canary")."""
 
 from __future__ import annotations
 
