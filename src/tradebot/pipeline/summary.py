@@ -6,48 +6,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from tradebot.domain.codec import from_body
 from tradebot.domain.events import OrderFilled
-from tradebot.domain.instruments import AssetClass, Instrument
-from tradebot.domain.orders import Side
+from tradebot.domain.instruments import Instrument
 from tradebot.pipeline.portfolio import Portfolio
-
-
-def instrument_from_body(body: Mapping[str, Any]) -> Instrument:
-    return Instrument(
-        symbol=body["symbol"],
-        venue=body["venue"],
-        asset_class=AssetClass(body["asset_class"]),
-        currency=body["currency"],
-        tick_size=Decimal(body["tick_size"]),
-        lot_step=Decimal(body["lot_step"]),
-        min_qty=Decimal(body["min_qty"]),
-        multiplier=Decimal(body["multiplier"]),
-        min_notional=Decimal(body["min_notional"]),
-        calendar=body["calendar"],
-        sub_dollar_tick=Decimal(body["sub_dollar_tick"]) if body.get("sub_dollar_tick") else None,
-        max_qty=Decimal(body["max_qty"]) if body.get("max_qty") else None,
-    )
-
-
-def fill_from_body(body: Mapping[str, Any]) -> OrderFilled:
-    return OrderFilled(
-        client_order_id=body["client_order_id"],
-        venue_order_id=body["venue_order_id"],
-        fill_id=body["fill_id"],
-        symbol=body["symbol"],
-        side=Side(body["side"]),
-        quantity=Decimal(body["quantity"]),
-        price=Decimal(body["price"]),
-        fee=Decimal(body["fee"]),
-        fee_currency=body["fee_currency"],
-        ts=datetime.fromisoformat(body["ts"]),
-        leaves_qty=Decimal(body["leaves_qty"]),
-        simulated=bool(body.get("simulated", False)),
-    )
 
 
 def summarize_events(events: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
@@ -68,7 +33,7 @@ def summarize_events(events: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[st
         if kind == "run_start":
             runs.append({"mode": body.get("mode"), "resumed_after": body.get("resumed_after")})
             for spec in body.get("instruments", []):
-                instruments[spec["symbol"]] = instrument_from_body(spec)
+                instruments[spec["symbol"]] = from_body(Instrument, spec)
             if portfolio is None:
                 starting_cash = Decimal(body.get("starting_cash", "0"))
                 portfolio = Portfolio(starting_cash, instruments)
@@ -88,7 +53,7 @@ def summarize_events(events: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[st
             if body["outcome"] == "BLOCKED":
                 blocked[body["code"]] += 1
         elif kind == "order_filled" and portfolio is not None:
-            portfolio.apply_fill(fill_from_body(body))
+            portfolio.apply_fill(from_body(OrderFilled, body))
         elif kind == "trading_state":
             state = body["to"]
     summary: dict[str, Any] = {
