@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -151,7 +151,9 @@ class Settings(BaseSettings):
 
     def redacted(self) -> dict[str, Any]:
         """The resolved config as plain data, every secret replaced by '**********'."""
-        redacted: dict[str, Any] = _redact(self.model_dump(mode="json"), self)
+        from tradebot.ops.secrets import redact
+
+        redacted: dict[str, Any] = redact(self.model_dump(mode="json"))
         return redacted
 
     def decision_config(self) -> dict[str, Any]:
@@ -168,22 +170,6 @@ class Settings(BaseSettings):
 
 
 _OUTPUT_LOCATIONS = (("run", "run_dir"), ("run", "store"), ("ops", "runtime_dir"), ("ops", "log"))
-_SECRET_HINTS = ("secret", "password", "token", "api_key", "apikey", "key_id")
-
-
-def _redact(data: Any, settings: Settings | None = None, key: str = "") -> Any:
-    if isinstance(data, dict):
-        return {k: _redact(v, None, k) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_redact(v, None, key) for v in data]
-    if isinstance(data, SecretStr) or (
-        isinstance(data, str)
-        and data
-        and any(h in key.lower() for h in _SECRET_HINTS)
-        and not key.lower().endswith("_env")
-    ):
-        return "**********"
-    return data
 
 
 class ConfigError(Exception):
