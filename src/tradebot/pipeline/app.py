@@ -51,10 +51,9 @@ def run_app(settings: Any, options: RunOptions) -> int:
     except SessionRefused as exc:
         print(f"tradebot: {exc.code}: {exc}", file=sys.stderr)
         return int(exc.exit_code)
-    if not options.quiet or summary is not None:
-        from tradebot.pipeline.summary import render_summary
+    from tradebot.pipeline.summary import render_summary
 
-        print(render_summary(summary))
+    print(render_summary(summary))  # --quiet silences the log console; the summary always prints
     if summary.get("trading_state") == "HALTED":
         return int(ExitCode.HALTED)
     if summary.get("session_close_ok") is False:

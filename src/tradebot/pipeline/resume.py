@@ -26,6 +26,7 @@ from tradebot.domain.events import (
     OrderExpired,
     OrderFilled,
     OrderRejected,
+    OrderSnapshot,
 )
 from tradebot.domain.instruments import Instrument
 from tradebot.domain.orders import OrderIntent, OrderRequest
@@ -97,8 +98,8 @@ def load_resume_state(
                 if request.client_order_id not in state.ledger:
                     state.ledger.record_intent(request)
                     tracker.on_order_submitted(request, event.ts, approved.get(request.intent_id))
-            elif kind in ("order_adopted",):
-                continue
+            elif kind == "order_adopted":
+                state.ledger.adopt(from_body(OrderSnapshot, body))  # the venue's word, as recorded
             elif kind == "order_abandoned":
                 state.ledger.abandon(body["client_order_id"], body["code"])
             elif kind in _EVENT_TYPES:
