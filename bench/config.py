@@ -132,7 +132,10 @@ def default_settings(run_dir: Path) -> Settings:
     })
 
 
-def write_busy_config(directory: Path, *, profile: str = "aggressive", source: str = "csv") -> Path:
+def write_busy_config(
+    directory: Path, *, profile: str = "aggressive", source: str = "csv", fraction: str = "0.001",
+    stop_ticks: int = 8, target_ticks: int = 16,
+) -> Path:
     """Write the ``busy`` workload's config and constitution into ``directory``; return the TOML path."""
     directory.mkdir(parents=True, exist_ok=True)
     constitution = directory / "constitution.yaml"
@@ -140,10 +143,16 @@ def write_busy_config(directory: Path, *, profile: str = "aggressive", source: s
     toml = directory / "tradebot.toml"
     toml.write_text(_BUSY_TOML.format(
         run_dir=directory / "runs", source=source, profile=profile, constitution=constitution,
-        fraction="0.001", stop_ticks=8, target_ticks=16,
+        fraction=fraction, stop_ticks=stop_ticks, target_ticks=target_ticks,
     ))
     return toml
 
 
-def busy_settings(directory: Path, *, profile: str = "aggressive", source: str = "csv") -> Settings:
-    return load_settings(write_busy_config(directory, profile=profile, source=source))
+def busy_settings(
+    directory: Path, *, profile: str = "aggressive", source: str = "csv", fraction: str = "0.001",
+    stop_ticks: int = 8, target_ticks: int = 16,
+) -> Settings:
+    return load_settings(write_busy_config(
+        directory, profile=profile, source=source, fraction=fraction, stop_ticks=stop_ticks,
+        target_ticks=target_ticks,
+    ))

@@ -8,11 +8,13 @@ Set-up (bench code only): ``run_session`` in mode ``live`` with ``data.source = 
 ``sim``, so the clock is the ``WallClock`` and bars come from the venue's ``bars()``; the venue's bar source
 is a generator over the synthetic bar file whose timestamps are re-based to the current minute, so bars are
 "now". The generator is closed-loop: it hands over the next bar only after the decision stage finished the
-previous one, as in live trading where a bar arrives long after the last one was handled; no queueing
-delay is measured. Workload ``busy`` (bench/config.py): aggressive profile, every gate of the default chain
-on, limits wide enough that orders flow. The event store is on disk with the order write-ahead committed
-with synchronous=FULL (what live uses): ``latency_disk``; ``latency_tmpfs`` puts the store on /dev/shm,
-which leaves out the fsync.
+previous one and (``settle``, the default) the event store has committed what it recorded, as in live
+trading where a bar arrives a minute after the last one was handled; no queueing delay is measured.
+``settle=False`` (back to back) hands the next bar over at once, so the store's writer thread is still
+committing the previous bar while the next decision runs. Workload ``busy`` (bench/config.py): aggressive
+profile, every gate of the default chain on, limits wide enough that orders flow. The event store is on disk
+with the order write-ahead committed with synchronous=FULL (what live uses): ``latency_disk``;
+``latency_tmpfs`` puts the store on /dev/shm, which leaves out the fsync.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class LatencyProbe:
     samples_ns: list[int] = field(default_factory=list)
     bars: int = 0
     done: asyncio.Event | None = None
+    settle: bool = True  # hand the next bar over only once the store has committed the previous one
 
 
 async def _paced_bars(path: Path, symbol: str, probe: LatencyProbe) -> AsyncIterator[Any]:
@@ -92,6 +95,8 @@ def _hooks(data: Path, probe: LatencyProbe) -> Iterator[None]:
         finally:
             probe.current = None
             probe.entered.pop(bar.ts, None)
+            if probe.settle:
+                await self.recorder.flush()  # live: the next bar comes a minute later, the writer is idle
             if probe.done is not None:
                 probe.done.set()
 
@@ -99,7 +104,9 @@ def _hooks(data: Path, probe: LatencyProbe) -> Iterator[None]:
         yield
 
 
-def run_latency(settings: Any, data: Path, store: Path, decisions: int) -> LatencyProbe:
+def run_latency(
+    settings: Any, data: Path, store: Path, decisions: int, *, settle: bool = True
+) -> LatencyProbe:
     from tradebot.pipeline.app import RunOptions
     from tradebot.pipeline.session import run_session
 
@@ -107,7 +114,7 @@ def run_latency(settings: Any, data: Path, store: Path, decisions: int) -> Laten
         "data": settings.data.model_copy(update={"source": "broker"}),
         "run": settings.run.model_copy(update={"mode": "live"}),
     })
-    probe = LatencyProbe(max_decisions=decisions)
+    probe = LatencyProbe(max_decisions=decisions, settle=settle)
     with _hooks(data, probe):
         anyio.run(run_session, live, RunOptions(mode="live", store=store, quiet=True))
     return probe

@@ -38,8 +38,10 @@ DIFFERENCES = {
         "every gate of the default chain runs on every intent (trading state, session, constitution limits, "
         "entry policy, governor, pre-trade collar/size/duplicate/throttle) and writes a decision record",
         "each order gets a deterministic client order id and a write-ahead record before the venue sees it",
-        "the sizer attaches a stop and a target (bracket) to each entry; stops that fire flatten the "
-        "position and the next signal re-enters, so tradebot sends more orders than the peers",
+        "the sizer attaches a stop and a target (bracket legs) to each entry, placed 4,000 ticks away so "
+        "they never fire (the position follows the same rule as the peers'); the legs are still placed "
+        "at the simulated venue and cancelled before every exit",
+        "a flip is two orders (a reduce-only exit, then an entry) where the peers send one order of 2 lots",
         "the simulated venue persists its own state (orders, fills, positions) to SQLite after every bar",
         "money is Decimal, rounded by the instrument",
     ],

@@ -3,10 +3,13 @@
 usage: python -m bench.peer_scripts.tradebot_ema BARS.csv STORE_DIR  ->  one JSON line on stdout
 Workload ``busy`` (bench/config.py: every gate of the default chain on, position limit 1 contract) with the
 ensemble reduced to tradebot's own ``trend_ema`` component (fast 10, slow 30) and no thresholds, so a
-signal's direction is sign(EMA10 - EMA30) as in the peers' scripts; the sizer turns it into orders that
-take the position to +1 / -1. tradebot's sizer also attaches a stop and a target (bracket children)
-to each entry, which the peers do not have. Timed: the whole replay except the end-of-run summary (CSV
-parsing, validation, ensemble, sizer, gates, OMS, simulated venue, portfolio, event store).
+signal's direction is sign(EMA10 - EMA30) as in the peers' scripts; the sizer turns it into orders that take
+the position to +1 / -1 (a flip is a reduce-only exit and an entry: two orders where the peers send one of 2
+lots). tradebot's sizer always attaches a stop and a target (bracket children) to an entry, which the peers
+do not have; here they are 4,000 ticks away (``WIDE_BRACKET_TICKS``), so they never fire and the position
+changes exactly when the peers' does (the legs are still placed, and cancelled on every exit). Timed: the
+whole replay except the end-of-run summary (CSV parsing, validation, ensemble, sizer, gates, OMS, simulated
+venue, portfolio, event store).
 """
 
 from __future__ import annotations
@@ -43,8 +46,13 @@ def ema_only_ensemble(fast: int = 10, slow: int = 30) -> Iterator[None]:
         yield
 
 
+# the stop and target never fire (1,000 points from the entry); fraction 0.5 keeps the stop-based size >= 1
+WIDE_BRACKET_TICKS = 4000
+
+
 def main(data: Path, store_dir: Path) -> None:
-    settings = busy_settings(store_dir / "config", profile="balanced")
+    settings = busy_settings(store_dir / "config", profile="balanced", fraction="0.5",
+                             stop_ticks=WIDE_BRACKET_TICKS, target_ticks=WIDE_BRACKET_TICKS)
     with ema_only_ensemble():
         seconds, probe = run_replay(settings, data, store_dir / "tradebot.db")
     stats = probe.stats

@@ -30,3 +30,20 @@ def tradebot(
         timeout=timeout,
         env=env or run_env(),
     )
+
+
+def weeks_of(sample: Path, weeks: int, out: Path) -> Path:
+    """``sample`` (one week of bars) repeated ``weeks`` times, each copy a whole week later: a longer replay
+    whose bars still fall on the same weekdays and hours of the exchange calendar."""
+    from datetime import datetime, timedelta
+
+    header, *rows = sample.read_text().splitlines()
+    lines = [header]
+    for week in range(weeks):
+        shift = timedelta(days=7 * week)
+        for row in rows:
+            ts, rest = row.split(",", 1)
+            when = datetime.fromisoformat(ts.replace("Z", "+00:00")) + shift
+            lines.append(f"{when.strftime('%Y-%m-%dT%H:%M:%SZ')},{rest}")
+    out.write_text("\n".join(lines) + "\n")
+    return out

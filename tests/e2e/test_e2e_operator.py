@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_helpers import REPO, run_env, tradebot
+from e2e_helpers import REPO, run_env, tradebot, weeks_of
 
 from tradebot.store import StoreReader
 
@@ -27,8 +27,10 @@ def test_kill_over_the_socket_halts_cancels_and_is_recorded(tmp_path: Path, samp
     run_dir = tmp_path / "run"
     env = run_env(run_dir)
     store = tmp_path / "kill.db"
+    # four weeks of the sample's bars: intents keep coming long after the kill lands
+    data = weeks_of(sample, 4, tmp_path / "four_weeks.csv")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tradebot.cli", "replay", "--data", str(sample), "--out", str(store)],
+        [sys.executable, "-m", "tradebot.cli", "replay", "--data", str(data), "--out", str(store)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -73,7 +75,7 @@ def test_kill_over_the_socket_halts_cancels_and_is_recorded(tmp_path: Path, samp
     assert alerts
 
     # the halt survives a restart: the next run on the same store comes up halted
-    again = tradebot("replay", "--data", str(sample), "--out", str(store), env=env)
+    again = tradebot("replay", "--data", str(data), "--out", str(store), env=env)
     assert again.returncode == 5 and "trading state: HALTED" in again.stdout
 
 

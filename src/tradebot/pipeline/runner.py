@@ -131,37 +131,34 @@ class Pipeline:
     async def _ingest_stage(self, out: Sender[Bar]) -> None:
         accepted = 0
         async with _closing(out):
-            while (item := await self._next_item()) is not None:
-                if self._stop.is_set() or (self.max_bars is not None and accepted >= self.max_bars):
-                    break
-                if isinstance(item, RefusedBar):
-                    self._refuse(item)
-                    continue
-                line, bar = item
-                if self.stop_at is not None and bar.end > self.stop_at:
-                    break  # the session is over
-                code = self.validator.check(bar)
-                if code is not None:
-                    self._refuse(RefusedBar(code, f"bar at {bar.ts.isoformat()} refused", line, bar.symbol))
-                    continue
-                accepted += 1
-                await out.send(bar)
-                if self.max_bars is not None and accepted >= self.max_bars:
-                    break  # on a live feed, do not wait for one more bar
-
-    async def _next_item(self) -> SourceItem | None:
-        """The source's next item; None when it ends or a stop was requested while waiting for it."""
-        if self._stop.is_set():
-            return None
-        with anyio.CancelScope() as scope:
-            self._waiting = scope
-            try:
-                return await anext(self.source)
-            except StopAsyncIteration:
-                return None
-            finally:
-                self._waiting = None
-        return None  # cancelled by request_stop
+            if self._stop.is_set():
+                return
+            # one cancel scope for the whole intake (not one per bar): request_stop cancels it, so a quiet
+            # source (market closed, gateway down) cannot hold the stop; a bar not yet sent is not taken
+            with anyio.CancelScope() as scope:
+                self._waiting = scope
+                try:
+                    async for item in self.source:
+                        if self._stop.is_set() or (self.max_bars is not None and accepted >= self.max_bars):
+                            break
+                        if isinstance(item, RefusedBar):
+                            self._refuse(item)
+                            continue
+                        line, bar = item
+                        if self.stop_at is not None and bar.end > self.stop_at:
+                            break  # the session is over
+                        code = self.validator.check(bar)
+                        if code is not None:
+                            self._refuse(
+                                RefusedBar(code, f"bar at {bar.ts.isoformat()} refused", line, bar.symbol)
+                            )
+                            continue
+                        accepted += 1
+                        await out.send(bar)
+                        if self.max_bars is not None and accepted >= self.max_bars:
+                            break  # on a live feed, do not wait for one more bar
+                finally:
+                    self._waiting = None
 
     def _refuse(self, refused: RefusedBar) -> None:
         if refused.line is not None and refused.line <= self.refusals_recorded_through_line:

@@ -55,6 +55,9 @@ def open_for_writing(path: Path, busy_timeout_s: float) -> tuple[sqlite3.Connect
         if str(mode).lower() != "wal":
             raise StoreError(f"{path}: could not switch the store to WAL mode (journal_mode={mode})")
         conn.execute("PRAGMA synchronous=NORMAL")
+        # commits never checkpoint: the writer thread does it on a connection of its own (see writer.py),
+        # so an order's write-ahead commit on the event loop never pays for copying the WAL back
+        conn.execute("PRAGMA wal_autocheckpoint=0")
         _ensure_schema(conn, path)
         max_seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
     except BaseException:
