@@ -173,3 +173,35 @@ async def test_failure_wakes_a_pending_durable_append(store_path: Path) -> None:
             with pytest.raises(StoreWriteFailed, match="no room"):
                 await w.append_durable("order_intent", {"cid": "tb-1"}, ts=TS, client_order_id="tb-1")
     assert len(failures) == 1
+
+
+async def test_an_inline_durable_commit_takes_everything_queued_before_it(store_path: Path) -> None:
+    # linger long: the thread would not have written the queued events yet
+    async with EventWriter.open(store_path, linger_s=5.0) as w:
+        for i in range(5):
+            w.append("tick", {"i": i}, ts=TS)
+        seq = await w.append_durable("order_intent", {"cid": "tb-1"}, ts=TS, client_order_id="tb-1")
+        assert seq == 6 and w.committed_seq == 6 and w.pending == 0
+        with StoreReader(store_path) as r:
+            assert [e.kind for e in r.iter_events()] == ["tick"] * 5 + ["order_intent"]
+
+
+async def test_the_writer_thread_checkpoints_the_wal_while_open(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tradebot.store.writer as writer_module
+
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 500)
+    async with EventWriter.open(store_path) as w:
+        await w.flush()
+        empty = store_path.stat().st_size
+        for i in range(3000):
+            w.append("tick", {"i": i, "pad": "x" * 200}, ts=TS)
+            await w.wait_capacity()
+        await w.flush()
+        for _ in range(200):  # commits never checkpoint: only the thread copies pages into the file
+            if store_path.stat().st_size > empty:
+                break
+            await asyncio.sleep(0.01)
+            w.append("tick", {"i": -1}, ts=TS)  # wake the thread: it checkpoints after a batch
+        assert store_path.stat().st_size > empty
