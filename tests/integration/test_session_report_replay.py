@@ -148,3 +148,14 @@ def test_reports_are_written_as_json_and_csv(replay_store: Path, tmp_path: Path)
 def test_missing_store_is_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no event store at"):
         build_session_report(tmp_path / "absent.db")
+
+
+def test_the_store_summary_equals_folding_every_event(replay_store: Path) -> None:
+    from tradebot.pipeline.summary import summarize_events
+
+    with StoreReader(replay_store) as reader:
+        full = summarize_events((e.kind, e.body) for e in reader.iter_events())
+        assert reader.count_by_kind()["sizing"] > 0
+    fast = summarize_store(replay_store)
+    assert fast == full
+    assert full["bars"] > 6000 and full["intents"] > 0 and full["fills"] > 0

@@ -33,7 +33,7 @@ from tradebot.pipeline.resume import ResumeState, load_resume_state, reconcile_a
 from tradebot.pipeline.runner import Pipeline, RefusedBar, SourceItem
 from tradebot.pipeline.stats import RunStats
 from tradebot.pipeline.store_recorder import StoreRecorder
-from tradebot.pipeline.summary import summarize_events
+from tradebot.pipeline.summary import summarize_store
 
 
 def _refuse(message: str, code: ExitCode = ExitCode.CONFIG_ERROR) -> RunRefused:
@@ -496,13 +496,6 @@ def settings_calendars() -> Any:
     from tradebot.ops.calendars import shared_calendars
 
     return shared_calendars()
-
-
-def summarize_store(path: Path) -> dict[str, Any]:
-    from tradebot.store import StoreReader
-
-    with StoreReader(path) as reader:
-        return summarize_events((e.kind, e.body) for e in reader.iter_events())
 
 
 def _build_clock(settings: Any, from_file: bool, start: datetime | None) -> Clock:

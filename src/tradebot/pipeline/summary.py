@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from itertools import chain
+from pathlib import Path
 from typing import Any
 
 from tradebot.domain.codec import from_body
@@ -14,14 +16,50 @@ from tradebot.domain.events import OrderFilled
 from tradebot.domain.instruments import Instrument
 from tradebot.pipeline.portfolio import Portfolio
 
+# what the fold needs to read event by event; the rest it only counts (see summarize_store)
+FOLDED_KINDS = ("run_start", "bar_refused", "decision", "order_filled", "trading_state")
 
-def summarize_events(events: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
-    """Fold ``(kind, body)`` pairs, in store order, into the summary dict."""
+
+def summarize_store(path: Path) -> dict[str, Any]:
+    """The summary of a whole store, equal to folding every event, without decoding every event.
+
+    Bars, signals and sizing records (most of a store) are counted by SQLite; of the bars only the first
+    and each symbol's last are read (the final marks: fills never read a mark), and the sizing records'
+    reason codes are counted by SQLite too. Everything else goes through ``summarize_events``.
+    """
+    from tradebot.store import StoreReader
+
+    with StoreReader(path) as reader:
+        counts = Counter(reader.count_by_kind())
+        codes = reader.count_by_body_value("sizing", "code")
+        not_sized = Counter({code: n for code, n in codes.items() if code})
+        first = reader.first_event("bar")
+        bars = ([first] if first is not None else []) + reader.last_of_kind_by_symbol("bar")
+        folded = ((e.kind, e.body) for e in reader.iter_events(kinds=FOLDED_KINDS))
+        return summarize_events(
+            chain(folded, ((e.kind, e.body) for e in bars)), counts=counts, not_sized=not_sized
+        )
+
+
+def summarize_events(
+    events: Iterable[tuple[str, Mapping[str, Any]]],
+    *,
+    counts: Counter[str] | None = None,
+    not_sized: Counter[str] | None = None,
+) -> dict[str, Any]:
+    """Fold ``(kind, body)`` pairs, in store order, into the summary dict.
+
+    ``counts`` (events by kind) and ``not_sized`` (sizing records by reason code), when given, are taken
+    as they are instead of being counted from ``events``, which then need to hold only ``FOLDED_KINDS``,
+    then the first bar and each symbol's last bar.
+    """
     refused: Counter[str] = Counter()
-    not_sized: Counter[str] = Counter()
     blocked: Counter[str] = Counter()
     clamped: Counter[str] = Counter()
-    counts: Counter[str] = Counter()
+    counting = counts is None
+    counts = Counter() if counts is None else counts
+    sizing_codes = not_sized is None
+    not_sized = Counter() if not_sized is None else not_sized
     instruments: dict[str, Instrument] = {}
     portfolio: Portfolio | None = None
     starting_cash = Decimal(0)
@@ -29,7 +67,8 @@ def summarize_events(events: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[st
     runs: list[dict[str, Any]] = []
     state = "ACTIVE"
     for kind, body in events:
-        counts[kind] += 1
+        if counting:
+            counts[kind] += 1
         if kind == "run_start":
             runs.append({"mode": body.get("mode"), "resumed_after": body.get("resumed_after")})
             for spec in body.get("instruments", []):
@@ -44,7 +83,7 @@ def summarize_events(events: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[st
                 portfolio.mark(_symbol(body, instruments), Decimal(repr(body["close"])))
         elif kind == "bar_refused":
             refused[body["code"]] += 1
-        elif kind == "sizing" and body.get("code"):
+        elif kind == "sizing" and sizing_codes and body.get("code"):
             not_sized[body["code"]] += 1
         elif kind == "decision":
             for verdict in body.get("verdicts", []):

@@ -118,6 +118,33 @@ class StoreReader:
         rows = self._conn.execute("SELECT kind, COUNT(*) FROM events GROUP BY kind ORDER BY kind")
         return {kind: int(count) for kind, count in rows}
 
+    def last_of_kind_by_symbol(self, kind: str) -> list[StoredEvent]:
+        """The last event of ``kind`` for each symbol, in seq order (events without a symbol excluded)."""
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE seq IN ("
+            "SELECT MAX(seq) FROM events WHERE kind = ? AND symbol IS NOT NULL GROUP BY symbol) ORDER BY seq",
+            (kind,),
+        ).fetchall()
+        return [_event(row) for row in rows]
+
+    def first_event(self, kind: str) -> StoredEvent | None:
+        row = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE kind = ? ORDER BY seq LIMIT 1", (kind,)
+        ).fetchone()
+        return None if row is None else _event(row)
+
+    def count_by_body_value(self, kind: str, key: str) -> dict[str, int]:
+        """How many events of ``kind`` have each value of the top-level body field ``key`` (counted in
+        SQLite, no body decoded in Python); events without it, or with null, are not counted."""
+        if not key.isidentifier():
+            raise ValueError(f"not a body field name: {key!r}")
+        rows = self._conn.execute(
+            f"SELECT json_extract(CAST(body AS TEXT), '$.{key}') AS value, COUNT(*) FROM events "
+            "WHERE kind = ? GROUP BY value HAVING value IS NOT NULL",
+            (kind,),
+        )
+        return {str(value): int(count) for value, count in rows}
+
     def max_seq(self) -> int:
         """The highest seq in the store, 0 when it is empty."""
         return int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])

@@ -106,3 +106,20 @@ async def test_empty_store_and_bad_files(store_path: Path, tmp_path: Path) -> No
     with pytest.raises(StoreError, match="not a tradebot event store"):
         async with EventWriter.open(foreign):
             pass
+
+
+async def test_first_last_by_symbol_and_counts_by_body_value(store_path: Path) -> None:
+    await write_sample(store_path)
+    async with EventWriter.open(store_path) as w:
+        for code in ("NO_EDGE", None, "NO_EDGE", "BELOW_MIN_QTY"):
+            w.append("sizing", {"code": code, "qty": "0"}, ts=T0, symbol="MES")
+        w.append("sizing", {"qty": "1"}, ts=T0, symbol="MES")
+    with StoreReader(store_path) as r:
+        first = r.first_event("bar")
+        assert first is not None and first.body["i"] == 0
+        last = r.last_of_kind_by_symbol("bar")
+        assert [(e.symbol, e.body["i"]) for e in last] == [("MES", 4), ("BTCUSDT", 5)]
+        assert r.count_by_body_value("sizing", "code") == {"NO_EDGE": 2, "BELOW_MIN_QTY": 1}
+        assert r.first_event("nothing") is None and r.last_of_kind_by_symbol("nothing") == []
+        with pytest.raises(ValueError, match="body field"):
+            r.count_by_body_value("sizing", "code') --")
