@@ -28,20 +28,21 @@ import orjson
 
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 _FIELDS: dict[type, tuple[str, ...]] = {}
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_last_ts: tuple[datetime, str] = (_EPOCH, _EPOCH.isoformat())  # one-entry cache: events of a bar share ts
+_TS_CACHE: dict[datetime, str] = {}  # a bar's events share a few instants (bar open, bar close, now)
+_TS_CACHE_MAX = 64
 
 
 def format_ts(ts: datetime) -> str:
     """ISO-8601 UTC text of an aware datetime (the store's ``ts`` column and body datetimes)."""
-    global _last_ts
-    cached = _last_ts
-    if ts == cached[0] and ts.tzinfo is not None:  # aware datetimes compare as instants
-        return cached[1]
+    text = _TS_CACHE.get(ts)  # aware datetimes hash and compare as instants (a naive one never matches)
+    if text is not None:
+        return text
     if ts.tzinfo is None or ts.utcoffset() is None:
         raise ValueError(f"naive datetime {ts.isoformat()} has no time zone; event times must be UTC-aware")
     text = ts.isoformat() if ts.tzinfo is UTC else ts.astimezone(UTC).isoformat()
-    _last_ts = (ts, text)
+    if len(_TS_CACHE) >= _TS_CACHE_MAX:
+        _TS_CACHE.clear()
+    _TS_CACHE[ts] = text
     return text
 
 
