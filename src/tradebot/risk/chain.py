@@ -32,6 +32,8 @@ class GateChain:
     def evaluate(self, intent: OrderIntent, ctx: GateContext) -> Decision:
         current = intent
         verdicts: list[Verdict] = []
+        append = verdicts.append
+        block, clamp = Outcome.BLOCK, Outcome.CLAMP
         for gate in self.gates:
             if current.reduce_only and not gate.applies_to_exits:
                 continue
@@ -41,9 +43,10 @@ class GateChain:
                 verdict = Verdict.blocked(
                     gate.name, reasons.GATE_FAILURE, error=f"{type(exc).__name__}: {exc}"
                 )
-            verdicts.append(verdict)
-            if verdict.outcome is Outcome.BLOCK:
+            append(verdict)
+            outcome = verdict.outcome
+            if outcome is block:
                 return Decision(intent, tuple(verdicts), None, self.config_hash)
-            if verdict.outcome is Outcome.CLAMP and verdict.intent is not None:
+            if outcome is clamp and verdict.intent is not None:
                 current = verdict.intent
         return Decision(intent, tuple(verdicts), current, self.config_hash)

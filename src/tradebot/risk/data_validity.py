@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tradebot.domain.bars import Bar
 
@@ -50,17 +51,26 @@ class DataValidity:
         self._penalties: deque[float] = deque(maxlen=self.config.window)
         self._returns: deque[float] = deque(maxlen=max(self.config.window, self.config.mad_min_samples))
         self._last_bar: Bar | None = None
+        self._intervals: dict[int, timedelta] = {}
         self.last_reasons: tuple[str, ...] = ()
 
     def on_rejected_bar(self, code: str) -> None:
         self._penalties.append(1.0)
         self.last_reasons = ("rejected", code)
 
+    def _lag_s(self, bar: Bar, now: datetime) -> float:
+        """Seconds from the bar's end (``bar.end``) to ``now``."""
+        interval = self._intervals.get(bar.interval_s)
+        if interval is None:
+            interval = self._intervals[bar.interval_s] = timedelta(seconds=bar.interval_s)
+        return (now - (bar.ts + interval)).total_seconds()
+
     def on_bar(self, bar: Bar, now: datetime) -> float:
         """Record one accepted bar; returns its penalty."""
         cfg = self.config
         reasons: list[str] = []
         previous = self._last_bar
+        gap_s = 0.0
         if previous is not None:
             gap_s = (bar.ts - previous.ts).total_seconds()
             missing = round(gap_s / bar.interval_s) - 1
@@ -69,14 +79,10 @@ class DataValidity:
                     self._penalties.append(1.0)
                 reasons.append(f"gap:{missing}")
         penalty = 0.0
-        if (now - bar.end).total_seconds() > cfg.max_lag_s:
+        if self._lag_s(bar, now) > cfg.max_lag_s:
             penalty += cfg.stale_penalty
             reasons.append("stale")
-        if (
-            previous is not None
-            and previous.close > 0
-            and (bar.ts - previous.ts).total_seconds() <= cfg.session_break_s
-        ):
+        if previous is not None and previous.close > 0 and gap_s <= cfg.session_break_s:
             r = bar.close / previous.close - 1.0
             if self._is_outlier(r):
                 penalty += cfg.outlier_penalty
@@ -93,16 +99,32 @@ class DataValidity:
         if abs(r) > cfg.outlier_return:
             return True
         if len(self._returns) >= cfg.mad_min_samples and abs(r) > cfg.mad_min_return:
-            med = statistics.median(self._returns)
-            mad = statistics.median(abs(x - med) for x in self._returns)
+            med = _median(self._returns)
+            mad = _median([abs(x - med) for x in self._returns])
             return mad > 0 and abs(r - med) > cfg.mad_k * mad
         return False
 
     def score(self, now: datetime | None = None) -> float:
-        if not self._penalties:
+        penalties = self._penalties
+        if not penalties:
             return 0.0
-        penalties = list(self._penalties)
         last = self._last_bar
-        if now is not None and last is not None and (now - last.end).total_seconds() > self.config.max_lag_s:
-            penalties[-1] = min(1.0, penalties[-1] + self.config.stale_penalty)
-        return max(0.0, min(1.0, 1.0 - sum(penalties) / len(penalties)))
+        if now is not None and last is not None and self._lag_s(last, now) > self.config.max_lag_s:
+            adjusted = list(penalties)
+            adjusted[-1] = min(1.0, adjusted[-1] + self.config.stale_penalty)
+            total = sum(adjusted)
+        else:
+            total = sum(penalties)  # the same additions, in the same order, as over a copy
+        return max(0.0, min(1.0, 1.0 - total / len(penalties)))
+
+
+def _median(values: Iterable[float]) -> float:
+    """``statistics.median``, exactly (sorted; the middle one, or the mean of the middle two)."""
+    data = sorted(values)
+    n = len(data)
+    if n == 0:
+        raise statistics.StatisticsError("no median for empty data")
+    if n % 2 == 1:
+        return data[n // 2]
+    i = n // 2
+    return (data[i - 1] + data[i]) / 2

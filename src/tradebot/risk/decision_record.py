@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
@@ -12,26 +12,89 @@ from typing import Any
 from tradebot.domain import reasons
 from tradebot.risk.verdict import Decision, Outcome
 
+Converter = Callable[[Any], Any]
+
+# One converter per concrete type, chosen once by the rules of ``_converter_for`` (the rules only look at
+# the type, so the choice holds for every value of it): a dict lookup per value instead of a chain of
+# isinstance checks and a ``dataclasses.fields`` call per dataclass.
+_CONVERTERS: dict[type, Converter] = {}
+
 
 def to_jsonable(value: Any) -> Any:
     """Decimals as strings, times as ISO strings, enums as values, dataclasses and mappings as dicts."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Enum):
-        return to_jsonable(value.value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, set | frozenset):
-        return sorted((to_jsonable(v) for v in value), key=repr)
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    return repr(value)
+    convert = _CONVERTERS.get(type(value))
+    if convert is None:
+        convert = _converter_for(type(value))
+    return convert(value)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _iso(value: datetime | date | time) -> str:
+    return value.isoformat()
+
+
+def _enum(value: Enum) -> Any:
+    return to_jsonable(value.value)
+
+
+def _mapping(value: Mapping[Any, Any]) -> dict[str, Any]:
+    return {str(k): to_jsonable(v) for k, v in value.items()}
+
+
+def _set(value: set[Any] | frozenset[Any]) -> list[Any]:
+    return sorted((to_jsonable(v) for v in value), key=repr)
+
+
+def _sequence(value: list[Any] | tuple[Any, ...]) -> list[Any]:
+    return [to_jsonable(v) for v in value]
+
+
+def _dataclass(names: tuple[str, ...]) -> Converter:
+    def convert(value: Any) -> dict[str, Any]:
+        converters = _CONVERTERS
+        out: dict[str, Any] = {}
+        for name in names:
+            item = getattr(value, name)
+            fn = converters.get(type(item))
+            out[name] = fn(item) if fn is not None else to_jsonable(item)
+        return out
+
+    return convert
+
+
+def _converter_for(cls: type) -> Converter:
+    """The converter for values of ``cls``, in the order of the rules: plain JSON values as they are
+    (str and int enums included), Decimal, Enum, date/time, dataclass, mapping, set, list/tuple, repr."""
+    convert: Converter
+    if cls is type(None) or issubclass(cls, bool | int | float | str):
+        convert = _same
+    elif issubclass(cls, Decimal):
+        convert = str
+    elif issubclass(cls, Enum):
+        convert = _enum
+    elif issubclass(cls, datetime | date | time):
+        convert = _iso
+    elif dataclasses.is_dataclass(cls) and not issubclass(cls, type):
+        convert = _dataclass(tuple(f.name for f in dataclasses.fields(cls)))
+    elif issubclass(cls, Mapping):
+        convert = _mapping
+    elif issubclass(cls, set | frozenset):
+        convert = _set
+    elif issubclass(cls, list | tuple):
+        convert = _sequence
+    else:
+        convert = repr
+    _CONVERTERS[cls] = convert
+    return convert
+
+
+def _details(details: Mapping[str, Any]) -> Any:
+    if type(details) is dict:
+        return {str(k): to_jsonable(v) for k, v in details.items()} if details else {}
+    return to_jsonable(details)
 
 
 def decision_record(
@@ -46,18 +109,29 @@ def decision_record(
     ``order`` is the OrderRequest built from ``decision.approved`` (if any); ``config_hash`` is the
     chain's (chain order + gate settings + constitution); ``constitution_sha256`` the constitution's own.
     """
-    blocked = decision.blocked_by
-    clamps = [v.code for v in decision.verdicts if v.outcome is Outcome.CLAMP and v.code]
+    blocked = None
+    clamps: list[str] = []
+    verdicts: list[dict[str, Any]] = []
+    block, clamp = Outcome.BLOCK, Outcome.CLAMP
+    for v in decision.verdicts:
+        outcome = v.outcome
+        if outcome is block:
+            if blocked is None:
+                blocked = v
+        elif outcome is clamp and v.code:
+            clamps.append(v.code)
+        verdicts.append(
+            {"gate": v.gate, "outcome": outcome.value, "code": v.code, "details": _details(v.details)}
+        )
+    intent = to_jsonable(decision.intent)
+    approved = decision.approved
     record: dict[str, Any] = {
-        "intent": to_jsonable(decision.intent),
-        "verdicts": [
-            {"gate": v.gate, "outcome": v.outcome.value, "code": v.code, "details": to_jsonable(v.details)}
-            for v in decision.verdicts
-        ],
+        "intent": intent,
+        "verdicts": verdicts,
         "outcome": "BLOCKED" if blocked else ("CLAMPED" if clamps else "APPROVED"),
         "code": blocked.code if blocked else reasons.APPROVED,
         "clamps": clamps,
-        "approved": to_jsonable(decision.approved),
+        "approved": to_jsonable(approved),
         "order": to_jsonable(order),
         "config_hash": decision.config_hash,
         "constitution_sha256": constitution_sha256,

@@ -44,6 +44,7 @@ class _Order:
     rejected: bool = False
     filled_qty: Decimal = Decimal(0)
     filled_value: Decimal = Decimal(0)
+    penalty: float | None = None  # cached once acknowledged (then it no longer depends on the query time)
 
 
 class ExecutionQuality:
@@ -61,6 +62,7 @@ class ExecutionQuality:
         order = self._orders.get(cid) if cid else None
         if order is None:
             return
+        order.penalty = None
         if isinstance(event, OrderAccepted | OrderRejected | OrderFilled) and order.acked_at is None:
             order.acked_at = now
         if isinstance(event, OrderRejected):
@@ -89,5 +91,12 @@ class ExecutionQuality:
     def score(self, now: datetime | None = None) -> float:
         if not self._orders:
             return 1.0
-        penalties = [self._penalty(order, now) for order in self._orders.values()]
+        penalties: list[float] = []
+        for order in self._orders.values():
+            penalty = order.penalty
+            if penalty is None:
+                penalty = self._penalty(order, now)
+                if order.acked_at is not None:
+                    order.penalty = penalty
+            penalties.append(penalty)
         return max(0.0, min(1.0, 1.0 - sum(penalties) / len(penalties)))

@@ -10,17 +10,20 @@ nothing is left or it would add to the position.
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 from typing import Any
 
 from tradebot.domain import reasons
 from tradebot.domain.instruments import Instrument, PriceRounding
-from tradebot.domain.orders import ExitPlan, OrderIntent, Side
+from tradebot.domain.orders import ExitPlan, OrderIntent, OrderType, Side
 from tradebot.risk.context import GateContext
-from tradebot.risk.measures import ZERO, entry_price, signed_qty
+from tradebot.risk.measures import ZERO, signed_qty
 from tradebot.risk.verdict import Verdict
 
 
-def _round_exit_plan(plan: ExitPlan, side: Side, instrument: Instrument) -> ExitPlan:
+def _rounded_exit_prices(
+    plan: ExitPlan, side: Side, instrument: Instrument
+) -> tuple[Decimal | None, Decimal | None]:
     stop = plan.stop_loss
     if stop is not None:
         # toward the entry: a long's stop (below) rounds up, a short's (above) rounds down
@@ -28,7 +31,7 @@ def _round_exit_plan(plan: ExitPlan, side: Side, instrument: Instrument) -> Exit
     target = plan.take_profit
     if target is not None:
         target = instrument.round_price(target)
-    return dataclasses.replace(plan, stop_loss=stop, take_profit=target)
+    return stop, target
 
 
 class InstrumentSanityGate:
@@ -106,15 +109,20 @@ class InstrumentSanityGate:
         stop = intent.stop_price
         if stop is not None:
             stop = instrument.round_price(stop)
-        plan = _round_exit_plan(intent.exit_plan, intent.side, instrument) if intent.exit_plan else None
-        if (limit, stop, plan) != (intent.limit_price, intent.stop_price, intent.exit_plan):
+        plan = intent.exit_plan
+        plan_stop, plan_target = _rounded_exit_prices(plan, intent.side, instrument) if plan else (None, None)
+        plan_changed = plan is not None and (plan_stop, plan_target) != (plan.stop_loss, plan.take_profit)
+        if (limit, stop) != (intent.limit_price, intent.stop_price) or plan_changed:
             details["prices"] = {"limit": str(limit), "stop": str(stop)}
             if reasons.INSTRUMENT_ROUNDED not in codes:
                 codes.append(reasons.INSTRUMENT_ROUNDED)
-        result = dataclasses.replace(
-            intent, quantity=rounded, limit_price=limit, stop_price=stop, exit_plan=plan
-        )
-        order_notional = instrument.notional(entry_price(result), rounded)
+        # the order's price as rounded (what ``entry_price`` of the rounded intent gives)
+        price = intent.reference_price
+        if intent.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and limit is not None:
+            price = limit
+        elif intent.order_type is OrderType.STOP and stop is not None:
+            price = stop
+        order_notional = instrument.notional(price, rounded)
         if order_notional < instrument.min_notional:
             return Verdict.blocked(
                 self.name,
@@ -124,5 +132,10 @@ class InstrumentSanityGate:
                 min_notional=str(instrument.min_notional),
             )
         if codes:
+            if plan is not None:
+                plan = dataclasses.replace(plan, stop_loss=plan_stop, take_profit=plan_target)
+            result = dataclasses.replace(
+                intent, quantity=rounded, limit_price=limit, stop_price=stop, exit_plan=plan
+            )
             return Verdict.clamped(self.name, codes[0], result, codes=codes, **details)
         return Verdict.passed(self.name, notional=str(order_notional))

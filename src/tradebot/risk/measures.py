@@ -86,6 +86,10 @@ class RulesGate:
 
     def __init__(self, constitution: Constitution) -> None:
         self.constitution = constitution
+        self._rules: dict[str, InstrumentRules] = {}  # the constitution is frozen: resolve a symbol once
 
     def rules(self, symbol: str) -> InstrumentRules:
-        return self.constitution.rules_for(symbol)
+        rules = self._rules.get(symbol)
+        if rules is None:
+            rules = self._rules[symbol] = self.constitution.rules_for(symbol)
+        return rules

@@ -4,6 +4,7 @@ Exits are not throttled (they are never blocked by entry rules)."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -16,8 +17,18 @@ from tradebot.risk.verdict import Verdict
 WINDOW = timedelta(seconds=60)
 
 
+class SortedTimes(tuple[datetime, ...]):
+    """A tuple of times known to be in ascending order (``RiskTracker`` builds it only when they are), so
+    a window is counted by bisection instead of a scan."""
+
+    __slots__ = ()
+
+
 def count_within(times: Iterable[datetime], now: datetime, window: timedelta = WINDOW) -> int:
+    """How many of ``times`` fall in (now - window, now]."""
     start = now - window
+    if type(times) is SortedTimes:
+        return max(0, bisect_right(times, now) - bisect_right(times, start))
     return sum(1 for t in times if start < t <= now)
 
 

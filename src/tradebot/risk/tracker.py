@@ -20,22 +20,24 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from tradebot.domain.bars import Bar
 from tradebot.domain.events import BrokerEvent, OrderCanceled, OrderExpired, OrderFilled, OrderRejected
 from tradebot.domain.instruments import Instrument
 from tradebot.domain.orders import OrderIntent, OrderRequest
 from tradebot.domain.state import Mode, TradingState
-from tradebot.ops.calendars import Calendars, shared_calendars
+from tradebot.ops.calendars import ALWAYS_OPEN, Calendars, shared_calendars
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import has_leverage
 from tradebot.risk.pretrade_duplicate import order_key
+from tradebot.risk.pretrade_throttle import SortedTimes
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+ONE_DAY = timedelta(days=1)
 K = TypeVar("K")
 
 
@@ -66,6 +68,112 @@ class _Working:
     trade_day: date | None = None  # the session day whose trade count it took
 
 
+class _Times:
+    """Event times, oldest first, and their frozen tuple, cached between changes (a snapshot reads it
+    without copying the history). While every time came in order the tuple is a ``SortedTimes``, so the
+    throttles count a window by bisection."""
+
+    __slots__ = ("_frozen", "_ordered", "_read", "items")
+
+    def __init__(self) -> None:
+        self.items: deque[datetime] = deque()
+        self._ordered = True
+        self._frozen: tuple[datetime, ...] | None = SortedTimes()
+        self._read = False
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def append(self, now: datetime) -> None:
+        items = self.items
+        if not items:
+            self._ordered = True
+        elif self._ordered:
+            try:
+                if now < items[-1]:
+                    self._ordered = False
+            except TypeError:  # naive and aware times mixed: no order to rely on
+                self._ordered = False
+        items.append(now)
+        frozen = self._frozen
+        # right after a read (the usual: snapshot, then submit), extend the tuple now rather than copy the
+        # whole deque at the next read; otherwise (bulk loads) rebuild once at the next read
+        if self._read and self._ordered and frozen is not None:
+            self._frozen = SortedTimes((*frozen, now))
+        else:
+            self._frozen = None
+        self._read = False
+
+    def prune(self, horizon: datetime) -> None:
+        items = self.items
+        if items and items[0] <= horizon:
+            while items and items[0] <= horizon:
+                items.popleft()
+            self._frozen = None
+
+    def frozen(self) -> tuple[datetime, ...]:
+        frozen = self._frozen
+        if frozen is None:
+            frozen = self._frozen = SortedTimes(self.items) if self._ordered else tuple(self.items)
+        self._read = True
+        return frozen
+
+
+class _Sent(Generic[K]):
+    """What was sent (key -> time sent, in insertion order) and its frozenset, maintained between reads."""
+
+    __slots__ = ("_frozen", "_pending", "_read", "times")
+
+    def __init__(self) -> None:
+        self.times: dict[K, datetime] = {}
+        self._frozen: frozenset[K] | None = frozenset()
+        self._pending: list[K] = []
+        self._read = False
+
+    def add(self, key: K, now: datetime) -> None:
+        times = self.times
+        new = key not in times
+        times[key] = now
+        if new and self._frozen is not None:
+            if self._read:  # read since the last change: one small union now, none at the next read
+                self._frozen = self._frozen.union((key,))
+            else:
+                self._pending.append(key)
+        self._read = False
+
+    def drop_older(self, stale: datetime) -> None:
+        """Drop the oldest entries up to the first one still fresh. Keys are inserted in time order; one
+        updated in place keeps its old position, which only delays its removal (blocks duplicates longer:
+        the safe side), so there is no need to scan the whole dict every bar."""
+        seen = self.times
+        dropped = False
+        while seen:
+            key = next(iter(seen))
+            if seen[key] > stale:
+                break
+            del seen[key]
+            dropped = True
+        if dropped:
+            self._frozen = None
+            self._pending.clear()
+
+    def oldest(self) -> datetime | None:
+        seen = self.times
+        return seen[next(iter(seen))] if seen else None
+
+    def frozen(self) -> frozenset[K]:
+        frozen = self._frozen
+        if frozen is None:
+            frozen = frozenset(self.times)
+            self._pending.clear()
+        elif self._pending:
+            frozen = frozen.union(self._pending)
+            self._pending.clear()
+        self._frozen = frozen
+        self._read = True
+        return frozen
+
+
 @dataclass(slots=True)
 class _Book:
     position: Decimal = ZERO
@@ -84,18 +192,20 @@ class _Book:
     trades_today: int = 0
     consecutive_losses: int = 0
     last_entry_at: datetime | None = None
-    recent_orders: deque[datetime] = field(default_factory=deque)
+    recent_orders: _Times = field(default_factory=_Times)
 
 
-def _drop_older(seen: dict[K, datetime], stale: datetime) -> None:
-    """Drop the oldest entries up to the first one still fresh. Keys are inserted in time order; one
-    updated in place keeps its old position, which only delays its removal (blocks duplicates longer:
-    the safe side), so there is no need to scan the whole dict every bar."""
-    while seen:
-        key = next(iter(seen))
-        if seen[key] > stale:
-            return
-        del seen[key]
+_NO_BOOK = _Book()  # what a symbol without events reads as (never written)
+_EVERY_TIME = datetime.min  # a prune-due time that makes every prune run in full
+
+
+@dataclass(slots=True)
+class _DayCache:
+    """The session day of a calendar over [start, end): no calendar lookup while ``now`` stays inside."""
+
+    start: datetime
+    end: datetime
+    day: date
 
 
 class RiskTracker:
@@ -113,13 +223,19 @@ class RiskTracker:
         self._dedupe_horizon = timedelta(seconds=dedupe_horizon_s)
         self._books: dict[str, _Book] = {}
         self._working: dict[str, _Working] = {}
+        # the same working orders per symbol (in the same order), and their cached (entry, exit) sums
+        self._working_of: dict[str, dict[str, _Working]] = {}
+        self._working_sums: dict[str, tuple[Decimal, Decimal]] = {}
         self._seen_fills: set[str] = set()
-        self._recent_orders: deque[datetime] = deque()
-        self._recent_cancels: deque[datetime] = deque()
+        self._recent_orders = _Times()
+        self._recent_cancels = _Times()
         self._last_entry_at: datetime | None = None
-        self._sent_intents: dict[str, datetime] = {}
-        self._sent_cids: dict[str, datetime] = {}
-        self._sent_keys: dict[tuple[str, str, str, str], datetime] = {}
+        self._sent_intents: _Sent[str] = _Sent()
+        self._sent_cids: _Sent[str] = _Sent()
+        self._sent_keys: _Sent[tuple[str, str, str, str]] = _Sent()
+        # no prune can drop anything before this time (None: nothing to prune)
+        self._prune_at: datetime | None = None
+        self._days: dict[str, _DayCache] = {}
 
     # --- internals ----------------------------------------------------------------------------------
     def _instrument(self, symbol: str) -> Instrument:
@@ -129,10 +245,37 @@ class RiskTracker:
             raise KeyError(f"RiskTracker: unknown instrument {symbol!r}") from None
 
     def _day(self, symbol: str, now: datetime) -> date:
-        return self.calendars.session_day(self._instrument(symbol).calendar, now)
+        code = self._instrument(symbol).calendar
+        cached = self._days.get(code)
+        if cached is not None:
+            try:
+                if cached.start <= now < cached.end:
+                    return cached.day
+            except TypeError:  # a naive time: the calendar names the problem
+                pass
+        return self._lookup_day(code, now)
+
+    def _lookup_day(self, code: str, now: datetime) -> date:
+        """The calendar's session day, and how long from ``now`` on it stays the same: a 24/7 day is the UTC
+        date; an exchange's lasts until its session closes or the next session opens, whichever is first
+        (``Calendars.session_day``: the session containing ``now``, else the next one)."""
+        calendars = self.calendars
+        day = calendars.session_day(code, now)
+        end: datetime | None
+        if code == ALWAYS_OPEN:
+            end = datetime.combine(day + ONE_DAY, time(0), tzinfo=UTC) if day < date.max else None
+        else:
+            session = calendars.session(code, day)
+            next_open = calendars.next_open(code, now)
+            end = None if session is None or next_open is None else min(session.close, next_open)
+        if end is not None and now < end:
+            self._days[code] = _DayCache(now, end, day)
+        return day
 
     def _book(self, symbol: str, now: datetime) -> _Book:
-        book = self._books.setdefault(symbol, _Book())
+        book = self._books.get(symbol)
+        if book is None:
+            book = self._books[symbol] = _Book()
         day = self._day(symbol, now)
         if book.day != day:
             book.day = day
@@ -141,19 +284,85 @@ class RiskTracker:
             book.consecutive_losses = 0
         return book
 
+    def _due_after(self, at: datetime, horizon: timedelta) -> None:
+        """``at`` was recorded: it can be pruned from ``at + horizon`` on. The skip in ``_prune`` is only
+        trusted for UTC times (plain arithmetic); any other time makes every prune run in full."""
+        due = self._prune_at
+        if due is _EVERY_TIME:
+            return
+        if at.tzinfo is not UTC:
+            self._prune_at = _EVERY_TIME
+            return
+        try:
+            at = at + horizon
+        except OverflowError:  # the end of time: it never gets old enough
+            return
+        if due is None or at < due:
+            self._prune_at = at
+
     def _prune(self, now: datetime) -> None:
+        due = self._prune_at
+        if due is None:
+            return  # nothing recorded: nothing to drop
+        if due is not _EVERY_TIME and now.tzinfo is UTC and now < due:
+            return  # nothing is old enough yet
         horizon = now - self._history
-        for times in [
+        self._recent_orders.prune(horizon)
+        self._recent_cancels.prune(horizon)
+        for book in self._books.values():
+            book.recent_orders.prune(horizon)
+        stale = now - self._dedupe_horizon
+        self._sent_intents.drop_older(stale)
+        self._sent_cids.drop_older(stale)
+        self._sent_keys.drop_older(stale)
+        self._prune_at = None
+        history = self._history
+        for times in (
             self._recent_orders,
             self._recent_cancels,
             *(b.recent_orders for b in self._books.values()),
-        ]:
-            while times and times[0] <= horizon:
-                times.popleft()
-        stale = now - self._dedupe_horizon
-        _drop_older(self._sent_intents, stale)
-        _drop_older(self._sent_cids, stale)
-        _drop_older(self._sent_keys, stale)
+        ):
+            if times.items:
+                self._due_after(times.items[0], history)
+        for sent in (self._sent_intents, self._sent_cids, self._sent_keys):
+            oldest = sent.oldest()
+            if oldest is not None:
+                self._due_after(oldest, self._dedupe_horizon)
+
+    def _working_changed(self, symbol: str) -> None:
+        self._working_sums.pop(symbol, None)
+
+    def _add_working(self, client_order_id: str, working: _Working) -> None:
+        old = self._working.get(client_order_id)
+        self._working[client_order_id] = working
+        symbol = working.symbol
+        if old is not None and old.symbol != symbol:  # a client id reused for another symbol: reindex both
+            self._working_of[old.symbol].pop(client_order_id, None)
+            self._working_changed(old.symbol)
+            self._working_of[symbol] = {cid: w for cid, w in self._working.items() if w.symbol == symbol}
+        else:
+            self._working_of.setdefault(symbol, {})[client_order_id] = working
+        self._working_changed(symbol)
+
+    def _remove_working(self, client_order_id: str) -> _Working | None:
+        working = self._working.pop(client_order_id, None)
+        if working is not None:
+            self._working_of[working.symbol].pop(client_order_id, None)
+            self._working_changed(working.symbol)
+        return working
+
+    def _sums(self, symbol: str) -> tuple[Decimal, Decimal]:
+        """(working entry qty, working exit qty) of the symbol, signed; summed in order as they came."""
+        sums = self._working_sums.get(symbol)
+        if sums is None:
+            entry = exit_ = ZERO
+            for w in self._working_of.get(symbol, {}).values():
+                if w.reduce_only:
+                    exit_ = exit_ + w.remaining * w.sign
+                else:
+                    entry = entry + w.remaining * w.sign
+            sums = self._working_sums[symbol] = (entry, exit_)
+        return sums
 
     # --- events -------------------------------------------------------------------------------------
     def on_bar(self, bar: Bar, now: datetime) -> None:
@@ -168,13 +377,15 @@ class RiskTracker:
         """An order was sent (call once per request, after the ledger write, with its intent)."""
         book = self._book(request.symbol, now)
         working = _Working(request.symbol, request.side.sign, request.quantity, request.reduce_only)
-        self._working[request.client_order_id] = working
+        self._add_working(request.client_order_id, working)
         self._recent_orders.append(now)
         book.recent_orders.append(now)
-        self._sent_cids[request.client_order_id] = now
-        self._sent_intents[request.intent_id] = now
+        self._due_after(now, self._history)
+        self._sent_cids.add(request.client_order_id, now)
+        self._sent_intents.add(request.intent_id, now)
         bar_ts = (intent.bar_ts or intent.ts) if intent is not None else request.ts
-        self._sent_keys[order_key(request.symbol, request.side.value, request.quantity, bar_ts)] = now
+        self._sent_keys.add(order_key(request.symbol, request.side.value, request.quantity, bar_ts), now)
+        self._due_after(now, self._dedupe_horizon)
         if not request.reduce_only:
             working.trade_day = book.day
             book.trades_today += 1
@@ -191,6 +402,7 @@ class RiskTracker:
 
     def on_cancel_request(self, client_order_id: str, now: datetime) -> None:
         self._recent_cancels.append(now)
+        self._due_after(now, self._history)
         working = self._working.get(client_order_id)
         if working is not None:
             book = self._book(working.symbol, now)
@@ -205,7 +417,7 @@ class RiskTracker:
             return
         if not isinstance(event, OrderRejected | OrderCanceled | OrderExpired):
             return
-        working = self._working.pop(event.client_order_id, None)
+        working = self._remove_working(event.client_order_id)
         if working is None or working.reduce_only:
             return
         book = self._book(working.symbol, now)
@@ -230,8 +442,9 @@ class RiskTracker:
         if working is not None:
             working.filled += fill.quantity
             working.remaining = max(working.remaining - fill.quantity, ZERO)
+            self._working_changed(working.symbol)
             if working.remaining == ZERO:
-                del self._working[fill.client_order_id]
+                self._remove_working(fill.client_order_id)
         book.cancels_without_fill = 0
         book.realized_today -= fill.fee
         book.round_trip_pnl -= fill.fee
@@ -254,7 +467,7 @@ class RiskTracker:
             if new == ZERO:
                 book.avg_price = ZERO
                 book.entries_in_position = sum(
-                    1 for w in self._working.values() if w.symbol == fill.symbol and not w.reduce_only
+                    1 for w in self._working_of.get(fill.symbol, {}).values() if not w.reduce_only
                 )
             else:
                 book.avg_price = fill.price
@@ -266,20 +479,10 @@ class RiskTracker:
         return book.position if book else ZERO
 
     def working_entry_qty(self, symbol: str) -> Decimal:
-        return sum(
-            (
-                w.remaining * w.sign
-                for w in self._working.values()
-                if w.symbol == symbol and not w.reduce_only
-            ),
-            ZERO,
-        )
+        return self._sums(symbol)[0]
 
     def working_exit_qty(self, symbol: str) -> Decimal:
-        return sum(
-            (w.remaining * w.sign for w in self._working.values() if w.symbol == symbol and w.reduce_only),
-            ZERO,
-        )
+        return self._sums(symbol)[1]
 
     def _unrealized(self, symbol: str, book: _Book) -> Decimal:
         if book.position == ZERO or book.last_price is None:
@@ -288,25 +491,21 @@ class RiskTracker:
         return (book.last_price - book.avg_price) * book.position * multiplier
 
     def daily_status(self, symbol: str, now: datetime) -> DailyStatus:
-        book = self._books.get(symbol) or _Book()
+        book = self._books.get(symbol) or _NO_BOOK
         day = self._day(symbol, now)
-        same_day = book.day == day
-        realized = book.realized_today if same_day else ZERO
+        if book.day == day:
+            realized, trades, losses = book.realized_today, book.trades_today, book.consecutive_losses
+        else:
+            realized, trades, losses = ZERO, 0, 0
         return DailyStatus(
-            symbol=symbol,
-            session_day=day,
-            pnl_today=realized + self._unrealized(symbol, book),
-            realized_today=realized,
-            trades_today=book.trades_today if same_day else 0,
-            consecutive_losses=book.consecutive_losses if same_day else 0,
-            position=book.position,
+            symbol, day, realized + self._unrealized(symbol, book), realized, trades, losses, book.position
         )
 
     def exposure_by_symbol(self) -> dict[str, Decimal]:
         """Capital at risk per symbol: |position + working entries| x last price x multiplier / leverage."""
         result: dict[str, Decimal] = {}
         for symbol, book in self._books.items():
-            qty = abs(book.position) + abs(self.working_entry_qty(symbol))
+            qty = abs(book.position) + abs(self._sums(symbol)[0])
             if qty == ZERO or book.last_price is None:
                 continue
             instrument = self._instrument(symbol)
@@ -330,12 +529,19 @@ class RiskTracker:
         """The frozen state one intent is judged against. Reads only; changes nothing."""
         symbol = intent.symbol
         instrument = self._instrument(symbol)
-        book = self._books.get(symbol) or _Book()
+        book = self._books.get(symbol) or _NO_BOOK
         status = self.daily_status(symbol, now)
         regimes: dict[str, int] = {}
+        positions: dict[str, Decimal] = {}
         for sym, other in self._books.items():
-            if (other.position != ZERO or self.working_entry_qty(sym) != ZERO) and other.regime is not None:
+            if other.position != ZERO:
+                positions[sym] = other.position
+                if other.regime is not None:
+                    regimes[other.regime] = regimes.get(other.regime, 0) + 1
+            elif other.regime is not None and self._sums(sym)[0] != ZERO:
                 regimes[other.regime] = regimes.get(other.regime, 0) + 1
+        pending_entry, pending_exit = self._sums(symbol)
+        last_cancel_bar = book.last_cancel_bar
         return GateContext(
             now=now,
             mode=mode,
@@ -344,12 +550,12 @@ class RiskTracker:
             last_price=last_price,
             equity=equity,
             position_qty=book.position,
-            pending_qty=self.working_entry_qty(symbol),
-            positions={s: b.position for s, b in self._books.items() if b.position != ZERO},
+            pending_qty=pending_entry,
+            positions=positions,
             dvs=dvs,
             eqs=eqs,
             trading_state_reason=trading_state_reason,
-            pending_exit_qty=self.working_exit_qty(symbol),
+            pending_exit_qty=pending_exit,
             mid_price=mid_price,
             session_day=status.session_day,
             pnl_today=status.pnl_today,
@@ -361,12 +567,12 @@ class RiskTracker:
             position_confidence=book.confidence if book.position != ZERO else None,
             exposure_by_symbol=self.exposure_by_symbol(),
             positions_by_regime=regimes,
-            recent_orders=tuple(self._recent_orders),
-            recent_orders_symbol=tuple(book.recent_orders),
-            recent_cancels=tuple(self._recent_cancels),
+            recent_orders=self._recent_orders.frozen(),
+            recent_orders_symbol=book.recent_orders.frozen(),
+            recent_cancels=self._recent_cancels.frozen(),
             cancels_without_fill=book.cancels_without_fill,
-            bars_since_last_cancel=None if book.last_cancel_bar is None else book.bars - book.last_cancel_bar,
-            submitted_intent_ids=frozenset(self._sent_intents),
-            submitted_client_ids=frozenset(self._sent_cids),
-            submitted_keys=frozenset(self._sent_keys),
+            bars_since_last_cancel=None if last_cancel_bar is None else book.bars - last_cancel_bar,
+            submitted_intent_ids=self._sent_intents.frozen(),
+            submitted_client_ids=self._sent_cids.frozen(),
+            submitted_keys=self._sent_keys.frozen(),
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -26,15 +26,38 @@ class Verdict:
 
     @staticmethod
     def passed(gate: str, **details: Any) -> Verdict:
-        return Verdict(gate, Outcome.PASS, None, details)
+        return _verdict(gate, Outcome.PASS, None, details, None)
 
     @staticmethod
     def blocked(gate: str, code: str, **details: Any) -> Verdict:
-        return Verdict(gate, Outcome.BLOCK, code, details)
+        return _verdict(gate, Outcome.BLOCK, code, details, None)
 
     @staticmethod
     def clamped(gate: str, code: str, intent: OrderIntent, **details: Any) -> Verdict:
-        return Verdict(gate, Outcome.CLAMP, code, details, intent)
+        return _verdict(gate, Outcome.CLAMP, code, details, intent)
+
+
+# Every gate makes a Verdict per intent: set the slots directly (what the frozen __init__ does, without its
+# per-field object.__setattr__ lookups). The result is the same frozen value.
+_new = object.__new__
+_FIELDS = ("gate", "outcome", "code", "details", "intent")
+if tuple(f.name for f in fields(Verdict)) != _FIELDS:  # a new field must be set by _verdict too
+    raise TypeError(f"Verdict fields changed: update _verdict ({_FIELDS})")
+_set_gate, _set_outcome, _set_code, _set_details, _set_intent = (
+    vars(Verdict)[name].__set__ for name in _FIELDS
+)
+
+
+def _verdict(
+    gate: str, outcome: Outcome, code: str | None, details: Mapping[str, Any], intent: OrderIntent | None
+) -> Verdict:
+    verdict: Verdict = _new(Verdict)
+    _set_gate(verdict, gate)
+    _set_outcome(verdict, outcome)
+    _set_code(verdict, code)
+    _set_details(verdict, details)
+    _set_intent(verdict, intent)
+    return verdict
 
 
 @dataclass(frozen=True, slots=True)
