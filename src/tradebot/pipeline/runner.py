@@ -22,6 +22,7 @@ from tradebot.domain.events import BrokerEvent
 from tradebot.domain.signals import Signal
 from tradebot.pipeline.channel import Receiver, Sender, channel
 from tradebot.pipeline.engine import DecisionEngine
+from tradebot.pipeline.gc_policy import collect_between_items
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,17 +177,19 @@ class Pipeline:
             await out.send(END_OF_BARS)
 
     async def _decide_stage(self, items: Receiver[DecideItem]) -> None:
-        async for item in items:
-            if item is END_OF_BARS:
-                break
-            if isinstance(item, tuple):
-                bar, signal = item
-                assert bar is not None
-                await self.engine.on_bar(bar, signal)
-            elif isinstance(item, ExternalIntent):
-                await self.engine.on_external(item.item)
-            else:
-                self.engine.on_broker_event(item)
+        with collect_between_items() as collector:
+            async for item in items:
+                if item is END_OF_BARS:
+                    break
+                if isinstance(item, tuple):
+                    bar, signal = item
+                    assert bar is not None
+                    await self.engine.on_bar(bar, signal)
+                elif isinstance(item, ExternalIntent):
+                    await self.engine.on_external(item.item)
+                else:
+                    self.engine.on_broker_event(item)
+                collector.maybe_collect()  # between items: never between a bar and its order
 
     async def _events_stage(self, events: AsyncIterator[BrokerEvent], out: Sender[DecideItem]) -> None:
         async with _closing(out):
