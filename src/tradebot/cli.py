@@ -106,8 +106,7 @@ def status(store: Annotated[Path, typer.Option(help="Event store path.")]) -> No
     if not store.exists():
         typer.echo(f"no event store at {store}", err=True)
         raise typer.Exit(ExitCode.CONFIG_ERROR)
-    from tradebot.pipeline.session import summarize_store
-    from tradebot.pipeline.summary import render_summary
+    from tradebot.pipeline.summary import render_summary, summarize_store
 
     typer.echo(render_summary(summarize_store(store)))
 

@@ -15,7 +15,7 @@ so a large file does not starve the event loop.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ import anyio.lowlevel
 
 from tradebot.domain import reasons
 from tradebot.domain.bars import Bar
+from tradebot.ingest.slot_init import slot_setters
 
 COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 _ENCODING = "utf-8-sig"  # tolerate a byte-order mark before the header
@@ -68,11 +69,10 @@ class CsvBarFeed:
         symbol, interval, width = self.symbol, self.interval_s, self._width
         i_ts, i_o, i_h, i_l, i_c, i_v = self._index
         fromiso = datetime.fromisoformat
+        make_bar = _bar_maker()
         with self.path.open(encoding=_ENCODING, newline="") as f:
             f.readline()
-            line_no = 1
-            for line in f:
-                line_no += 1
+            for line_no, line in enumerate(f, start=2):
                 fields = line.rstrip("\r\n").split(",")
                 if len(fields) != width:
                     if not line.strip():
@@ -83,7 +83,7 @@ class CsvBarFeed:
                     continue
                 try:
                     ts = fromiso(fields[i_ts])
-                    bar = Bar(
+                    bar = make_bar(
                         symbol, ts, float(fields[i_o]), float(fields[i_h]), float(fields[i_l]),
                         float(fields[i_c]), float(fields[i_v]), interval,
                     )
@@ -98,10 +98,45 @@ class CsvBarFeed:
                 yield line_no, bar
 
     async def aiter(self, checkpoint_every: int = 1_000) -> AsyncIterator[FeedItem]:
-        for count, item in enumerate(self, start=1):
-            if count % checkpoint_every == 0:
+        if checkpoint_every <= 0:
+            raise ValueError(f"checkpoint_every must be positive, got {checkpoint_every}")
+        countdown = checkpoint_every
+        for item in self:
+            countdown -= 1
+            if countdown == 0:  # every checkpoint_every-th item
+                countdown = checkpoint_every
                 await anyio.lowlevel.checkpoint()
             yield item
+
+
+BarMaker = Callable[[str, datetime, float, float, float, float, float, int], Bar]
+_BAR_FIELDS = ("symbol", "ts", "open", "high", "low", "close", "volume", "interval_s")
+
+
+def _bar_maker() -> BarMaker:
+    """``Bar`` itself, or a function making the same Bar slot by slot (``tradebot.ingest.slot_init``)."""
+    setters = slot_setters(Bar, _BAR_FIELDS)
+    if setters is None:
+        return Bar
+    set_symbol, set_ts, set_open, set_high, set_low, set_close, set_volume, set_interval = setters
+    new = object.__new__
+
+    def make_bar(
+        symbol: str, ts: datetime, open_: float, high: float, low: float, close: float, volume: float,
+        interval_s: int,
+    ) -> Bar:
+        bar: Bar = new(Bar)
+        set_symbol(bar, symbol)
+        set_ts(bar, ts)
+        set_open(bar, open_)
+        set_high(bar, high)
+        set_low(bar, low)
+        set_close(bar, close)
+        set_volume(bar, volume)
+        set_interval(bar, interval_s)
+        return bar
+
+    return make_bar
 
 
 def _parse_header(header: str, path: Path) -> tuple[int, tuple[int, int, int, int, int, int]]:

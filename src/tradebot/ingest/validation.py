@@ -20,6 +20,10 @@ from tradebot.domain.bars import Bar
 def bar_fault(bar: Bar) -> str | None:
     """The reason code of what is wrong with the bar on its own (not its order), or None."""
     o, h, low, c, v = bar.open, bar.high, bar.low, bar.close, bar.volume
+    # fast path, the same verdict: a finite sum means every field is finite (a NaN or an infinity would
+    # make it NaN or infinite), and 0 < low <= open, close <= high with volume >= 0 passes every check
+    if isfinite(o + h + low + c + v) and 0 < low <= o <= h and low <= c <= h and v >= 0:
+        return None
     if not (isfinite(o) and isfinite(h) and isfinite(low) and isfinite(c) and isfinite(v)):
         return reasons.BAR_NAN
     if o <= 0 or h <= 0 or low <= 0 or c <= 0:
@@ -43,14 +47,15 @@ class BarValidator:
 
     def check(self, bar: Bar) -> str | None:
         code = bar_fault(bar)
+        symbol, ts = bar.symbol, bar.ts
         if code is None:
-            last = self._last_ts.get(bar.symbol)
-            if last is not None and bar.ts <= last:
-                code = reasons.BAR_DUPLICATE_TS if bar.ts == last else reasons.BAR_OUT_OF_ORDER
+            last = self._last_ts.get(symbol)
+            if last is not None and ts <= last:
+                code = reasons.BAR_DUPLICATE_TS if ts == last else reasons.BAR_OUT_OF_ORDER
         if code is not None:
             self.refused[code] = self.refused.get(code, 0) + 1
             return code
-        self._last_ts[bar.symbol] = bar.ts
+        self._last_ts[symbol] = ts
         self.accepted += 1
         return None
 

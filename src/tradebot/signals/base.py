@@ -4,6 +4,10 @@ A component keeps only the state its formula needs (a few floats, a bounded wind
 bounded amount of work however long the run. It says nothing (``None``) until it has seen ``warmup_bars``
 bars. Third-party components registered under the ``tradebot.signals`` entry-point group implement the same
 protocol: the entry point is a factory ``(params: Mapping[str, Any]) -> SignalComponent``.
+
+A component may also offer ``update_vote(bar) -> float | None`` (``VotingComponent``): the same state change
+as ``update`` and exactly ``update(bar).vote`` (or None), refused with the same ``ValueError``, without
+building the reading. The ensemble calls it on every bar when it is there (the built-ins all have it).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NoReturn, Protocol, runtime_checkable
 
 from tradebot.domain.bars import Bar
 
@@ -49,7 +53,20 @@ class SignalComponent(Protocol):
     def update(self, bar: Bar) -> ComponentReading | None: ...
 
 
+@runtime_checkable
+class VotingComponent(SignalComponent, Protocol):
+    """A component with the reading-free fast path ``update_vote`` (see the module docstring)."""
+
+    def update_vote(self, bar: Bar) -> float | None: ...
+
+
 ComponentFactory = Callable[[Mapping[str, Any]], SignalComponent]
+
+
+def refuse_reading(direction: float, strength: float) -> NoReturn:
+    """Raise the ``ValueError`` ``ComponentReading(direction, strength)`` raises (out of range or NaN)."""
+    ComponentReading(direction, strength)
+    raise AssertionError(f"direction {direction!r} and strength {strength!r} are a valid reading")
 
 
 def clamp(value: float, low: float, high: float) -> float:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradebot.domain.bars import Bar
-from tradebot.signals.base import ComponentReading
+from tradebot.signals.base import ComponentReading, refuse_reading
 
 
 class BreakoutParams(BaseModel):
@@ -20,26 +20,36 @@ class BreakoutParams(BaseModel):
 
 
 class MonotonicWindow:
-    """Running max (or min) of the last ``size`` values pushed, amortised O(1) per push."""
+    """Running max (or min) of the last ``size`` values pushed, amortised O(1) per push.
+
+    Candidates are kept in two parallel deques (push index, value), values monotonic from the front.
+    """
 
     def __init__(self, size: int, *, maximum: bool) -> None:
         self.size = size
         self.maximum = maximum
-        self._items: deque[tuple[int, float]] = deque()
+        self._indices: deque[int] = deque()
+        self._values: deque[float] = deque()
         self._index = 0
 
     def push(self, value: float) -> None:
-        items = self._items
+        indices, values = self._indices, self._values
         if self.maximum:
-            while items and items[-1][1] <= value:
-                items.pop()
+            while values and values[-1] <= value:
+                values.pop()
+                indices.pop()
         else:
-            while items and items[-1][1] >= value:
-                items.pop()
-        items.append((self._index, value))
-        self._index += 1
-        while items[0][0] <= self._index - 1 - self.size:
-            items.popleft()
+            while values and values[-1] >= value:
+                values.pop()
+                indices.pop()
+        index = self._index
+        values.append(value)
+        indices.append(index)
+        self._index = index = index + 1
+        oldest = index - 1 - self.size
+        while indices[0] <= oldest:
+            indices.popleft()
+            values.popleft()
 
     @property
     def full(self) -> bool:
@@ -47,7 +57,7 @@ class MonotonicWindow:
 
     @property
     def value(self) -> float:
-        return self._items[0][1]
+        return self._values[0]
 
 
 class DonchianBreakout:
@@ -63,6 +73,7 @@ class DonchianBreakout:
     def __init__(self, params: BreakoutParams | None = None) -> None:
         self.params = params or BreakoutParams()
         self.warmup_bars = self.params.period + 1
+        self._base_strength = self.params.base_strength
         self._highs = MonotonicWindow(self.params.period, maximum=True)
         self._lows = MonotonicWindow(self.params.period, maximum=False)
 
@@ -84,10 +95,33 @@ class DonchianBreakout:
         self._lows.push(bar.low)
         return reading
 
+    def update_vote(self, bar: Bar) -> float | None:
+        """``update(bar).vote``: +-strength outside the channel, 0.0 inside, without the reading."""
+        vote: float | None = None
+        highs, lows = self._highs, self._lows
+        if highs._index >= highs.size:  # highs.full, without the property call
+            upper, lower = highs._values[0], lows._values[0]
+            close = bar.close
+            if close > upper:
+                vote = self._checked(1.0, self._strength(close - upper, upper - lower))
+            elif close < lower:
+                vote = -self._checked(-1.0, self._strength(lower - close, upper - lower))
+            else:
+                vote = 0.0
+        highs.push(bar.high)
+        lows.push(bar.low)
+        return vote
+
+    @staticmethod
+    def _checked(direction: float, strength: float) -> float:
+        if not 0.0 <= strength <= 1.0:
+            refuse_reading(direction, strength)
+        return strength
+
     def _strength(self, excess: float, width: float) -> float:
         if width <= 0.0:
             return 1.0
-        return min(1.0, self.params.base_strength + excess / width)
+        return min(1.0, self._base_strength + excess / width)
 
 
 def make_breakout(params: Mapping[str, Any]) -> DonchianBreakout:

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from tradebot.domain.bars import Bar
 from tradebot.domain.signals import Signal
-from tradebot.signals.base import SignalComponent
+from tradebot.ingest.slot_init import slot_setters
+from tradebot.signals.base import SignalComponent, VotingComponent
 from tradebot.signals.params import EnsembleParams
 from tradebot.signals.volatility import VolatilityRegime
 
@@ -59,7 +61,65 @@ def calibrated_confidence(evidence: float, center: float, slope: float) -> float
     return z / (1.0 + z)
 
 
+Voter = Callable[[Bar], float | None]
+SignalMaker = Callable[
+    [str, datetime, float, float, str, float, float | None, str, Mapping[str, float], datetime | None], Signal
+]
+_SIGNAL_FIELDS = (
+    "symbol", "ts", "direction", "confidence", "regime", "reference_price", "atr", "profile", "components",
+    "bar_ts",
+)
+
+
+def _signal_maker() -> SignalMaker:
+    """``Signal`` itself, or a function making the same Signal slot by slot (see ``ingest.slot_init``)."""
+    setters = slot_setters(Signal, _SIGNAL_FIELDS)
+    if setters is None:
+        return Signal
+    (set_symbol, set_ts, set_direction, set_confidence, set_regime, set_price, set_atr, set_profile,
+     set_components, set_bar_ts) = setters
+    new = object.__new__
+
+    def make_signal(
+        symbol: str, ts: datetime, direction: float, confidence: float, regime: str, reference_price: float,
+        atr: float | None, profile: str, components: Mapping[str, float], bar_ts: datetime | None,
+    ) -> Signal:
+        signal: Signal = new(Signal)
+        set_symbol(signal, symbol)
+        set_ts(signal, ts)
+        set_direction(signal, direction)
+        set_confidence(signal, confidence)
+        set_regime(signal, regime)
+        set_price(signal, reference_price)
+        set_atr(signal, atr)
+        set_profile(signal, profile)
+        set_components(signal, components)
+        set_bar_ts(signal, bar_ts)
+        return signal
+
+    return make_signal
+
+
+def _voter(component: SignalComponent) -> Voter:
+    """``component.update_vote`` when it has one, else ``update(bar).vote`` (None while warming up)."""
+    if isinstance(component, VotingComponent):
+        return component.update_vote
+    update = component.update
+
+    def vote(bar: Bar) -> float | None:
+        reading = update(bar)
+        return None if reading is None else reading.vote
+
+    return vote
+
+
 class Ensemble:
+    """Per bar: every component's vote into one preallocated list, then plain float arithmetic.
+
+    Nothing is built per component per bar; the EnsembleReading of ``last_reading`` is only assembled
+    when somebody asks for it (``evaluate`` does), from the score, agreement, regime and ATR kept here.
+    """
+
     def __init__(
         self,
         symbol: str,
@@ -79,89 +139,168 @@ class Ensemble:
         self.bars = 0
         self.emitted = 0
         self.suppressed: Counter[str] = Counter()
-        self.last_reading: EnsembleReading | None = None
+        # precomputed once: names, weights, vote callables, per-regime factors, thresholds, calibration
+        self._names = tuple(c.name for c, _ in self.components)
+        self._weights = tuple(w for _, w in self.components)
+        self._voters = tuple((i, _voter(c), w) for i, (c, w) in enumerate(self.components))
+        # two components of one name share a vote (the last one's), as a name-keyed dict of votes would
+        last_of = {name: i for i, name in enumerate(self._names)}
+        aliases = tuple(last_of[name] for name in self._names)
+        self._aliases = None if aliases == tuple(range(len(aliases))) else aliases
+        self._dampening = dict(params.dampening)
+        self._undamped = {regime: 1.0 - damping for regime, damping in self._dampening.items()}
+        self._min_direction = params.min_direction
+        self._min_agreement = params.min_agreement
+        self._min_confidence = params.min_confidence
+        self._center = params.calibration.center
+        self._slope = params.calibration.slope
+        self._agreeing_weight: dict[int, float] = {}  # mask of agreeing components -> sum() of weights
+        self._votes: list[float] = [0.0] * len(self.components)  # this bar's, valid only when warm
+        self._interval_s = -1
+        self._interval = timedelta(0)
+        self._make_signal = _signal_maker()
+        # the last bar's reading, kept as plain values: warm, score, agreement, regime, atr
+        self._warm = False
+        self._score = 0.0
+        self._voting_weight = 0.0
+        self._agreement: float | None = None  # worked out on demand (_agreement_of_step)
+        self._regime = ""
+        self._atr = 0.0
 
-    def evaluate(self, bar: Bar) -> EnsembleReading | None:
-        """Feed ``bar`` to every component; the combined reading, or None while any one is warming up."""
+    def _step(self, bar: Bar) -> bool:
+        """Feed ``bar`` to every component; True (score, regime, atr set) once all are warm."""
         if bar.symbol != self.symbol:
             raise ValueError(f"ensemble for {self.symbol} was given a bar of {bar.symbol}")
         self.bars += 1
-        vol = self.volatility.update(bar)
-        votes: dict[str, float] = {}
-        warm = vol is not None
-        for component, _ in self.components:
-            component_reading = component.update(bar)
-            if component_reading is None:
-                warm = False
-            else:
-                votes[component.name] = component_reading.vote
-        if not warm:
-            self.last_reading = None
-            return None
-        atr = self.volatility.atr
-        regime = self.volatility.regime
-        assert atr is not None and regime is not None
+        self._warm = False
+        volatility = self.volatility
+        warm = volatility.advance(bar)
+        votes = self._votes
+        # sum(w_i * vote_i) and the weight of non-zero votes, in component order, as the votes come
         weighted = 0.0
         voting_weight = 0.0
-        for component, weight in self.components:
-            vote = votes[component.name]
-            weighted += weight * vote
-            if vote != 0.0:
+        for i, vote, weight in self._voters:
+            value = vote(bar)
+            if value is None:
+                warm = False
+                continue
+            votes[i] = value
+            weighted += weight * value
+            if value != 0.0:
                 voting_weight += weight
-        score = max(-1.0, min(1.0, weighted / self._total_weight))
-        agreeing = sum(
-            w for c, w in self.components if votes[c.name] * score > 0.0
-        )
-        agreement = agreeing / voting_weight if voting_weight > 0.0 else 0.0
-        damping = self.params.dampening[regime]
-        magnitude = abs(score) * (1.0 - damping)
+        if not warm:
+            return False
+        atr = volatility.atr
+        regime = volatility.regime
+        assert atr is not None and regime is not None
+        if self._aliases is not None:  # components sharing a name: redo the sums with the shared votes
+            votes = [votes[j] for j in self._aliases]
+            weighted = 0.0
+            voting_weight = 0.0
+            for i, weight in enumerate(self._weights):
+                weighted += weight * votes[i]
+                if votes[i] != 0.0:
+                    voting_weight += weight
+        ratio = weighted / self._total_weight
+        # max(-1.0, min(1.0, ratio)), NaN included
+        score = ratio if ratio < 1.0 else 1.0
+        score = score if score > -1.0 else -1.0
+        self._score = score
+        self._voting_weight = voting_weight
+        self._agreement = None
+        self._regime = regime
+        self._atr = atr
+        self._warm = True
+        return True
+
+    def _agreement_of_step(self) -> float:
+        """The agreement of the last warm bar, worked out when first needed (a weak bar never needs it)."""
+        agreement = self._agreement
+        if agreement is not None:
+            return agreement
+        voting_weight = self._voting_weight
+        if voting_weight > 0.0:
+            score = self._score
+            votes = self._votes if self._aliases is None else [self._votes[j] for j in self._aliases]
+            # the agreeing weight as sum() over the agreeing components, cached per set of them
+            mask = 0
+            bit = 1
+            for vote in votes:
+                if vote * score > 0.0:
+                    mask |= bit
+                bit <<= 1
+            agreeing = self._agreeing_weight.get(mask)
+            if agreeing is None:
+                agreeing = sum(w for i, w in enumerate(self._weights) if mask >> i & 1)
+                self._agreeing_weight[mask] = agreeing
+            agreement = agreeing / voting_weight
+        else:
+            agreement = 0.0
+        self._agreement = agreement
+        return agreement
+
+    def _reading(self) -> EnsembleReading | None:
+        """The EnsembleReading of the last bar, from the values ``_step`` kept."""
+        if not self._warm:
+            return None
+        score, agreement, regime = self._score, self._agreement_of_step(), self._regime
+        magnitude = abs(score) * self._undamped[regime]
         evidence = magnitude * agreement
-        calibration = self.params.calibration
-        reading = EnsembleReading(
+        return EnsembleReading(
             score=score,
             agreement=agreement,
-            damping=damping,
+            damping=self._dampening[regime],
             evidence=evidence,
             direction=math.copysign(magnitude, score) if score != 0.0 else 0.0,
-            confidence=calibrated_confidence(evidence, calibration.center, calibration.slope),
+            confidence=calibrated_confidence(evidence, self._center, self._slope),
             regime=regime,
-            atr=atr,
-            votes=votes,
+            atr=self._atr,
+            votes=self._vote_dict(),
         )
-        self.last_reading = reading
-        return reading
+
+    def _vote_dict(self) -> dict[str, float]:
+        names, votes = self._names, self._votes
+        if len(names) == 1:
+            return {names[0]: votes[0]}
+        return dict(zip(names, votes))  # noqa: B905 - one vote per name, by construction
+
+    @property
+    def last_reading(self) -> EnsembleReading | None:
+        """The combined reading of the last bar (None while any component is warming up)."""
+        return self._reading()
+
+    def evaluate(self, bar: Bar) -> EnsembleReading | None:
+        """Feed ``bar`` to every component; the combined reading, or None while any one is warming up."""
+        self._step(bar)
+        return self._reading()
 
     def on_bar(self, bar: Bar) -> Signal | None:
-        reading = self.evaluate(bar)
-        why = self._suppression(reading)
-        if why is not None:
-            self.suppressed[why] += 1
+        if not self._step(bar):
+            self.suppressed[WARMUP] += 1
             return None
-        assert reading is not None
+        score = self._score
+        if score == 0.0:
+            self.suppressed[SILENT] += 1
+            return None
+        magnitude = abs(score) * self._undamped[self._regime]
+        direction = math.copysign(magnitude, score)
+        if abs(direction) < self._min_direction:
+            self.suppressed[WEAK_DIRECTION] += 1
+            return None
+        agreement = self._agreement_of_step()
+        if agreement < self._min_agreement:
+            self.suppressed[LOW_AGREEMENT] += 1
+            return None
+        confidence = calibrated_confidence(magnitude * agreement, self._center, self._slope)
+        if confidence < self._min_confidence:
+            self.suppressed[LOW_CONFIDENCE] += 1
+            return None
         self.emitted += 1
-        return Signal(
-            symbol=bar.symbol,
-            ts=bar.end,
-            direction=reading.direction,
-            confidence=reading.confidence,
-            regime=reading.regime,
-            reference_price=bar.close,
-            atr=reading.atr,
-            profile=self.profile,
-            components=dict(reading.votes),
-            bar_ts=bar.ts,
+        ts = bar.ts
+        if bar.interval_s != self._interval_s:
+            self._interval_s = bar.interval_s
+            self._interval = timedelta(seconds=bar.interval_s)
+        return self._make_signal(
+            bar.symbol, ts + self._interval, direction, confidence, self._regime, bar.close, self._atr,
+            self.profile, self._vote_dict(), ts,
         )
-
-    def _suppression(self, reading: EnsembleReading | None) -> str | None:
-        if reading is None:
-            return WARMUP
-        if reading.score == 0.0:
-            return SILENT
-        p = self.params
-        if abs(reading.direction) < p.min_direction:
-            return WEAK_DIRECTION
-        if reading.agreement < p.min_agreement:
-            return LOW_AGREEMENT
-        if reading.confidence < p.min_confidence:
-            return LOW_CONFIDENCE
-        return None

@@ -40,34 +40,62 @@ class MeanReversionZ:
     def __init__(self, params: MeanReversionParams | None = None) -> None:
         self.params = params or MeanReversionParams()
         self.warmup_bars = self.params.window
+        self._n = self.params.window
+        self._z_entry = self.params.z_entry
+        self._z_max = self.params.z_max
         self._window: deque[float] = deque()
         self._origin: float | None = None
         self._sum = 0.0
         self._sum_sq = 0.0
+        self._mean = 0.0
+        self._std = 0.0
 
-    def update(self, bar: Bar) -> ComponentReading | None:
-        if self._origin is None:
-            self._origin = bar.close
-        x = bar.close - self._origin
-        self._window.append(x)
+    def _z(self, close: float) -> float | None:
+        """Take ``close`` in; its z-score once the window is full (mean and std kept on self), else None."""
+        origin = self._origin
+        if origin is None:
+            self._origin = origin = close
+        x = close - origin
+        window = self._window
+        window.append(x)
         self._sum += x
         self._sum_sq += x * x
-        n = self.params.window
-        if len(self._window) > n:
-            old = self._window.popleft()
+        n = self._n
+        if len(window) > n:
+            old = window.popleft()
             self._sum -= old
             self._sum_sq -= old * old
-        if len(self._window) < n:
+        if len(window) < n:
             return None
         mean = self._sum / n
-        variance = max(self._sum_sq / n - mean * mean, 0.0)
+        variance = self._sum_sq / n - mean * mean
+        variance = 0.0 if variance < 0.0 else variance  # max(variance, 0.0)
         std = math.sqrt(variance)
+        self._mean = mean
+        self._std = std
         # below ~1e-9 of a price unit the window is flat: rounding noise, not a deviation
-        z = 0.0 if std < 1e-9 else (x - mean) / std
-        values = {"z": z, "mean": mean + self._origin, "std": std}
-        if abs(z) < self.params.z_entry:
+        return 0.0 if std < 1e-9 else (x - mean) / std
+
+    def update(self, bar: Bar) -> ComponentReading | None:
+        z = self._z(bar.close)
+        if z is None:
+            return None
+        assert self._origin is not None
+        values = {"z": z, "mean": self._mean + self._origin, "std": self._std}
+        if abs(z) < self._z_entry:
             return ComponentReading(0.0, 0.0, values)
-        return ComponentReading(-sign(z), min(1.0, abs(z) / self.params.z_max), values)
+        return ComponentReading(-sign(z), min(1.0, abs(z) / self._z_max), values)
+
+    def update_vote(self, bar: Bar) -> float | None:
+        """``update(bar).vote``: -sign(z) * min(1, |z| / z_max), 0.0 inside the entry band."""
+        z = self._z(bar.close)
+        if z is None:
+            return None
+        if abs(z) < self._z_entry:
+            return 0.0
+        ratio = abs(z) / self._z_max
+        strength = ratio if ratio < 1.0 else 1.0  # min(1.0, ratio)
+        return -strength if z > 0.0 else strength if z < 0.0 else -0.0 * strength
 
 
 def make_mean_reversion(params: Mapping[str, Any]) -> MeanReversionZ:

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradebot.domain.bars import Bar
-from tradebot.signals.base import ComponentReading, clamp, sign
+from tradebot.signals.base import ComponentReading, refuse_reading, sign
 
 
 class MomentumParams(BaseModel):
@@ -37,6 +37,11 @@ class Momentum:
         self.params = params or MomentumParams()
         p = self.params
         self.warmup_bars = max(p.roc_period, p.rsi_period) + 1
+        self._n = p.rsi_period
+        self._n_minus_1 = p.rsi_period - 1
+        self._roc_scale_bps = p.roc_scale_bps
+        self._roc_weight = p.roc_weight
+        self._rsi_weight = 1.0 - p.roc_weight
         self._closes: deque[float] = deque(maxlen=p.roc_period + 1)
         self._prev: float | None = None
         self._changes = 0
@@ -45,46 +50,73 @@ class Momentum:
         self._avg_gain = 0.0
         self._avg_loss = 0.0
         self._seen = 0
+        self._roc_bps = 0.0
+        self._rsi = 50.0
 
     @property
     def rsi(self) -> float | None:
-        if self._changes < self.params.rsi_period:
+        if self._changes < self._n:
             return None
         if self._avg_loss == 0.0:
             return 50.0 if self._avg_gain == 0.0 else 100.0
         rs = self._avg_gain / self._avg_loss
         return 100.0 - 100.0 / (1.0 + rs)
 
-    def _update_rsi(self, close: float) -> None:
-        if self._prev is not None:
-            change = close - self._prev
-            gain, loss = max(change, 0.0), max(-change, 0.0)
-            n = self.params.rsi_period
-            self._changes += 1
-            if self._changes <= n:
+    def _score(self, close: float) -> float | None:
+        """Take ``close`` in (ROC window, Wilder averages); the score once warm, else None.
+
+        The ROC and RSI it used stay in ``_roc_bps`` and ``_rsi`` for ``update``'s reading.
+        """
+        self._closes.append(close)
+        prev = self._prev
+        self._prev = close
+        n = self._n
+        if prev is not None:
+            change = close - prev
+            gain = 0.0 if change < 0.0 else change  # max(change, 0.0), NaN and -0.0 alike
+            loss = 0.0 if -change < 0.0 else -change  # max(-change, 0.0)
+            changes = self._changes = self._changes + 1
+            if changes <= n:
                 self._gain_sum += gain
                 self._loss_sum += loss
-                if self._changes == n:
+                if changes == n:
                     self._avg_gain = self._gain_sum / n
                     self._avg_loss = self._loss_sum / n
             else:
-                self._avg_gain = (self._avg_gain * (n - 1) + gain) / n
-                self._avg_loss = (self._avg_loss * (n - 1) + loss) / n
-        self._prev = close
+                self._avg_gain = (self._avg_gain * self._n_minus_1 + gain) / n
+                self._avg_loss = (self._avg_loss * self._n_minus_1 + loss) / n
+        self._seen += 1
+        if self._seen < self.warmup_bars or self._changes < n:
+            return None
+        avg_gain, avg_loss = self._avg_gain, self._avg_loss
+        if avg_loss == 0.0:
+            rsi = 50.0 if avg_gain == 0.0 else 100.0
+        else:
+            rsi = 100.0 - 100.0 / (1.0 + avg_gain / avg_loss)
+        roc_bps = (close / self._closes[0] - 1.0) * 1e4
+        self._roc_bps = roc_bps
+        self._rsi = rsi
+        roc_part = math.tanh(roc_bps / self._roc_scale_bps)
+        rsi_part = (rsi - 50.0) / 50.0
+        score = self._roc_weight * roc_part + self._rsi_weight * rsi_part
+        return -1.0 if score < -1.0 else 1.0 if score > 1.0 else score  # clamp(score, -1.0, 1.0)
 
     def update(self, bar: Bar) -> ComponentReading | None:
-        self._closes.append(bar.close)
-        self._update_rsi(bar.close)
-        self._seen += 1
-        rsi = self.rsi
-        if self._seen < self.warmup_bars or rsi is None:
+        score = self._score(bar.close)
+        if score is None:
             return None
-        p = self.params
-        roc_bps = (bar.close / self._closes[0] - 1.0) * 1e4
-        roc_part = math.tanh(roc_bps / p.roc_scale_bps)
-        rsi_part = (rsi - 50.0) / 50.0
-        score = clamp(p.roc_weight * roc_part + (1.0 - p.roc_weight) * rsi_part, -1.0, 1.0)
-        return ComponentReading(sign(score), abs(score), {"roc_bps": roc_bps, "rsi": rsi})
+        return ComponentReading(sign(score), abs(score), {"roc_bps": self._roc_bps, "rsi": self._rsi})
+
+    def update_vote(self, bar: Bar) -> float | None:
+        """``update(bar).vote``: sign(score) * |score| (so -0.0 becomes 0.0), without the reading."""
+        score = self._score(bar.close)
+        if score is None:
+            return None
+        if score > 0.0 or score < 0.0:
+            return score
+        if score == 0.0:
+            return 0.0
+        refuse_reading(sign(score), abs(score))
 
 
 def make_momentum(params: Mapping[str, Any]) -> Momentum:

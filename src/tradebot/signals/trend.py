@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tradebot.domain.bars import Bar
-from tradebot.signals.base import ComponentReading, sign
+from tradebot.signals.base import ComponentReading, refuse_reading, sign
 
 
 class TrendParams(BaseModel):
@@ -40,6 +40,7 @@ class TrendEma:
         self.warmup_bars = self.params.slow
         self._alpha_fast = 2.0 / (self.params.fast + 1)
         self._alpha_slow = 2.0 / (self.params.slow + 1)
+        self._scale_bps = self.params.scale_bps
         self._fast: float | None = None
         self._slow = 0.0
         self._seen = 0
@@ -52,22 +53,43 @@ class TrendEma:
     def slow_ema(self) -> float | None:
         return self._slow if self._fast is not None else None
 
-    def update(self, bar: Bar) -> ComponentReading | None:
-        close = bar.close
-        if self._fast is None:
-            self._fast = close
-            self._slow = close
+    def _spread_bps(self, close: float) -> float | None:
+        """Advance both EMAs by ``close``; the spread (bps of the slow EMA) once warm, else None."""
+        fast = self._fast
+        if fast is None:
+            self._fast = fast = close
+            self._slow = slow = close
         else:
-            self._fast += self._alpha_fast * (close - self._fast)
-            self._slow += self._alpha_slow * (close - self._slow)
+            fast += self._alpha_fast * (close - fast)
+            slow = self._slow
+            slow += self._alpha_slow * (close - slow)
+            self._fast = fast
+            self._slow = slow
         self._seen += 1
         if self._seen < self.warmup_bars:
             return None
-        spread_bps = (self._fast - self._slow) / self._slow * 1e4
-        strength = math.tanh(abs(spread_bps) / self.params.scale_bps)
+        return (fast - slow) / slow * 1e4
+
+    def update(self, bar: Bar) -> ComponentReading | None:
+        spread_bps = self._spread_bps(bar.close)
+        if spread_bps is None:
+            return None
+        strength = math.tanh(abs(spread_bps) / self._scale_bps)
+        fast = self._fast
+        assert fast is not None
         return ComponentReading(
-            sign(spread_bps), strength, {"fast": self._fast, "slow": self._slow, "spread_bps": spread_bps}
+            sign(spread_bps), strength, {"fast": fast, "slow": self._slow, "spread_bps": spread_bps}
         )
+
+    def update_vote(self, bar: Bar) -> float | None:
+        """``update(bar).vote``: sign(spread) * strength, without the reading."""
+        spread_bps = self._spread_bps(bar.close)
+        if spread_bps is None:
+            return None
+        strength = math.tanh(abs(spread_bps) / self._scale_bps)
+        if not 0.0 <= strength <= 1.0:
+            refuse_reading(sign(spread_bps), strength)
+        return strength if spread_bps > 0.0 else -strength if spread_bps < 0.0 else 0.0
 
 
 def make_trend(params: Mapping[str, Any]) -> TrendEma:

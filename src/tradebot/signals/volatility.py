@@ -49,6 +49,11 @@ class VolatilityRegime:
         self.params = params or VolatilityParams()
         p = self.params
         self.warmup_bars = p.atr_period + p.percentile_window - 1
+        self._n = p.atr_period
+        self._n_minus_1 = p.atr_period - 1
+        self._window = p.percentile_window
+        self._low_pct = p.low_pct
+        self._high_pct = p.high_pct
         self._prev_close: float | None = None
         self._tr_count = 0
         self._tr_sum = 0.0
@@ -62,40 +67,56 @@ class VolatilityRegime:
     def atr(self) -> float | None:
         return self._atr
 
-    def _true_range(self, bar: Bar) -> float:
-        if self._prev_close is None:
-            return bar.high - bar.low
-        return max(bar.high - bar.low, abs(bar.high - self._prev_close), abs(bar.low - self._prev_close))
-
-    def _update_atr(self, tr: float) -> float | None:
-        n = self.params.atr_period
-        self._tr_count += 1
-        if self._tr_count < n:
+    def advance(self, bar: Bar) -> bool:
+        """Take ``bar`` in (ATR, percentile, regime); True once warm. ``update`` without the reading."""
+        high, low, prev = bar.high, bar.low, self._prev_close
+        self._prev_close = bar.close
+        tr = high - low
+        if prev is not None:
+            # max(high - low, |high - prev|, |low - prev|): a later value wins only when greater, as in max()
+            up = abs(high - prev)
+            if up > tr:
+                tr = up
+            down = abs(low - prev)
+            if down > tr:
+                tr = down
+        n = self._n
+        count = self._tr_count = self._tr_count + 1
+        if count < n:
             self._tr_sum += tr
-            return None
-        if self._tr_count == n:
-            self._atr = (self._tr_sum + tr) / n
+            return False
+        if count == n:
+            atr = (self._tr_sum + tr) / n
         else:
-            assert self._atr is not None
-            self._atr = (self._atr * (n - 1) + tr) / n
-        return self._atr
+            previous = self._atr
+            assert previous is not None
+            atr = (previous * self._n_minus_1 + tr) / n
+        self._atr = atr
+        recent, ordered = self._recent, self._sorted
+        recent.append(atr)
+        insort(ordered, atr)
+        window = self._window
+        size = len(recent)
+        if size > window:
+            del ordered[bisect_left(ordered, recent.popleft())]
+            size -= 1
+        if size < window:
+            return False
+        percentile = bisect_right(ordered, atr) / size
+        self.percentile = percentile
+        if percentile < self._low_pct:
+            self.regime = LOW_VOL
+        elif percentile > self._high_pct:
+            self.regime = HIGH_VOL
+        else:
+            self.regime = NORMAL_VOL  # as regime_for(percentile, self.params)
+        return True
 
     def update(self, bar: Bar) -> ComponentReading | None:
-        tr = self._true_range(bar)
-        self._prev_close = bar.close
-        atr = self._update_atr(tr)
-        if atr is None:
+        if not self.advance(bar):
             return None
-        self._recent.append(atr)
-        insort(self._sorted, atr)
-        if len(self._recent) > self.params.percentile_window:
-            old = self._recent.popleft()
-            del self._sorted[bisect_left(self._sorted, old)]
-        if len(self._recent) < self.params.percentile_window:
-            return None
-        percentile = bisect_right(self._sorted, atr) / len(self._sorted)
-        self.percentile = percentile
-        self.regime = regime_for(percentile, self.params)
+        percentile, atr = self.percentile, self._atr
+        assert percentile is not None and atr is not None
         return ComponentReading(0.0, percentile, {"atr": atr, "percentile": percentile})
 
 

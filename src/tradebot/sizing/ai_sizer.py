@@ -34,11 +34,15 @@ from tradebot.sizing.harvest import HarvestConfig, exit_plan
 from tradebot.sizing.intent_builder import Action, EntryTerms, entry_intent, entry_quantity, price_of
 
 CENT = Decimal("0.01")
+_ENTRY = Action.ENTRY.value
 
 
 class SizerMode(StrEnum):
     SHADOW = "SHADOW"
     LIVE = "LIVE"
+
+
+_MODE_TEXT = {mode: mode.value for mode in SizerMode}
 
 
 class AiSizerParams(BaseModel):
@@ -95,6 +99,19 @@ class AiSizer:
     @property
     def mode(self) -> SizerMode:
         return self.params.mode
+
+    def idle_record(self, signal: Signal, position_qty: Decimal) -> dict[str, Any] | None:
+        """``size``'s record when the base sizer finds the signal idle (HOLD, no direction), else None.
+
+        Only when the base sizer can tell that cheaply itself (``IdleRecordSizer``); otherwise None.
+        """
+        base_idle_record = getattr(self.base, "idle_record", None)  # IdleRecordSizer.idle_record
+        if base_idle_record is None:
+            return None
+        record: dict[str, Any] | None = base_idle_record(signal, position_qty)
+        if record is None or record.get("action") == _ENTRY:
+            return None
+        return {**record, "ai": {"mode": _MODE_TEXT[self.params.mode], "status": "skipped"}}
 
     def size(self, signal: Signal, ctx: SizingContext) -> SizingResult:
         base = self.base.size(signal, ctx)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from tradebot.domain.instruments import Instrument
 from tradebot.domain.orders import OrderIntent
@@ -39,3 +39,15 @@ class SizingResult:
 
 class Sizer(Protocol):
     def size(self, signal: Signal, ctx: SizingContext) -> SizingResult: ...
+
+
+@runtime_checkable
+class IdleRecordSizer(Sizer, Protocol):
+    """A sizer that can say cheaply that a signal changes nothing.
+
+    ``idle_record(signal, position_qty)`` is the record ``size`` would return with no intent when the
+    signal leaves the position as it is (HOLD, or no direction): a new dict equal to ``size(...).record``
+    for every context with that position. For any other action it returns None and ``size`` must run.
+    """
+
+    def idle_record(self, signal: Signal, position_qty: Decimal) -> dict[str, Any] | None: ...

@@ -10,7 +10,7 @@ For MES (tick value $1.25) with equity $10,000, fraction 0.001 and an 8-tick sto
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,6 +46,15 @@ class FixedFractionSizer:
 
     def __init__(self, params: FixedFractionParams | None = None) -> None:
         self.params = params or FixedFractionParams()
+
+    def idle_record(self, signal: Signal, position_qty: Decimal) -> dict[str, Any] | None:
+        """The record of a signal that leaves the position as it is (HOLD, or no direction), else None."""
+        action = decide_action(signal.direction, position_qty)
+        if action is Action.ENTRY or action is Action.EXIT:
+            return None
+        record = signal_record(signal, position_qty, action)
+        record["sizer"] = self.name
+        return record
 
     def size(self, signal: Signal, ctx: SizingContext) -> SizingResult:
         action = decide_action(signal.direction, ctx.position_qty)
@@ -86,11 +95,12 @@ class FixedFractionSizer:
             return SizingResult(None, record)
         side = Side.BUY if signal.direction > 0 else Side.SELL
         tick = inst.tick_for(price)
+        sign = side.sign
         plan = ExitPlan(
-            stop_loss=inst.round_price(price - side.sign * p.stop_ticks * tick),
-            take_profit=inst.round_price(price + side.sign * p.target_ticks * tick),
+            stop_loss=inst.round_price(price - sign * p.stop_ticks * tick),
+            take_profit=inst.round_price(price + sign * p.target_ticks * tick),
         )
-        intent = entry_intent(signal, inst, EntryTerms(quantity=qty, exit_plan=plan))
+        intent = entry_intent(signal, inst, EntryTerms(quantity=qty, exit_plan=plan), reference_price=price)
         record["intent_id"] = intent.intent_id
         record["stop_loss"] = str(plan.stop_loss)
         record["take_profit"] = str(plan.take_profit)

@@ -19,6 +19,7 @@ from typing import Any
 from tradebot.domain.instruments import ZERO, Instrument
 from tradebot.domain.orders import ExitPlan, IntentSource, OrderIntent, Side
 from tradebot.domain.signals import Signal
+from tradebot.sizing.iso_time import CompactFormatter, UtcIsoFormatter
 
 
 class Action(StrEnum):
@@ -26,6 +27,12 @@ class Action(StrEnum):
     EXIT = "exit"
     HOLD = "hold"
     NONE = "none"  # a signal with no direction
+
+
+_ACTION_TEXT: dict[Action, str] = {action: action.value for action in Action}
+# bar times come in order: both keep the day's text from the previous call
+_iso = UtcIsoFormatter()
+_compact = CompactFormatter()
 
 
 def decide_action(direction: float, position_qty: Decimal) -> Action:
@@ -43,7 +50,7 @@ def signal_bar_ts(signal: Signal) -> datetime:
 
 
 def intent_id(symbol: str, bar_ts: datetime, n: int = 0) -> str:
-    return f"{symbol}-{bar_ts:%Y%m%dT%H%M%S}-{n}"
+    return f"{symbol}-{_compact(bar_ts)}-{n}"  # f"{symbol}-{bar_ts:%Y%m%dT%H%M%S}-{n}"
 
 
 def price_of(value: float) -> Decimal:
@@ -60,15 +67,26 @@ class EntryTerms:
     risk_budget_usd: Decimal | None = None
 
 
-def entry_intent(signal: Signal, instrument: Instrument, terms: EntryTerms, n: int = 0) -> OrderIntent:
+def entry_intent(
+    signal: Signal,
+    instrument: Instrument,
+    terms: EntryTerms,
+    n: int = 0,
+    *,
+    reference_price: Decimal | None = None,
+) -> OrderIntent:
+    """``reference_price``: ``instrument.round_price(price_of(signal.reference_price))`` when the caller has
+    it already (the same value this computes without it)."""
     bar_ts = signal_bar_ts(signal)
+    if reference_price is None:
+        reference_price = instrument.round_price(signal.reference_price)
     return OrderIntent(
         intent_id=intent_id(signal.symbol, bar_ts, n),
         symbol=signal.symbol,
         side=Side.BUY if signal.direction > 0 else Side.SELL,
         quantity=terms.quantity,
         ts=signal.ts,
-        reference_price=instrument.round_price(signal.reference_price),
+        reference_price=reference_price,
         confidence=signal.confidence,
         regime=signal.regime,
         source=IntentSource.STRATEGY,
@@ -118,10 +136,10 @@ def entry_quantity(
 def signal_record(signal: Signal, position_qty: Decimal, action: Action) -> dict[str, Any]:
     return {
         "symbol": signal.symbol,
-        "signal_ts": signal.ts.isoformat(),
+        "signal_ts": _iso(signal.ts),
         "direction": signal.direction,
         "confidence": signal.confidence,
         "regime": signal.regime,
         "position_qty": str(position_qty),
-        "action": action.value,
+        "action": _ACTION_TEXT[action],
     }

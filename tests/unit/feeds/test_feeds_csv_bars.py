@@ -101,3 +101,25 @@ async def test_async_iteration_yields_the_same_items() -> None:
     feed = CsvBarFeed(sample_path(), symbol="MES")
     items = [item async for item in feed.aiter(checkpoint_every=500)]
     assert items == list(feed)
+
+
+async def test_async_iteration_checkpoints_every_n_items(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anyio.lowlevel
+
+    rows = [f"2013-10-06T22:{m:02d}:00Z,1676.75,1677.25,1673.5,1675.25,1884" for m in range(7)]
+    path = write(tmp_path, HEADER, *rows)
+    calls = 0
+    real = anyio.lowlevel.checkpoint
+
+    async def counting() -> None:
+        nonlocal calls
+        calls += 1
+        await real()
+
+    monkeypatch.setattr(anyio.lowlevel, "checkpoint", counting)
+    items = [item async for item in CsvBarFeed(path, symbol="MES").aiter(checkpoint_every=3)]
+    assert len(items) == 7 and calls == 2  # after the 3rd and the 6th item
+    with pytest.raises(ValueError, match="checkpoint_every"):
+        [item async for item in CsvBarFeed(path, symbol="MES").aiter(checkpoint_every=0)]
