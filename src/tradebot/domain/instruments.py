@@ -22,6 +22,13 @@ class PriceRounding(StrEnum):
     UP = "UP"  # toward plus infinity: a sell limit that must not receive less
 
 
+_PRICE_MODES = {
+    PriceRounding.NEAREST: ROUND_HALF_EVEN,
+    PriceRounding.DOWN: ROUND_FLOOR,
+    PriceRounding.UP: ROUND_CEILING,
+}
+
+
 def _to_decimal(value: Decimal | float | int | str) -> Decimal:
     if isinstance(value, Decimal):
         return value
@@ -81,12 +88,7 @@ class Instrument:
     ) -> Decimal:
         """Round a price onto the tick grid, exactly."""
         value = _to_decimal(price)
-        mode = {
-            PriceRounding.NEAREST: ROUND_HALF_EVEN,
-            PriceRounding.DOWN: ROUND_FLOOR,
-            PriceRounding.UP: ROUND_CEILING,
-        }[rounding]
-        return _quantize_to_step(value, self.tick_for(value), mode)
+        return _quantize_to_step(value, self.tick_for(value), _PRICE_MODES[rounding])
 
     def round_qty(self, qty: Decimal | float | int | str) -> Decimal:
         """Round a quantity down (toward zero) onto the lot grid: never trade more than asked."""
