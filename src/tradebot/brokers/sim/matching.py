@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from tradebot.domain.bars import Bar
 from tradebot.domain.instruments import Instrument, PriceRounding
@@ -32,8 +32,36 @@ class BarMatch:
     at_open: bool = False  # filled at the bar's open (the fill time is the bar's start)
 
 
+NO_FILL = BarMatch(None)
+NO_FILL_TRIGGERED = BarMatch(None, triggered=True)
+
+
+_DECIMALS: dict[float, Decimal] = {}  # bar prices repeat (they sit on a tick grid): convert each once
+_MAX_DECIMALS = 4096
+
+
 def _dec(value: float) -> Decimal:
-    return Decimal(repr(value))
+    """``Decimal(repr(value))``. A cached entry may come from an equal value of another type (100 for
+    100.0: Decimal('100') for Decimal('100.0')); only the value matters here (comparisons, arithmetic
+    and tick rounding)."""
+    found = _DECIMALS.get(value)
+    if found is None:
+        if len(_DECIMALS) >= _MAX_DECIMALS:
+            _DECIMALS.clear()
+        found = _DECIMALS[value] = Decimal(repr(value))
+    return found
+
+
+class BarPrices(NamedTuple):
+    """A bar's open, high and low as exact Decimals, converted once per bar (not once per order)."""
+
+    open: Decimal
+    high: Decimal
+    low: Decimal
+
+    @classmethod
+    def of(cls, bar: Bar) -> BarPrices:
+        return cls(_dec(bar.open), _dec(bar.high), _dec(bar.low))
 
 
 def with_slippage(instrument: Instrument, side: Side, price: Decimal, slippage_bps: float) -> Decimal:
@@ -44,16 +72,18 @@ def with_slippage(instrument: Instrument, side: Side, price: Decimal, slippage_b
     return instrument.round_price(moved, PriceRounding.UP if side is Side.BUY else PriceRounding.DOWN)
 
 
-def market_price(bar: Bar, fill_price: FillPrice) -> Decimal:
-    if fill_price == "open":
-        return _dec(bar.open)
+def market_price(bar: Bar, fill_price: FillPrice, prices: BarPrices | None = None) -> Decimal:
     if fill_price == "close":
         return _dec(bar.close)
-    return (_dec(bar.high) + _dec(bar.low)) / 2
+    if prices is None:
+        prices = BarPrices.of(bar)
+    if fill_price == "open":
+        return prices.open
+    return (prices.high + prices.low) / 2
 
 
-def _limit_touch(side: Side, limit: Decimal, bar: Bar) -> tuple[Decimal | None, bool]:
-    open_, high, low = _dec(bar.open), _dec(bar.high), _dec(bar.low)
+def _limit_touch(side: Side, limit: Decimal, prices: BarPrices) -> tuple[Decimal | None, bool]:
+    open_, high, low = prices.open, prices.high, prices.low
     if side is Side.BUY:
         if open_ <= limit:
             return open_, True
@@ -63,8 +93,8 @@ def _limit_touch(side: Side, limit: Decimal, bar: Bar) -> tuple[Decimal | None, 
     return (limit, False) if high >= limit else (None, False)
 
 
-def _stop_touch(side: Side, stop: Decimal, bar: Bar) -> tuple[Decimal | None, bool]:
-    open_, high, low = _dec(bar.open), _dec(bar.high), _dec(bar.low)
+def _stop_touch(side: Side, stop: Decimal, prices: BarPrices) -> tuple[Decimal | None, bool]:
+    open_, high, low = prices.open, prices.high, prices.low
     if side is Side.BUY:
         if open_ >= stop:
             return open_, True
@@ -91,22 +121,26 @@ def match(
     instrument: Instrument,
     fill_price: FillPrice,
     slippage_bps: float,
+    prices: BarPrices | None = None,
 ) -> BarMatch:
+    """How ``bar`` fills the order; ``prices``: ``BarPrices.of(bar)`` if the caller already has it."""
+    if prices is None:
+        prices = BarPrices.of(bar)
     if order_type is OrderType.MARKET:
-        base = market_price(bar, fill_price)
+        base = market_price(bar, fill_price, prices)
         return BarMatch(with_slippage(instrument, side, base, slippage_bps), at_open=fill_price == "open")
     if order_type is OrderType.LIMIT or (order_type is OrderType.STOP_LIMIT and triggered):
         if limit_price is None:
             raise ValueError(f"{order_type} order without a limit price")
-        price, at_open = _limit_touch(side, limit_price, bar)
+        price, at_open = _limit_touch(side, limit_price, prices)
         if price is None:
-            return BarMatch(None, triggered=triggered)
+            return NO_FILL_TRIGGERED if triggered else NO_FILL
         return BarMatch(_limit_price_on_grid(instrument, side, price, limit_price), triggered, at_open)
     if stop_price is None:
         raise ValueError(f"{order_type} order without a stop price")
-    trigger, at_open = _stop_touch(side, stop_price, bar)
+    trigger, at_open = _stop_touch(side, stop_price, prices)
     if trigger is None:
-        return BarMatch(None)
+        return NO_FILL
     if order_type is OrderType.STOP:
         return BarMatch(with_slippage(instrument, side, trigger, slippage_bps), at_open=at_open)
     if order_type is OrderType.STOP_LIMIT:
@@ -114,13 +148,13 @@ def match(
             raise ValueError("STOP_LIMIT order without a limit price")
         if at_open:
             # triggered at the open: the rest of the bar is a limit order's bar
-            price, _ = _limit_touch(side, limit_price, bar)
+            price, _ = _limit_touch(side, limit_price, prices)
             if price is None:
-                return BarMatch(None, triggered=True)
+                return NO_FILL_TRIGGERED
             filled = _limit_price_on_grid(instrument, side, price, limit_price)
             return BarMatch(filled, triggered=True, at_open=price == trigger)
         marketable = trigger <= limit_price if side is Side.BUY else trigger >= limit_price
         if marketable:
             return BarMatch(_limit_price_on_grid(instrument, side, trigger, limit_price), True)
-        return BarMatch(None, triggered=True)
+        return NO_FILL_TRIGGERED
     raise ValueError(f"the simulated venue does not match {order_type} orders")

@@ -8,6 +8,7 @@ knowing every order it accepted and every fill it made.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,41 @@ CREATE TABLE IF NOT EXISTS positions (
     symbol TEXT PRIMARY KEY, quantity TEXT NOT NULL, avg_price TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+# (INSERT head, values row, conflict clause): ``_rows`` repeats the row once per record
+_ORDERS_UPSERT = (
+    "INSERT INTO orders (client_order_id, seq, body) VALUES ", "(?, ?, ?)",
+    " ON CONFLICT(client_order_id) DO UPDATE SET body = excluded.body",
+)
+_FILLS_INSERT = ("INSERT INTO fills (fill_id, body) VALUES ", "(?, ?)", "")
+_POSITIONS_UPSERT = (
+    "INSERT INTO positions (symbol, quantity, avg_price) VALUES ", "(?, ?, ?)",
+    " ON CONFLICT(symbol) DO UPDATE SET quantity = excluded.quantity, avg_price = excluded.avg_price",
+)
+_META_UPSERT = (
+    "INSERT INTO meta (key, value) VALUES ", "(?, ?)",
+    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+)
+_MAX_ROWS = 200  # rows per statement (well under SQLite's bound-parameter limit)
+
+
+def _rows(
+    statement: tuple[str, str, str], records: list[tuple[str | int | bytes, ...]]
+) -> list[tuple[str, list[str | int | bytes]]]:
+    """Multi-row statements (SQL, flat parameters) writing ``records``, at most ``_MAX_ROWS`` each. SQLite
+    applies the rows in order, so the result is that of one statement per record."""
+    out: list[tuple[str, list[str | int | bytes]]] = []
+    for start in range(0, len(records), _MAX_ROWS):
+        chunk = records[start:start + _MAX_ROWS]
+        out.append((_sql(statement, len(chunk)), [value for record in chunk for value in record]))
+    return out
+
+
+@functools.cache
+def _sql(statement: tuple[str, str, str], rows: int) -> str:
+    head, row, tail = statement
+    return head + ", ".join([row] * rows) + tail
 
 
 @dataclass(slots=True)
@@ -69,33 +105,22 @@ class VenueStateFile:
         meta: dict[str, str] | None = None,
         order_seq: dict[str, int] | None = None,
     ) -> None:
-        """Write the changed records in one transaction."""
+        """Write the changed records in one transaction, one multi-row statement per table (every
+        statement lets another thread take the GIL, so a typical venue call makes three or four)."""
+        seqs = order_seq or {}
+        statements = [
+            *_rows(_ORDERS_UPSERT, [(o.client_order_id, seqs.get(o.client_order_id, 0), o.to_json_bytes())
+                                    for o in orders]),
+            *_rows(_FILLS_INSERT, [(f.fill_id, orjson.dumps(fill_to_json(f))) for f in fills]),
+            *_rows(_POSITIONS_UPSERT, [(symbol, str(p.quantity), str(p.avg_price))
+                                       for symbol, p in (positions or {}).items()]),
+            *_rows(_META_UPSERT, list((meta or {}).items())),
+        ]
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for order in orders:
-                seq = (order_seq or {}).get(order.client_order_id, 0)
-                conn.execute(
-                    "INSERT INTO orders (client_order_id, seq, body) VALUES (?, ?, ?) "
-                    "ON CONFLICT(client_order_id) DO UPDATE SET body = excluded.body",
-                    (order.client_order_id, seq, orjson.dumps(order.to_json())),
-                )
-            for fill in fills:
-                conn.execute("INSERT INTO fills (fill_id, body) VALUES (?, ?)",
-                             (fill.fill_id, orjson.dumps(fill_to_json(fill))))
-            for symbol, position in (positions or {}).items():
-                conn.execute(
-                    "INSERT INTO positions (symbol, quantity, avg_price) VALUES (?, ?, ?) "
-                    "ON CONFLICT(symbol) DO UPDATE SET "
-                    "quantity = excluded.quantity, avg_price = excluded.avg_price",
-                    (symbol, str(position.quantity), str(position.avg_price)),
-                )
-            for key, value in (meta or {}).items():
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (key, value),
-                )
+            for sql, params in statements:
+                conn.execute(sql, params)
         except BaseException:
             conn.execute("ROLLBACK")
             raise

@@ -25,7 +25,7 @@ Rules (see docs/plugins.md):
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -41,7 +41,8 @@ from tradebot.brokers.sim.errors import (
     SimUnknownInstrumentError,
 )
 from tradebot.brokers.sim.instruments import InstrumentCatalog
-from tradebot.brokers.sim.matching import BPS, match
+from tradebot.brokers.sim.matching import BPS, BarPrices, match
+from tradebot.brokers.sim.meta import MetaRows, MetaValue
 from tradebot.brokers.sim.state import VenueState, VenueStateFile
 from tradebot.domain import reasons
 from tradebot.domain.bars import Bar
@@ -110,7 +111,12 @@ class SimVenue:
         state = self._file.load() if self._file is not None else VenueState()
         self._orders: dict[str, SimOrder] = state.orders
         self._order_seq: dict[str, int] = {cid: i for i, cid in enumerate(state.orders)}
+        # open orders, overall and per symbol, in arrival order: per-bar work is O(open orders)
         self._open_ids: dict[str, None] = {cid: None for cid, o in state.orders.items() if o.is_open}
+        self._open_by_symbol: dict[str, dict[str, SimOrder]] = {}
+        for cid in self._open_ids:
+            order = state.orders[cid]
+            self._open_by_symbol.setdefault(order.symbol, {})[cid] = order
         self._fills: list[OrderFilled] = state.fills
         self._positions: dict[str, SimPosition] = state.positions
         meta = state.meta
@@ -124,7 +130,15 @@ class SimVenue:
         self._last_bar_end = {
             k[8:]: datetime.fromisoformat(v) for k, v in meta.items() if k.startswith("bar_end:")
         }
-        self._marks = {k[5:]: Decimal(v) for k, v in meta.items() if k.startswith("mark:")}
+        # a bar's close stays a float until someone needs the mark (``_mark``): most bars never do
+        self._marks: dict[str, Decimal | float] = {
+            k[5:]: Decimal(v) for k, v in meta.items() if k.startswith("mark:")
+        }
+        self._meta_rows = MetaRows(meta)  # what the state file holds now
+        self._latency_bars = config.latency_bars
+        self._fill_price = config.fill_price
+        self._slippage_bps = config.slippage_bps
+        self._fee_rate = Decimal(repr(config.fee_bps)) / BPS
         self._journal: list[BrokerEvent] = []
         self._journal_base = 0  # sequence number of self._journal[0]
         self._sessions: list[SimSession] = []
@@ -290,7 +304,7 @@ class SimVenue:
         self._request()
         unrealized = ZERO
         for symbol, position in self._positions.items():
-            mark = self._marks.get(symbol)
+            mark = self._mark(symbol)
             if position.quantity != ZERO and mark is not None:
                 multiplier = self.catalog.get(symbol).multiplier
                 unrealized += (mark - position.avg_price) * position.quantity * multiplier
@@ -304,27 +318,35 @@ class SimVenue:
         A bar at or before the last one seen for that symbol is ignored, so feeding a bar twice (from the
         pipeline and from a controller) matches it once.
         """
-        last = self._last_bar_ts.get(bar.symbol)
-        if last is not None and bar.ts <= last:
+        symbol = bar.symbol
+        ts = bar.ts
+        last = self._last_bar_ts.get(symbol)
+        if last is not None and ts <= last:
             return
-        self._last_bar_ts[bar.symbol] = bar.ts
-        self._last_bar_end[bar.symbol] = bar.end
-        self._marks[bar.symbol] = Decimal(repr(bar.close))
+        self._last_bar_ts[symbol] = ts
+        self._last_bar_end[symbol] = bar.end
+        self._marks[symbol] = bar.close
+        instrument = self.catalog.get(symbol)
+        working = self._open_by_symbol.get(symbol)
+        if not working:
+            return  # nothing can fill: no change, no write (see ``_commit``)
         change = _Change()
-        instrument = self.catalog.get(bar.symbol)
-        for order in [self._orders[cid] for cid in self._open_ids if self._orders[cid].symbol == bar.symbol]:
+        prices: BarPrices | None = None
+        for order in list(working.values()):
             if not order.is_open or not order.active:
                 continue
-            if order.not_before is not None and bar.ts < order.not_before:
+            if order.not_before is not None and ts < order.not_before:
                 continue
-            if order.bars_waited < self.config.latency_bars:
+            if order.bars_waited < self._latency_bars:
                 order.bars_waited += 1
                 self._stage_order(change, order)
                 continue
+            if prices is None:
+                prices = BarPrices.of(bar)
             result = match(
                 order_type=order.order_type, side=order.side, limit_price=order.limit_price,
                 stop_price=order.stop_price, triggered=order.triggered, bar=bar, instrument=instrument,
-                fill_price=self.config.fill_price, slippage_bps=self.config.slippage_bps,
+                fill_price=self._fill_price, slippage_bps=self._slippage_bps, prices=prices,
             )
             if result.triggered and not order.triggered:
                 order.triggered = True
@@ -335,7 +357,7 @@ class SimVenue:
                     self._stage_order(change, order)
                     change.events.append(OrderExpired(order.client_order_id, bar.end))
                 continue
-            self._execute(change, order, result.price, order.leaves, bar.ts if result.at_open else bar.end,
+            self._execute(change, order, result.price, order.leaves, ts if result.at_open else bar.end,
                           bar.end)
         self._commit(change)
 
@@ -349,7 +371,7 @@ class SimVenue:
         instrument = self.catalog.get(order.symbol)
         if price is None:
             price = order.limit_price if order.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else (
-                order.stop_price if order.order_type is OrderType.STOP else self._marks.get(order.symbol)
+                order.stop_price if order.order_type is OrderType.STOP else self._mark(order.symbol)
             )
             if price is None:
                 raise ValueError(f"no price to fill {client_order_id!r}: set_last_price or push a bar first")
@@ -487,8 +509,7 @@ class SimVenue:
                 return
             if qty > room:
                 qty, trimmed = room, True
-        fee_rate = Decimal(repr(self.config.fee_bps)) / BPS
-        fee = (instrument.notional(price, qty) * fee_rate).quantize(FEE_QUANTUM)
+        fee = (instrument.notional(price, qty) * self._fee_rate).quantize(FEE_QUANTUM)
         order.filled_qty += qty
         order.status = OrderStatus.FILLED if order.leaves == ZERO else OrderStatus.PARTIALLY_FILLED
         fill = OrderFilled(
@@ -525,7 +546,8 @@ class SimVenue:
             self._one_cancels_other(change, order)
 
     def _one_cancels_other(self, change: _Change, filled: SimOrder) -> None:
-        for sibling in self._orders.values():
+        # siblings share the entry's symbol; closed orders are skipped anyway: scan the open ones only
+        for sibling in list(self._open_by_symbol.get(filled.symbol, {}).values()):
             if sibling is filled or sibling.oco_group != filled.oco_group or not sibling.is_open:
                 continue
             if filled.leaves == ZERO:
@@ -554,26 +576,39 @@ class SimVenue:
             position.avg_price = price
 
     def _stage_order(self, change: _Change, order: SimOrder) -> None:
-        if order.client_order_id not in self._orders:
-            self._orders[order.client_order_id] = order
-            self._order_seq[order.client_order_id] = len(self._order_seq)
+        cid = order.client_order_id
+        if cid not in self._orders:
+            self._orders[cid] = order
+            self._order_seq[cid] = len(self._order_seq)
         if order.is_open:
-            self._open_ids[order.client_order_id] = None
+            self._open_ids[cid] = None
+            self._open_by_symbol.setdefault(order.symbol, {})[cid] = order
         else:
-            self._open_ids.pop(order.client_order_id, None)
-        change.orders[order.client_order_id] = order
+            self._open_ids.pop(cid, None)
+            working = self._open_by_symbol.get(order.symbol)
+            if working is not None:
+                working.pop(cid, None)
+        change.orders[cid] = order
 
-    def _meta(self) -> dict[str, str]:
-        meta = {
-            "realized": str(self._realized),
-            "fees": str(self._fees),
-            "next_order_no": str(self._next_order_no),
-            "next_fill_no": str(self._next_fill_no),
-        }
-        meta.update({f"bar_ts:{s}": ts.isoformat() for s, ts in self._last_bar_ts.items()})
-        meta.update({f"bar_end:{s}": ts.isoformat() for s, ts in self._last_bar_end.items()})
-        meta.update({f"mark:{s}": str(p) for s, p in self._marks.items()})
-        return meta
+    def _mark(self, symbol: str) -> Decimal | None:
+        mark = self._marks.get(symbol)
+        if mark is None or isinstance(mark, Decimal):
+            return mark
+        exact = self._marks[symbol] = Decimal(repr(mark))
+        return exact
+
+    def _meta(self) -> Iterator[tuple[str, MetaValue]]:
+        """Every meta row's value (counters, last bar per symbol, marks); ``MetaRows`` formats them."""
+        yield "realized", self._realized
+        yield "fees", self._fees
+        yield "next_order_no", self._next_order_no
+        yield "next_fill_no", self._next_fill_no
+        for symbol, ts in self._last_bar_ts.items():
+            yield f"bar_ts:{symbol}", ts
+        for symbol, end in self._last_bar_end.items():
+            yield f"bar_end:{symbol}", end
+        for symbol, mark in self._marks.items():
+            yield f"mark:{symbol}", mark
 
     def _commit(self, change: _Change) -> None:
         """Durably write what changed, then publish its events (write first: a crash loses no fill)."""
@@ -582,12 +617,14 @@ class SimVenue:
         if self._file is not None and not idle:
             # a bar that changed nothing needs no write: fed again after a restart it matches nothing
             # again (matching is deterministic, and orders placed later cannot fill on an earlier bar)
+            meta, sources = self._meta_rows.changes(self._meta())
             self._file.write(
                 orders=list(change.orders.values()),
                 fills=change.fills,
                 positions={s: self._positions[s] for s in change.positions},
-                meta=self._meta(),
+                meta=meta,
                 order_seq=self._order_seq,
             )
+            self._meta_rows.written(meta, sources)
         if change.events:
             self._publish(change.events)
