@@ -386,6 +386,7 @@ class EventWriter:
 
 CHECKPOINT_EVERY = 20_000  # events committed between two checkpoints of the WAL into the database file
 _CHUNKS = (2048, 512, 128, 32, 8, 2, 1)  # multi-row INSERT sizes; few distinct statements, all cached
+_ONE_STATEMENT_UP_TO = 32  # batches up to this many rows: one statement of their exact size
 
 
 def _insert_rows(conn: sqlite3.Connection, rows: list[_Row], chunks: tuple[int, ...]) -> None:
@@ -397,6 +398,9 @@ def _insert_rows(conn: sqlite3.Connection, rows: list[_Row], chunks: tuple[int, 
     """
     flat = chain.from_iterable
     start, total = 0, len(rows)
+    if total <= _ONE_STATEMENT_UP_TO:  # a small batch (an order's write-ahead, a live bar): one statement
+        conn.execute(_insert_statement(total), list(flat(rows)))
+        return
     for size in chunks:
         statement = _insert_statement(size)
         while total - start >= size:
