@@ -16,12 +16,15 @@ class CanaryGate:
 
     def __init__(self, symbols: Iterable[str] = ()) -> None:
         self.symbols = frozenset(symbols)
+        # the two passes never change: made once, shared by every intent (a Verdict is frozen)
+        self._off = Verdict.passed(self.name)
+        self._in_canary = Verdict.passed(self.name, canary=reasons.CANARY_MODE_ACTIVE)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         if not self.symbols:
-            return Verdict.passed(self.name)
+            return self._off
         if intent.symbol in self.symbols:
-            return Verdict.passed(self.name, canary=reasons.CANARY_MODE_ACTIVE)
+            return self._in_canary
         return Verdict.blocked(
             self.name, reasons.CANARY_SYMBOL_BLOCK, symbol=intent.symbol, canary_symbols=sorted(self.symbols)
         )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
+from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -13,13 +15,27 @@ class ConsecutiveLossesGate(RulesGate):
     name = "consecutive_losses"
     applies_to_exits = False
 
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._maximum: dict[str, int | None] = {}  # per symbol, from the (frozen) constitution
+        self._passes = SharedPasses(self.name)
+
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        maximum = self.rules(intent.symbol).limits.max_consecutive_losses
-        if maximum is not None and ctx.consecutive_losses >= maximum:
+        symbol = intent.symbol
+        try:
+            maximum = self._maximum[symbol]
+        except KeyError:
+            maximum = self._maximum[symbol] = self.rules(symbol).limits.max_consecutive_losses
+        losses = ctx.consecutive_losses
+        if maximum is not None and losses >= maximum:
             return Verdict.blocked(
                 self.name,
                 reasons.CONSECUTIVE_LOSSES_BLOCK,
-                consecutive_losses=ctx.consecutive_losses,
+                consecutive_losses=losses,
                 max=maximum,
             )
-        return Verdict.passed(self.name, consecutive_losses=ctx.consecutive_losses)
+        if type(losses) is int:  # the count fixes the details: one shared verdict per count
+            return self._passes.get(losses) or self._passes.keep(
+                losses, Verdict.passed(self.name, consecutive_losses=losses)
+            )
+        return Verdict.passed(self.name, consecutive_losses=losses)

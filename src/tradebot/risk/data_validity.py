@@ -68,7 +68,7 @@ class DataValidity:
     def on_bar(self, bar: Bar, now: datetime) -> float:
         """Record one accepted bar; returns its penalty."""
         cfg = self.config
-        reasons: list[str] = []
+        reasons: list[str] | None = None  # made only when there is a reason (most bars have none)
         previous = self._last_bar
         gap_s = 0.0
         if previous is not None:
@@ -77,21 +77,32 @@ class DataValidity:
             if missing > 0 and gap_s <= cfg.session_break_s:
                 for _ in range(missing):
                     self._penalties.append(1.0)
-                reasons.append(f"gap:{missing}")
+                reasons = [f"gap:{missing}"]
         penalty = 0.0
-        if self._lag_s(bar, now) > cfg.max_lag_s:
+        # the lag of ``_lag_s``, inline: seconds from the bar's end to ``now``
+        interval = self._intervals.get(bar.interval_s)
+        if interval is None:
+            interval = self._intervals[bar.interval_s] = timedelta(seconds=bar.interval_s)
+        if (now - (bar.ts + interval)).total_seconds() > cfg.max_lag_s:
             penalty += cfg.stale_penalty
-            reasons.append("stale")
+            if reasons is None:
+                reasons = ["stale"]
+            else:
+                reasons.append("stale")
         if previous is not None and previous.close > 0 and gap_s <= cfg.session_break_s:
             r = bar.close / previous.close - 1.0
-            if self._is_outlier(r):
+            if abs(r) > cfg.outlier_return or self._is_outlier(r):
                 penalty += cfg.outlier_penalty
-                reasons.append("outlier")
+                if reasons is None:
+                    reasons = ["outlier"]
+                else:
+                    reasons.append("outlier")
             self._returns.append(r)
-        penalty = min(penalty, 1.0)
+        if penalty > 1.0:  # min(penalty, 1.0)
+            penalty = 1.0
         self._penalties.append(penalty)
         self._last_bar = bar
-        self.last_reasons = tuple(reasons)
+        self.last_reasons = () if reasons is None else tuple(reasons)
         return penalty
 
     def _is_outlier(self, r: float) -> bool:

@@ -16,14 +16,20 @@ from decimal import Decimal
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import ZERO, RulesGate, entry_price, leverage_of, with_quantity
+from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
 class EntryAllocationGate(RulesGate):
     name = "entry_allocation"
     applies_to_exits = False
+
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         policy = self.rules(intent.symbol).entry_policy
@@ -53,7 +59,9 @@ class EntryAllocationGate(RulesGate):
         details["allocation_usd"] = str(allocation)
         details["max_qty"] = str(max_qty)
         if intent.quantity <= max_qty:
-            return Verdict.passed(self.name, **details)
+            # the texts (in their order) fix the details: one shared verdict per set of texts
+            key = tuple(details.values())
+            return self._passes.get(key) or self._passes.keep(key, Verdict.passed(self.name, **details))
         if max_qty <= ZERO or max_qty < instrument.min_qty:
             return Verdict.blocked(
                 self.name, reasons.BLOCK_MAX_EXPOSURE, problem="allocation_under_min_qty", **details

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
+from tradebot.risk.shared_verdicts import SharedPasses, exact_float
 from tradebot.risk.verdict import Verdict
 
 
@@ -13,10 +15,24 @@ class EntryConfidenceGate(RulesGate):
     name = "entry_confidence"
     applies_to_exits = False
 
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._minimum: dict[str, float] = {}  # per symbol, from the (frozen) constitution
+        self._passes = SharedPasses(self.name)
+
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        minimum = self.rules(intent.symbol).entry_policy.min_confidence
-        if not intent.confidence >= minimum:
+        symbol = intent.symbol
+        try:
+            minimum = self._minimum[symbol]
+        except KeyError:
+            minimum = self._minimum[symbol] = self.rules(symbol).entry_policy.min_confidence
+        confidence = intent.confidence
+        if not confidence >= minimum:
             return Verdict.blocked(
-                self.name, reasons.BLOCK_LOW_CONFIDENCE, confidence=intent.confidence, min=minimum
+                self.name, reasons.BLOCK_LOW_CONFIDENCE, confidence=confidence, min=minimum
             )
-        return Verdict.passed(self.name, confidence=intent.confidence)
+        if exact_float(confidence):  # the value fixes the details: one shared verdict per value
+            return self._passes.get(confidence) or self._passes.keep(
+                confidence, Verdict.passed(self.name, confidence=confidence)
+            )
+        return Verdict.passed(self.name, confidence=confidence)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
 from tradebot.risk.verdict import Verdict
@@ -13,12 +14,22 @@ class EntrySymbolCooldownGate(RulesGate):
     name = "entry_symbol_cooldown"
     applies_to_exits = False
 
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._cooldown: dict[str, int] = {}  # per symbol, from the (frozen) constitution
+        self._pass = Verdict.passed(self.name)  # frozen: one instance for every intent it passes
+
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        cooldown = self.rules(intent.symbol).entry_policy.cooldown_symbol_s
-        if ctx.last_entry_at_symbol is not None:
-            elapsed = (ctx.now - ctx.last_entry_at_symbol).total_seconds()
+        last = ctx.last_entry_at_symbol
+        if last is not None:
+            symbol = intent.symbol
+            try:
+                cooldown = self._cooldown[symbol]
+            except KeyError:
+                cooldown = self._cooldown[symbol] = self.rules(symbol).entry_policy.cooldown_symbol_s
+            elapsed = (ctx.now - last).total_seconds()
             if elapsed < cooldown:
                 return Verdict.blocked(
                     self.name, reasons.BLOCK_COOLDOWN, scope="symbol", elapsed_s=elapsed, cooldown_s=cooldown
                 )
-        return Verdict.passed(self.name)
+        return self._pass

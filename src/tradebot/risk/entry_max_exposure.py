@@ -5,10 +5,14 @@ the remaining room, so the two together keep exposure + order within the cap."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
+from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -16,11 +20,21 @@ class EntryMaxExposureGate(RulesGate):
     name = "entry_max_exposure"
     applies_to_exits = False
 
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._cap: dict[str, Decimal] = {}  # per symbol, from the (frozen) constitution
+        self._passes = SharedPasses(self.name)
+
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        cap = self.rules(intent.symbol).entry_policy.max_exposure_total_usd
+        symbol = intent.symbol
+        try:
+            cap = self._cap[symbol]
+        except KeyError:
+            cap = self._cap[symbol] = self.rules(symbol).entry_policy.max_exposure_total_usd
         total = ctx.total_exposure
         if total >= cap:
             return Verdict.blocked(
                 self.name, reasons.BLOCK_MAX_EXPOSURE, scope="total", exposure=str(total), cap_usd=str(cap)
             )
-        return Verdict.passed(self.name, exposure=str(total))
+        text = str(total)  # the text fixes the details: one shared verdict per text
+        return self._passes.get(text) or self._passes.keep(text, Verdict.passed(self.name, exposure=text))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
+from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -13,14 +15,28 @@ class EntryMaxPositionsGate(RulesGate):
     name = "entry_max_positions"
     applies_to_exits = False
 
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._maximum: dict[str, int] = {}  # per symbol, from the (frozen) constitution
+        self._passes = SharedPasses(self.name)
+
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        maximum = self.rules(intent.symbol).entry_policy.max_positions_total
-        if ctx.open_positions >= maximum:
+        symbol = intent.symbol
+        try:
+            maximum = self._maximum[symbol]
+        except KeyError:
+            maximum = self._maximum[symbol] = self.rules(symbol).entry_policy.max_positions_total
+        open_positions = ctx.open_positions
+        if open_positions >= maximum:
             return Verdict.blocked(
                 self.name,
                 reasons.BLOCK_MAX_POSITIONS,
                 scope="total",
-                open_positions=ctx.open_positions,
+                open_positions=open_positions,
                 max=maximum,
             )
-        return Verdict.passed(self.name, open_positions=ctx.open_positions)
+        if type(open_positions) is int:  # the count fixes the details: one shared verdict per count
+            return self._passes.get(open_positions) or self._passes.keep(
+                open_positions, Verdict.passed(self.name, open_positions=open_positions)
+            )
+        return Verdict.passed(self.name, open_positions=open_positions)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate, adds_to_position
+from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -14,13 +16,29 @@ class EntryRegimeGate(RulesGate):
     name = "entry_regime"
     applies_to_exits = False
 
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._maximum: dict[str, int] = {}  # per symbol, from the (frozen) constitution
+        self._scale_in = Verdict.passed(self.name, scale_in=True)  # frozen: shared by every intent
+        self._passes = SharedPasses(self.name)
+
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         if adds_to_position(intent, ctx.position_qty):
-            return Verdict.passed(self.name, scale_in=True)  # judged by step 6
-        maximum = self.rules(intent.symbol).entry_policy.max_positions_per_regime
-        count = ctx.positions_by_regime.get(intent.regime, 0)
+            return self._scale_in  # judged by step 6
+        symbol = intent.symbol
+        try:
+            maximum = self._maximum[symbol]
+        except KeyError:
+            maximum = self._maximum[symbol] = self.rules(symbol).entry_policy.max_positions_per_regime
+        regime = intent.regime
+        count = ctx.positions_by_regime.get(regime, 0)
         if count >= maximum:
             return Verdict.blocked(
-                self.name, reasons.BLOCK_REGIME_RULE, regime=intent.regime, positions=count, max=maximum
+                self.name, reasons.BLOCK_REGIME_RULE, regime=regime, positions=count, max=maximum
             )
-        return Verdict.passed(self.name, regime=intent.regime, positions=count)
+        if type(regime) is str and type(count) is int:  # these fix the details: one shared verdict each
+            key = (regime, count)
+            return self._passes.get(key) or self._passes.keep(
+                key, Verdict.passed(self.name, regime=regime, positions=count)
+            )
+        return Verdict.passed(self.name, regime=regime, positions=count)

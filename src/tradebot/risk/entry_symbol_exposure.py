@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate, adds_to_position
+from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -13,11 +17,21 @@ class EntrySymbolExposureGate(RulesGate):
     name = "entry_symbol_exposure"
     applies_to_exits = False
 
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._cap: dict[str, Decimal] = {}  # per symbol, from the (frozen) constitution
+        self._scale_in = Verdict.passed(self.name, scale_in=True)  # frozen: shared by every intent
+        self._passes = SharedPasses(self.name)
+
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         if adds_to_position(intent, ctx.position_qty):
-            return Verdict.passed(self.name, scale_in=True)  # judged by step 6
-        cap = self.rules(intent.symbol).entry_policy.max_exposure_per_symbol_usd
-        exposure = ctx.exposure_by_symbol.get(intent.symbol, 0)
+            return self._scale_in  # judged by step 6
+        symbol = intent.symbol
+        try:
+            cap = self._cap[symbol]
+        except KeyError:
+            cap = self._cap[symbol] = self.rules(symbol).entry_policy.max_exposure_per_symbol_usd
+        exposure = ctx.exposure_by_symbol.get(symbol, 0)
         if exposure >= cap:
             return Verdict.blocked(
                 self.name,
@@ -26,4 +40,5 @@ class EntrySymbolExposureGate(RulesGate):
                 exposure=str(exposure),
                 cap_usd=str(cap),
             )
-        return Verdict.passed(self.name, exposure=str(exposure))
+        text = str(exposure)  # the text fixes the details: one shared verdict per text
+        return self._passes.get(text) or self._passes.keep(text, Verdict.passed(self.name, exposure=text))

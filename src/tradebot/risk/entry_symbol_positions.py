@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate, adds_to_position
+from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -14,16 +16,31 @@ class EntrySymbolPositionsGate(RulesGate):
     name = "entry_symbol_positions"
     applies_to_exits = False
 
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._maximum: dict[str, int] = {}  # per symbol, from the (frozen) constitution
+        self._scale_in = Verdict.passed(self.name, scale_in=True)  # frozen: shared by every intent
+        self._passes = SharedPasses(self.name)
+
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         if adds_to_position(intent, ctx.position_qty):
-            return Verdict.passed(self.name, scale_in=True)  # judged by step 6
-        maximum = self.rules(intent.symbol).entry_policy.max_positions_per_symbol
-        if ctx.entries_in_position >= maximum:
+            return self._scale_in  # judged by step 6
+        symbol = intent.symbol
+        try:
+            maximum = self._maximum[symbol]
+        except KeyError:
+            maximum = self._maximum[symbol] = self.rules(symbol).entry_policy.max_positions_per_symbol
+        entries = ctx.entries_in_position
+        if entries >= maximum:
             return Verdict.blocked(
                 self.name,
                 reasons.BLOCK_MAX_POSITIONS,
                 scope="symbol",
-                entries=ctx.entries_in_position,
+                entries=entries,
                 max=maximum,
             )
-        return Verdict.passed(self.name, entries=ctx.entries_in_position)
+        if type(entries) is int:  # the count fixes the details: one shared verdict per count
+            return self._passes.get(entries) or self._passes.keep(
+                entries, Verdict.passed(self.name, entries=entries)
+            )
+        return Verdict.passed(self.name, entries=entries)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
+from tradebot.risk.shared_verdicts import SharedPasses, exact_float
 from tradebot.risk.verdict import Verdict
 
 
@@ -13,8 +15,20 @@ class EqsFloorGate(RulesGate):
     name = "eqs_floor"
     applies_to_exits = False
 
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._floor: dict[str, float] = {}  # per symbol, from the (frozen) constitution
+        self._passes = SharedPasses(self.name)
+
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        floor = self.rules(intent.symbol).limits.eqs_min
-        if not ctx.eqs >= floor:  # NaN fails too
-            return Verdict.blocked(self.name, reasons.EQS_BLOCK, eqs=ctx.eqs, min=floor)
-        return Verdict.passed(self.name, eqs=ctx.eqs)
+        symbol = intent.symbol
+        try:
+            floor = self._floor[symbol]
+        except KeyError:
+            floor = self._floor[symbol] = self.rules(symbol).limits.eqs_min
+        score = ctx.eqs
+        if not score >= floor:  # NaN fails too
+            return Verdict.blocked(self.name, reasons.EQS_BLOCK, eqs=score, min=floor)
+        if exact_float(score):  # the score fixes the details: one shared verdict per score
+            return self._passes.get(score) or self._passes.keep(score, Verdict.passed(self.name, eqs=score))
+        return Verdict.passed(self.name, eqs=score)

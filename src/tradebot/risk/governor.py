@@ -17,14 +17,20 @@ from typing import Any
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import ZERO, RulesGate, entry_price, has_leverage, leverage_of, protective_stop
+from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
 class GovernorGate(RulesGate):
     name = "governor"
     applies_to_exits = False
+
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         try:
@@ -62,18 +68,22 @@ class GovernorGate(RulesGate):
         if unit_notional <= ZERO:
             raise ValueError(f"non-positive price {price} for {intent.symbol}")
         leverage = leverage_of(current, instrument)
-        limits: list[tuple[Decimal, str]] = [
-            (rules.max_position_usd * leverage / unit_notional, reasons.GOVERNOR_CLAMP_SIZE),
-            (rules.max_notional_usd / unit_notional, reasons.GOVERNOR_CLAMP_NOTIONAL),
-        ]
+        size_qty = rules.max_position_usd * leverage / unit_notional
+        notional_qty = rules.max_notional_usd / unit_notional
+        budget_qty: Decimal | None = None
         if rules.enforce_risk_budget and current.risk_budget_usd is not None:
             stop = protective_stop(current)
             if stop is None:
                 return Verdict.blocked(self.name, reasons.GOVERNOR_RISK_BUDGET, problem="budget_without_stop")
             per_unit = abs(price - stop) * instrument.multiplier
             if per_unit > ZERO:
-                limits.append((current.risk_budget_usd / per_unit, reasons.GOVERNOR_RISK_BUDGET))
-        max_qty, binding = min(limits, key=lambda item: item[0])
+                budget_qty = current.risk_budget_usd / per_unit
+        # the smallest limit binds; on a tie the first (size, notional, budget): what ``min`` picks
+        max_qty, binding = size_qty, reasons.GOVERNOR_CLAMP_SIZE
+        if notional_qty < max_qty:
+            max_qty, binding = notional_qty, reasons.GOVERNOR_CLAMP_NOTIONAL
+        if budget_qty is not None and budget_qty < max_qty:
+            max_qty, binding = budget_qty, reasons.GOVERNOR_RISK_BUDGET
         max_qty = instrument.round_qty(max_qty)
         if current.quantity > max_qty:
             if max_qty <= ZERO or max_qty < instrument.min_qty:
@@ -84,14 +94,17 @@ class GovernorGate(RulesGate):
             current = dataclasses.replace(current, quantity=max_qty)
             codes.append(binding)
         size_usd = instrument.notional(price, current.quantity) / leverage
-        details["size_usd"] = str(size_usd)
+        size_text = details["size_usd"] = str(size_usd)
         if size_usd < rules.min_order_usd:
             return Verdict.blocked(
                 self.name,
                 reasons.GOVERNOR_MIN_ORDER,
-                size_usd=str(size_usd),
+                size_usd=size_text,
                 min_order_usd=str(rules.min_order_usd),
             )
         if codes:
             return Verdict.clamped(self.name, codes[0], current, codes=codes, **details)
-        return Verdict.passed(self.name, **details)
+        # nothing clamped: the details are the size alone, and its text fixes them (one shared verdict each)
+        return self._passes.get(size_text) or self._passes.keep(
+            size_text, Verdict.passed(self.name, size_usd=size_text)
+        )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
 from tradebot.risk.verdict import Verdict
@@ -13,10 +16,19 @@ class MinCapitalGate(RulesGate):
     name = "min_capital"
     applies_to_exits = False
 
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._minimum: dict[str, Decimal | None] = {}  # per symbol, from the (frozen) constitution
+        self._pass = Verdict.passed(self.name)  # frozen: one instance for every intent it passes
+
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        minimum = self.rules(intent.symbol).limits.min_capital_usd
+        symbol = intent.symbol
+        try:
+            minimum = self._minimum[symbol]
+        except KeyError:
+            minimum = self._minimum[symbol] = self.rules(symbol).limits.min_capital_usd
         if minimum is not None and ctx.equity < minimum:
             return Verdict.blocked(
                 self.name, reasons.MIN_CAPITAL_BLOCK, equity=str(ctx.equity), min_capital_usd=str(minimum)
             )
-        return Verdict.passed(self.name)
+        return self._pass

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate, signed_qty
+from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -13,20 +17,38 @@ class PositionLimitGate(RulesGate):
     name = "position_limit"
     applies_to_exits = False
 
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        # per symbol, from the (frozen) constitution: the limit, its text and its passes (None: no limit)
+        self._limits: dict[str, tuple[Decimal, str, SharedPasses] | None] = {}
+        self._no_limit = Verdict.passed(self.name)  # frozen: one instance for every intent it passes
+
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        limit = self.rules(intent.symbol).limits.position_limit
-        if limit is None:
-            return Verdict.passed(self.name)
+        symbol = intent.symbol
+        try:
+            setting = self._limits[symbol]
+        except KeyError:
+            limit = self.rules(symbol).limits.position_limit
+            setting = self._limits[symbol] = (
+                None if limit is None else (limit, str(limit), SharedPasses(self.name))
+            )
+        if setting is None:
+            return self._no_limit
+        limit, limit_text, passes = setting
         delta = signed_qty(intent)
         # worst case: the working entries fill, or they are canceled
-        worst = max(abs(ctx.position_qty + ctx.pending_qty + delta), abs(ctx.position_qty + delta))
+        position = ctx.position_qty
+        worst = max(abs(position + ctx.pending_qty + delta), abs(position + delta))
         if worst > limit:
             return Verdict.blocked(
                 self.name,
                 reasons.POSITION_LIMIT_BLOCK,
-                position=str(ctx.position_qty),
+                position=str(position),
                 pending=str(ctx.pending_qty),
                 order=str(delta),
-                limit=str(limit),
+                limit=limit_text,
             )
-        return Verdict.passed(self.name, resulting=str(worst), limit=str(limit))
+        text = str(worst)  # with the limit, the text fixes the details: one shared verdict per text
+        return passes.get(text) or passes.keep(
+            text, Verdict.passed(self.name, resulting=text, limit=limit_text)
+        )

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
 from tradebot.risk.pretrade_throttle import count_within
+from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
 class CancelLoopGate(RulesGate):
     name = "cancel_loop"
     applies_to_exits = False
+
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         rules = self.rules(intent.symbol).pretrade
@@ -42,4 +48,7 @@ class CancelLoopGate(RulesGate):
                 bars_since_last_cancel=ctx.bars_since_last_cancel,
                 block_bars=rules.cancel_loop_block_bars,
             )
-        return Verdict.passed(self.name, cancels_last_min=cancels)
+        # the count (an int) fixes the details: one shared verdict per count
+        return self._passes.get(cancels) or self._passes.keep(
+            cancels, Verdict.passed(self.name, cancels_last_min=cancels)
+        )

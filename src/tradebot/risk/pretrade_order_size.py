@@ -5,14 +5,20 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate, notional
+from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
 class OrderSizeGate(RulesGate):
     name = "order_size"
     applies_to_exits = True
+
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         rules = self.rules(intent.symbol).pretrade
@@ -33,4 +39,5 @@ class OrderSizeGate(RulesGate):
                 quantity=str(intent.quantity),
                 max_order_qty=str(rules.max_order_qty),
             )
-        return Verdict.passed(self.name, notional=str(value))
+        text = str(value)  # the text fixes the details: one shared verdict per text
+        return self._passes.get(text) or self._passes.keep(text, Verdict.passed(self.name, notional=text))

@@ -7,14 +7,20 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import ZERO, RulesGate
+from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
 class PriceCollarGate(RulesGate):
     name = "price_collar"
     applies_to_exits = True
+
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         collar = self.rules(intent.symbol).pretrade.collar_pct
@@ -35,4 +41,7 @@ class PriceCollarGate(RulesGate):
                 deviation=str(deviation),
                 collar_pct=str(collar),
             )
-        return Verdict.passed(self.name, deviation=str(deviation), basis=label)
+        key = (str(deviation), label)  # these fix the details: one shared verdict per pair
+        return self._passes.get(key) or self._passes.keep(
+            key, Verdict.passed(self.name, deviation=key[0], basis=label)
+        )

@@ -9,7 +9,9 @@ from tradebot.ops.calendars import Calendars
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
+from tradebot.risk.rules import SessionRules
 from tradebot.risk.session_times import outside_trading_hours
+from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -20,6 +22,9 @@ class SessionOpenGate(RulesGate):
     def __init__(self, constitution: Constitution, calendars: Calendars) -> None:
         super().__init__(constitution)
         self.calendars = calendars
+        # per symbol, from the (frozen) constitution: its session rules when they set trading hours
+        self._hours: dict[str, SessionRules | None] = {}
+        self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         code = ctx.instrument.calendar
@@ -27,8 +32,13 @@ class SessionOpenGate(RulesGate):
             return Verdict.blocked(
                 self.name, reasons.MARKET_CLOSED_BLOCK, calendar=code, now=ctx.now.isoformat()
             )
-        session = self.rules(intent.symbol).session
-        if outside_trading_hours(ctx.now, session):
+        symbol = intent.symbol
+        try:
+            session = self._hours[symbol]
+        except KeyError:
+            rules = self.rules(symbol).session
+            session = self._hours[symbol] = rules if rules.trading_hours is not None else None
+        if session is not None and outside_trading_hours(ctx.now, session):
             assert session.trading_hours is not None
             return Verdict.blocked(
                 self.name,
@@ -37,4 +47,6 @@ class SessionOpenGate(RulesGate):
                 window=session.trading_hours.name,
                 local_time=ctx.now.astimezone(session.tz).strftime("%H:%M:%S"),
             )
+        if type(code) is str:  # the calendar fixes the details: one shared verdict per calendar
+            return self._passes.get(code) or self._passes.keep(code, Verdict.passed(self.name, calendar=code))
         return Verdict.passed(self.name, calendar=code)

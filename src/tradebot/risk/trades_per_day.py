@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
+from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -13,14 +15,28 @@ class TradesPerDayGate(RulesGate):
     name = "trades_per_day"
     applies_to_exits = False
 
+    def __init__(self, constitution: Constitution) -> None:
+        super().__init__(constitution)
+        self._maximum: dict[str, int | None] = {}  # per symbol, from the (frozen) constitution
+        self._passes = SharedPasses(self.name)
+
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        maximum = self.rules(intent.symbol).limits.max_trades_per_day
-        if maximum is not None and ctx.trades_today >= maximum:
+        symbol = intent.symbol
+        try:
+            maximum = self._maximum[symbol]
+        except KeyError:
+            maximum = self._maximum[symbol] = self.rules(symbol).limits.max_trades_per_day
+        trades = ctx.trades_today
+        if maximum is not None and trades >= maximum:
             return Verdict.blocked(
                 self.name,
                 reasons.TRADES_PER_DAY_BLOCK,
-                trades_today=ctx.trades_today,
+                trades_today=trades,
                 max=maximum,
                 session_day=ctx.session_day.isoformat() if ctx.session_day else None,
             )
-        return Verdict.passed(self.name, trades_today=ctx.trades_today)
+        if type(trades) is int:  # the count fixes the details: one shared verdict per count
+            return self._passes.get(trades) or self._passes.keep(
+                trades, Verdict.passed(self.name, trades_today=trades)
+            )
+        return Verdict.passed(self.name, trades_today=trades)

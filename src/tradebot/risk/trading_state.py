@@ -58,6 +58,10 @@ class TradingStateMachine:
         self.hold = Hold.NONE
         self.hold_symbol: str | None = None
         self.hold_day: date | None = None
+        # the last ``on_status`` that moved nothing: its status and limits (the same frozen objects) and the
+        # state it saw. The same call on the same state moves nothing again (nothing else is read).
+        self._quiet: tuple[DailyStatus, LimitsRules, TradingState, str, Hold, str | None, date | None] | None
+        self._quiet = None
 
     # --- moves --------------------------------------------------------------------------------------
     def _move(
@@ -106,6 +110,32 @@ class TradingStateMachine:
 
     def on_status(self, now: datetime, status: DailyStatus, limits: LimitsRules) -> list[Transition]:
         """Automatic moves for one symbol's day; returns the transitions made (to record)."""
+        quiet = self._quiet
+        if (
+            quiet is not None
+            and quiet[0] is status
+            and quiet[1] is limits
+            and quiet[2] is self.state
+            and quiet[3] == self.reason
+            and quiet[4] is self.hold
+            and quiet[5] == self.hold_symbol
+            and quiet[6] == self.hold_day
+        ):
+            return []
+        moved = self._on_status(now, status, limits)
+        if not moved:
+            self._quiet = (
+                status,
+                limits,
+                self.state,
+                self.reason,
+                self.hold,
+                self.hold_symbol,
+                self.hold_day,
+            )
+        return moved
+
+    def _on_status(self, now: datetime, status: DailyStatus, limits: LimitsRules) -> list[Transition]:
         moved: list[Transition] = []
         if (
             self.hold is Hold.SESSION

@@ -79,3 +79,24 @@ class Decision:
             if verdict.outcome is Outcome.BLOCK:
                 return verdict
         return None
+
+
+_DECISION_FIELDS = ("intent", "verdicts", "approved", "config_hash")
+if tuple(f.name for f in fields(Decision)) != _DECISION_FIELDS:  # a new field must be set by new_decision too
+    raise TypeError(f"Decision fields changed: update new_decision ({_DECISION_FIELDS})")
+_set_decision_intent, _set_verdicts, _set_approved, _set_config_hash = (
+    vars(Decision)[name].__set__ for name in _DECISION_FIELDS
+)
+
+
+def new_decision(
+    intent: OrderIntent, verdicts: tuple[Verdict, ...], approved: OrderIntent | None, config_hash: str
+) -> Decision:
+    """``Decision(intent, verdicts, approved, config_hash)``, made by setting its slots directly (the chain
+    makes one per intent): the same frozen value as the constructor's."""
+    decision: Decision = _new(Decision)
+    _set_decision_intent(decision, intent)
+    _set_verdicts(decision, verdicts)
+    _set_approved(decision, approved)
+    _set_config_hash(decision, config_hash)
+    return decision
