@@ -17,15 +17,11 @@ class ConsecutiveLossesGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._maximum: dict[str, int | None] = {}  # per symbol, from the (frozen) constitution
+        self._maximum = self.per_symbol(lambda rules: rules.limits.max_consecutive_losses)
         self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        symbol = intent.symbol
-        try:
-            maximum = self._maximum[symbol]
-        except KeyError:
-            maximum = self._maximum[symbol] = self.rules(symbol).limits.max_consecutive_losses
+        maximum = self._maximum(intent.symbol)
         losses = ctx.consecutive_losses
         if maximum is not None and losses >= maximum:
             return Verdict.blocked(

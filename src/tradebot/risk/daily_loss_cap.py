@@ -9,6 +9,7 @@ from tradebot.domain.orders import OrderIntent
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
+from tradebot.risk.rules import InstrumentRules
 from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
@@ -19,17 +20,11 @@ class DailyLossCapGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        # per symbol, from the (frozen) constitution: (cap, -cap), None without a cap
-        self._caps: dict[str, tuple[Decimal, Decimal] | None] = {}
+        self._caps = self.per_symbol(_caps)  # (cap, -cap), None without a cap
         self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        symbol = intent.symbol
-        try:
-            caps = self._caps[symbol]
-        except KeyError:
-            cap = self.rules(symbol).limits.daily_loss_cap_usd
-            caps = self._caps[symbol] = None if cap is None else (cap, -cap)
+        caps = self._caps(intent.symbol)
         pnl = ctx.pnl_today
         if caps is not None and pnl <= caps[1]:
             return Verdict.blocked(
@@ -37,3 +32,8 @@ class DailyLossCapGate(RulesGate):
             )
         text = str(pnl)  # the text fixes the details: one shared verdict per text
         return self._passes.get(text) or self._passes.keep(text, Verdict.passed(self.name, pnl_today=text))
+
+
+def _caps(rules: InstrumentRules) -> tuple[Decimal, Decimal] | None:
+    cap = rules.limits.daily_loss_cap_usd
+    return None if cap is None else (cap, -cap)

@@ -17,15 +17,11 @@ class DvsFloorGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._floor: dict[str, float] = {}  # per symbol, from the (frozen) constitution
+        self._floor = self.per_symbol(lambda rules: rules.limits.dvs_min)
         self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        symbol = intent.symbol
-        try:
-            floor = self._floor[symbol]
-        except KeyError:
-            floor = self._floor[symbol] = self.rules(symbol).limits.dvs_min
+        floor = self._floor(intent.symbol)
         score = ctx.dvs
         if not score >= floor:  # NaN fails too
             return Verdict.blocked(self.name, reasons.DVS_BLOCK, dvs=score, min=floor)

@@ -17,15 +17,11 @@ class EntryConfidenceGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._minimum: dict[str, float] = {}  # per symbol, from the (frozen) constitution
+        self._minimum = self.per_symbol(lambda rules: rules.entry_policy.min_confidence)
         self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        symbol = intent.symbol
-        try:
-            minimum = self._minimum[symbol]
-        except KeyError:
-            minimum = self._minimum[symbol] = self.rules(symbol).entry_policy.min_confidence
+        minimum = self._minimum(intent.symbol)
         confidence = intent.confidence
         if not confidence >= minimum:
             return Verdict.blocked(

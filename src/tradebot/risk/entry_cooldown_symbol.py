@@ -16,17 +16,14 @@ class EntrySymbolCooldownGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._cooldown: dict[str, int] = {}  # per symbol, from the (frozen) constitution
+        self._cooldown = self.per_symbol(lambda rules: rules.entry_policy.cooldown_symbol_s)
         self._pass = Verdict.passed(self.name)  # frozen: one instance for every intent it passes
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         last = ctx.last_entry_at_symbol
         if last is not None:
             symbol = intent.symbol
-            try:
-                cooldown = self._cooldown[symbol]
-            except KeyError:
-                cooldown = self._cooldown[symbol] = self.rules(symbol).entry_policy.cooldown_symbol_s
+            cooldown = self._cooldown(symbol)
             elapsed = (ctx.now - last).total_seconds()
             if elapsed < cooldown:
                 return Verdict.blocked(

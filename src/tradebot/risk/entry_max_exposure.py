@@ -5,8 +5,6 @@ the remaining room, so the two together keep exposure + order within the cap."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
 from tradebot.risk.constitution import Constitution
@@ -22,15 +20,11 @@ class EntryMaxExposureGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._cap: dict[str, Decimal] = {}  # per symbol, from the (frozen) constitution
+        self._cap = self.per_symbol(lambda rules: rules.entry_policy.max_exposure_total_usd)
         self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        symbol = intent.symbol
-        try:
-            cap = self._cap[symbol]
-        except KeyError:
-            cap = self._cap[symbol] = self.rules(symbol).entry_policy.max_exposure_total_usd
+        cap = self._cap(intent.symbol)
         total = ctx.total_exposure
         if total >= cap:
             return Verdict.blocked(

@@ -17,15 +17,11 @@ class EntryMaxPositionsGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._maximum: dict[str, int] = {}  # per symbol, from the (frozen) constitution
+        self._maximum = self.per_symbol(lambda rules: rules.entry_policy.max_positions_total)
         self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        symbol = intent.symbol
-        try:
-            maximum = self._maximum[symbol]
-        except KeyError:
-            maximum = self._maximum[symbol] = self.rules(symbol).entry_policy.max_positions_total
+        maximum = self._maximum(intent.symbol)
         open_positions = ctx.open_positions
         if open_positions >= maximum:
             return Verdict.blocked(

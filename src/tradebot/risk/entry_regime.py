@@ -18,18 +18,14 @@ class EntryRegimeGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._maximum: dict[str, int] = {}  # per symbol, from the (frozen) constitution
+        self._maximum = self.per_symbol(lambda rules: rules.entry_policy.max_positions_per_regime)
         self._scale_in = Verdict.passed(self.name, scale_in=True)  # frozen: shared by every intent
         self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         if adds_to_position(intent, ctx.position_qty):
             return self._scale_in  # judged by step 6
-        symbol = intent.symbol
-        try:
-            maximum = self._maximum[symbol]
-        except KeyError:
-            maximum = self._maximum[symbol] = self.rules(symbol).entry_policy.max_positions_per_regime
+        maximum = self._maximum(intent.symbol)
         regime = intent.regime
         count = ctx.positions_by_regime.get(regime, 0)
         if count >= maximum:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
 from tradebot.risk.constitution import Constitution
@@ -19,7 +17,7 @@ class EntrySymbolExposureGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._cap: dict[str, Decimal] = {}  # per symbol, from the (frozen) constitution
+        self._cap = self.per_symbol(lambda rules: rules.entry_policy.max_exposure_per_symbol_usd)
         self._scale_in = Verdict.passed(self.name, scale_in=True)  # frozen: shared by every intent
         self._passes = SharedPasses(self.name)
 
@@ -27,10 +25,7 @@ class EntrySymbolExposureGate(RulesGate):
         if adds_to_position(intent, ctx.position_qty):
             return self._scale_in  # judged by step 6
         symbol = intent.symbol
-        try:
-            cap = self._cap[symbol]
-        except KeyError:
-            cap = self._cap[symbol] = self.rules(symbol).entry_policy.max_exposure_per_symbol_usd
+        cap = self._cap(symbol)
         exposure = ctx.exposure_by_symbol.get(symbol, 0)
         if exposure >= cap:
             return Verdict.blocked(

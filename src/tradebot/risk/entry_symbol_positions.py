@@ -18,7 +18,7 @@ class EntrySymbolPositionsGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._maximum: dict[str, int] = {}  # per symbol, from the (frozen) constitution
+        self._maximum = self.per_symbol(lambda rules: rules.entry_policy.max_positions_per_symbol)
         self._scale_in = Verdict.passed(self.name, scale_in=True)  # frozen: shared by every intent
         self._passes = SharedPasses(self.name)
 
@@ -26,10 +26,7 @@ class EntrySymbolPositionsGate(RulesGate):
         if adds_to_position(intent, ctx.position_qty):
             return self._scale_in  # judged by step 6
         symbol = intent.symbol
-        try:
-            maximum = self._maximum[symbol]
-        except KeyError:
-            maximum = self._maximum[symbol] = self.rules(symbol).entry_policy.max_positions_per_symbol
+        maximum = self._maximum(symbol)
         entries = ctx.entries_in_position
         if entries >= maximum:
             return Verdict.blocked(

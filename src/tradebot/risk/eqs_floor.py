@@ -17,15 +17,11 @@ class EqsFloorGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._floor: dict[str, float] = {}  # per symbol, from the (frozen) constitution
+        self._floor = self.per_symbol(lambda rules: rules.limits.eqs_min)
         self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        symbol = intent.symbol
-        try:
-            floor = self._floor[symbol]
-        except KeyError:
-            floor = self._floor[symbol] = self.rules(symbol).limits.eqs_min
+        floor = self._floor(intent.symbol)
         score = ctx.eqs
         if not score >= floor:  # NaN fails too
             return Verdict.blocked(self.name, reasons.EQS_BLOCK, eqs=score, min=floor)

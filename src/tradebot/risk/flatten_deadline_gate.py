@@ -8,7 +8,6 @@ from tradebot.ops.calendars import Calendars
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
-from tradebot.risk.rules import SessionRules
 from tradebot.risk.session_times import flatten_deadline
 from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
@@ -21,18 +20,15 @@ class FlattenDeadlineGate(RulesGate):
     def __init__(self, constitution: Constitution, calendars: Calendars) -> None:
         super().__init__(constitution)
         self.calendars = calendars
-        # per symbol, from the (frozen) constitution: its session rules when they set ``flatten_at``
-        self._sessions: dict[str, SessionRules | None] = {}
+        # its session rules when they set ``flatten_at``
+        self._sessions = self.per_symbol(
+            lambda rules: rules.session if rules.session.flatten_at is not None else None
+        )
         self._no_deadline = Verdict.passed(self.name, deadline=None)  # frozen: shared by every intent
         self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        symbol = intent.symbol
-        try:
-            session = self._sessions[symbol]
-        except KeyError:
-            rules = self.rules(symbol).session
-            session = self._sessions[symbol] = rules if rules.flatten_at is not None else None
+        session = self._sessions(intent.symbol)
         if session is None:  # no flatten_at: no deadline (what ``flatten_deadline`` gives)
             return self._no_deadline
         deadline = flatten_deadline(ctx.now, ctx.instrument, session, self.calendars)

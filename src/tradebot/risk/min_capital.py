@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
 from tradebot.risk.constitution import Constitution
@@ -18,15 +16,11 @@ class MinCapitalGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._minimum: dict[str, Decimal | None] = {}  # per symbol, from the (frozen) constitution
+        self._minimum = self.per_symbol(lambda rules: rules.limits.min_capital_usd)
         self._pass = Verdict.passed(self.name)  # frozen: one instance for every intent it passes
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        symbol = intent.symbol
-        try:
-            minimum = self._minimum[symbol]
-        except KeyError:
-            minimum = self._minimum[symbol] = self.rules(symbol).limits.min_capital_usd
+        minimum = self._minimum(intent.symbol)
         if minimum is not None and ctx.equity < minimum:
             return Verdict.blocked(
                 self.name, reasons.MIN_CAPITAL_BLOCK, equity=str(ctx.equity), min_capital_usd=str(minimum)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
-from tradebot.risk.rules import Window
 from tradebot.risk.verdict import Verdict
 
 
@@ -19,19 +16,16 @@ class NoTradeWindowGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        # per symbol, from the (frozen) constitution: its windows and timezone, None without windows
-        self._windows: dict[str, tuple[tuple[Window, ...], ZoneInfo] | None] = {}
+        # its windows and timezone, None without windows
+        self._windows = self.per_symbol(
+            lambda rules: (rules.session.no_trade_windows, rules.session.tz)
+            if rules.session.no_trade_windows
+            else None
+        )
         self._pass = Verdict.passed(self.name)  # frozen: one instance for every intent it passes
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        symbol = intent.symbol
-        try:
-            windows = self._windows[symbol]
-        except KeyError:
-            session = self.rules(symbol).session
-            windows = self._windows[symbol] = (
-                (session.no_trade_windows, session.tz) if session.no_trade_windows else None
-            )
+        windows = self._windows(intent.symbol)
         if windows is None:
             return self._pass
         local = ctx.now.astimezone(windows[1]).time()

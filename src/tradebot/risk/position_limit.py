@@ -9,6 +9,7 @@ from tradebot.domain.orders import OrderIntent
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate, signed_qty
+from tradebot.risk.rules import InstrumentRules
 from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
@@ -19,19 +20,15 @@ class PositionLimitGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        # per symbol, from the (frozen) constitution: the limit, its text and its passes (None: no limit)
-        self._limits: dict[str, tuple[Decimal, str, SharedPasses] | None] = {}
+        self._limits = self.per_symbol(self._setting)  # the limit, its text and its passes
         self._no_limit = Verdict.passed(self.name)  # frozen: one instance for every intent it passes
 
+    def _setting(self, rules: InstrumentRules) -> tuple[Decimal, str, SharedPasses] | None:
+        limit = rules.limits.position_limit
+        return None if limit is None else (limit, str(limit), SharedPasses(self.name))
+
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        symbol = intent.symbol
-        try:
-            setting = self._limits[symbol]
-        except KeyError:
-            limit = self.rules(symbol).limits.position_limit
-            setting = self._limits[symbol] = (
-                None if limit is None else (limit, str(limit), SharedPasses(self.name))
-            )
+        setting = self._limits(intent.symbol)
         if setting is None:
             return self._no_limit
         limit, limit_text, passes = setting

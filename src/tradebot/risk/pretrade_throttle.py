@@ -62,20 +62,13 @@ class RateThrottleGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        # per symbol, from the (frozen) constitution: (max_orders_per_min, max_orders_per_min_symbol)
-        self._limits: dict[str, tuple[int, int]] = {}
+        self._limits = self.per_symbol(  # (max_orders_per_min, max_orders_per_min_symbol)
+            lambda rules: (rules.pretrade.max_orders_per_min, rules.pretrade.max_orders_per_min_symbol)
+        )
         self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        symbol = intent.symbol
-        try:
-            max_total, max_symbol = self._limits[symbol]
-        except KeyError:
-            rules = self.rules(symbol).pretrade
-            max_total, max_symbol = self._limits[symbol] = (
-                rules.max_orders_per_min,
-                rules.max_orders_per_min_symbol,
-            )
+        max_total, max_symbol = self._limits(intent.symbol)
         now = ctx.now
         total = count_within(ctx.recent_orders, now)
         if total >= max_total:

@@ -9,7 +9,6 @@ from tradebot.ops.calendars import Calendars
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
-from tradebot.risk.rules import SessionRules
 from tradebot.risk.session_times import outside_trading_hours
 from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
@@ -22,8 +21,10 @@ class SessionOpenGate(RulesGate):
     def __init__(self, constitution: Constitution, calendars: Calendars) -> None:
         super().__init__(constitution)
         self.calendars = calendars
-        # per symbol, from the (frozen) constitution: its session rules when they set trading hours
-        self._hours: dict[str, SessionRules | None] = {}
+        # its session rules when they set trading hours
+        self._hours = self.per_symbol(
+            lambda rules: rules.session if rules.session.trading_hours is not None else None
+        )
         self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
@@ -32,12 +33,7 @@ class SessionOpenGate(RulesGate):
             return Verdict.blocked(
                 self.name, reasons.MARKET_CLOSED_BLOCK, calendar=code, now=ctx.now.isoformat()
             )
-        symbol = intent.symbol
-        try:
-            session = self._hours[symbol]
-        except KeyError:
-            rules = self.rules(symbol).session
-            session = self._hours[symbol] = rules if rules.trading_hours is not None else None
+        session = self._hours(intent.symbol)
         if session is not None and outside_trading_hours(ctx.now, session):
             assert session.trading_hours is not None
             return Verdict.blocked(

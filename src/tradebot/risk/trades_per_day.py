@@ -17,15 +17,11 @@ class TradesPerDayGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._maximum: dict[str, int | None] = {}  # per symbol, from the (frozen) constitution
+        self._maximum = self.per_symbol(lambda rules: rules.limits.max_trades_per_day)
         self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        symbol = intent.symbol
-        try:
-            maximum = self._maximum[symbol]
-        except KeyError:
-            maximum = self._maximum[symbol] = self.rules(symbol).limits.max_trades_per_day
+        maximum = self._maximum(intent.symbol)
         trades = ctx.trades_today
         if maximum is not None and trades >= maximum:
             return Verdict.blocked(
