@@ -31,7 +31,7 @@ class DailyLossCapGate(RulesGate):
                 self.name, reasons.DAILY_LOSS_CAP_BLOCK, pnl_today=str(pnl), cap_usd=str(caps[0])
             )
         text = str(pnl)  # the text fixes the details: one shared verdict per text
-        return self._passes.get(text) or self._passes.keep(text, Verdict.passed(self.name, pnl_today=text))
+        return self._passes.passed(text, pnl_today=text)
 
 
 def _caps(rules: InstrumentRules) -> tuple[Decimal, Decimal] | None:

@@ -61,7 +61,7 @@ class EntryAllocationGate(RulesGate):
         if intent.quantity <= max_qty:
             # the texts (in their order) fix the details: one shared verdict per set of texts
             key = tuple(details.values())
-            return self._passes.get(key) or self._passes.keep(key, Verdict.passed(self.name, **details))
+            return self._passes.passed(key, **details)
         if max_qty <= ZERO or max_qty < instrument.min_qty:
             return Verdict.blocked(
                 self.name, reasons.BLOCK_MAX_EXPOSURE, problem="allocation_under_min_qty", **details

@@ -28,7 +28,5 @@ class EntryConfidenceGate(RulesGate):
                 self.name, reasons.BLOCK_LOW_CONFIDENCE, confidence=confidence, min=minimum
             )
         if exact_float(confidence):  # the value fixes the details: one shared verdict per value
-            return self._passes.get(confidence) or self._passes.keep(
-                confidence, Verdict.passed(self.name, confidence=confidence)
-            )
+            return self._passes.passed(confidence, confidence=confidence)
         return Verdict.passed(self.name, confidence=confidence)

@@ -32,7 +32,5 @@ class EntryMaxPositionsGate(RulesGate):
                 max=maximum,
             )
         if type(open_positions) is int:  # the count fixes the details: one shared verdict per count
-            return self._passes.get(open_positions) or self._passes.keep(
-                open_positions, Verdict.passed(self.name, open_positions=open_positions)
-            )
+            return self._passes.passed(open_positions, open_positions=open_positions)
         return Verdict.passed(self.name, open_positions=open_positions)

@@ -26,5 +26,5 @@ class EqsFloorGate(RulesGate):
         if not score >= floor:  # NaN fails too
             return Verdict.blocked(self.name, reasons.EQS_BLOCK, eqs=score, min=floor)
         if exact_float(score):  # the score fixes the details: one shared verdict per score
-            return self._passes.get(score) or self._passes.keep(score, Verdict.passed(self.name, eqs=score))
+            return self._passes.passed(score, eqs=score)
         return Verdict.passed(self.name, eqs=score)

@@ -105,6 +105,4 @@ class GovernorGate(RulesGate):
         if codes:
             return Verdict.clamped(self.name, codes[0], current, codes=codes, **details)
         # nothing clamped: the details are the size alone, and its text fixes them (one shared verdict each)
-        return self._passes.get(size_text) or self._passes.keep(
-            size_text, Verdict.passed(self.name, size_usd=size_text)
-        )
+        return self._passes.passed(size_text, size_usd=size_text)

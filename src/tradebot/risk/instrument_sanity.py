@@ -197,4 +197,4 @@ class InstrumentSanityGate:
             )
             return Verdict.clamped(self.name, codes[0], result, codes=codes, **details)
         text = str(order_notional)  # the text fixes the details: one shared verdict per text
-        return self._passes.get(text) or self._passes.keep(text, Verdict.passed(self.name, notional=text))
+        return self._passes.passed(text, notional=text)

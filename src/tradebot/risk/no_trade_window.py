@@ -18,9 +18,9 @@ class NoTradeWindowGate(RulesGate):
         super().__init__(constitution)
         # its windows and timezone, None without windows
         self._windows = self.per_symbol(
-            lambda rules: (rules.session.no_trade_windows, rules.session.tz)
-            if rules.session.no_trade_windows
-            else None
+            lambda rules: (
+                (rules.session.no_trade_windows, rules.session.tz) if rules.session.no_trade_windows else None
+            )
         )
         self._pass = Verdict.passed(self.name)  # frozen: one instance for every intent it passes
 

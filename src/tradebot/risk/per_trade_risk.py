@@ -65,6 +65,4 @@ class PerTradeRiskGate(RulesGate):
                 cap_usd=str(limits.per_trade_risk_usd),
             )
         key = (str(risk), str(ticks))  # the texts fix the details: one shared verdict per pair
-        return self._passes.get(key) or self._passes.keep(
-            key, Verdict.passed(self.name, risk_usd=key[0], stop_ticks=key[1])
-        )
+        return self._passes.passed(key, risk_usd=key[0], stop_ticks=key[1])

@@ -40,4 +40,4 @@ class OrderSizeGate(RulesGate):
                 max_order_qty=str(rules.max_order_qty),
             )
         text = str(value)  # the text fixes the details: one shared verdict per text
-        return self._passes.get(text) or self._passes.keep(text, Verdict.passed(self.name, notional=text))
+        return self._passes.passed(text, notional=text)

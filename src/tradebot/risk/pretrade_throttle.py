@@ -89,6 +89,4 @@ class RateThrottleGate(RulesGate):
                 max=max_symbol,
             )
         key = (total, symbol_orders)  # the counts fix the details: one shared verdict per pair
-        return self._passes.get(key) or self._passes.keep(
-            key, Verdict.passed(self.name, orders_last_min=total, symbol_orders_last_min=symbol_orders)
-        )
+        return self._passes.passed(key, orders_last_min=total, symbol_orders_last_min=symbol_orders)

@@ -28,6 +28,10 @@ class SharedPasses:
         self._by_key: dict[Hashable, Verdict] = {}
         self.get = self._by_key.get
 
+    def passed(self, key: Hashable, **details: object) -> Verdict:
+        """The gate's kept pass for ``key``, made from ``details`` the first time (``key`` must fix them)."""
+        return self._by_key.get(key) or self.keep(key, Verdict.passed(self.gate, **details))
+
     def keep(self, key: Hashable, verdict: Verdict) -> Verdict:
         by_key = self._by_key
         if len(by_key) >= LIMIT:
