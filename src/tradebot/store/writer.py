@@ -100,7 +100,7 @@ class EventWriter:
         high_water: int,
         max_pending: int,
         max_batch: int,
-        linger_s: float = 0.0,
+        linger_s: float,
     ) -> None:
         self.path = path
         self.run_id = run_id
