@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,19 +11,80 @@ import typer
 
 from tradebot.exit_codes import EXIT_CODES_HELP, ExitCode
 
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
     name="tradebot",
-    help="A trading daemon that tells you exactly why it did or did not trade.",
+    help="A trading daemon that tells you exactly why it did or did not trade. "
+    "Add --debug anywhere to see the traceback of an error.",
+    epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=CONTEXT,
+    rich_markup_mode=None,  # help text is plain: `[broker.NAME]` stays as written
 )
-config_app = typer.Typer(help="Inspect the runtime configuration.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Inspect the runtime configuration.", no_args_is_help=True, context_settings=CONTEXT
+)
 app.add_typer(config_app, name="config")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (default: config/tradebot.toml).")
 ]
+ResumeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="Continue a store instead of writing a new one: the one named by --store (or run.store), else "
+        "the latest under <run_dir>/stores. Refused (exit 2) if it was recorded with another config hash, "
+        "other instruments or other data.",
+    ),
+]
+
+
+class RunMode(StrEnum):
+    observe = "observe"
+    live = "live"
+
+
+class CheckMode(StrEnum):
+    observe = "observe"
+    live = "live"
+    replay = "replay"
+
+
+SESSION_METAVAR = "[rth|eth|24h|until=HH:MM[TZ]]"
+
+
+def _session_spec(value: str) -> str:
+    """``--session``: one of the listed forms, parsed as the session module parses it (else exit 2)."""
+    from tradebot.session.errors import SessionSpecError
+    from tradebot.session.window import parse_session_spec
+
+    try:
+        parse_session_spec(value)
+    except SessionSpecError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"tradebot {version('tradebot')}")
+        raise typer.Exit(ExitCode.OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """A trading daemon that tells you exactly why it did or did not trade."""
 
 
 def _load(config: Path | None, **overrides: Any) -> Any:
@@ -35,20 +97,34 @@ def _load(config: Path | None, **overrides: Any) -> Any:
         raise typer.Exit(ExitCode.CONFIG_ERROR) from None
 
 
-@app.command(help="Run the pipeline: observe (no order leaves the process) or live. " + EXIT_CODES_HELP)
+@app.command(
+    help="Run the pipeline: observe (no order leaves the process) or live. On bars from a file (a backtest) "
+    "each run writes a new store under <run_dir>/stores unless --resume; on a broker feed or with --session "
+    "the account's store (--store, run.store, else <run_dir>/tradebot.db) is always continued.",
+    epilog=EXIT_CODES_HELP,
+)
 def run(
-    mode: Annotated[str, typer.Option(help="observe | live")] = "observe",
+    mode: Annotated[RunMode, typer.Option(help="observe: nothing leaves the process; live: orders do.")] = (
+        RunMode.observe
+    ),
     config: ConfigOpt = None,
     data: Annotated[
         Path | None, typer.Option(help="Bar file (CSV) instead of the configured source.")
     ] = None,
     store: Annotated[
-        Path | None, typer.Option(help="Event store path (default: <run_dir>/tradebot.db).")
+        Path | None,
+        typer.Option(
+            help="Event store path (default: run.store, else a new <run_dir>/stores/<UTC time>-<mode>.db for "
+            "a backtest, <run_dir>/tradebot.db on a broker feed or with --session)."
+        ),
     ] = None,
+    resume: ResumeOpt = False,
     arm: Annotated[
         bool, typer.Option("--arm", help="Allow live orders to a production environment.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No log lines and no progress bar: only the summary.")
+    ] = False,
     intents: Annotated[
         str | None,
         typer.Option(help="External intents as JSON lines (schema v1.0/v1.1): a file, or - for stdin."),
@@ -57,23 +133,22 @@ def run(
     session: Annotated[
         str | None,
         typer.Option(
-            help="Trade one session and exit: rth | eth | 24h | until=HH:MM[TZ] (from the instrument's "
-            "exchange calendar). Waits for the open; on a holiday or after the close prints MARKET_CLOSED "
-            "and exits 0; one instance per account and config."
+            parser=_session_spec,
+            metavar=SESSION_METAVAR,
+            help="Trade one session and exit: rth, eth, 24h or until=HH:MM[TZ] (TZ: Z, UTC or an IANA name), "
+            "from the instrument's exchange calendar. Waits for the open; on a holiday or after the close "
+            "prints MARKET_CLOSED and exits 0; one instance per account and config. A restart continues "
+            "the session's store.",
         ),
     ] = None,
 ) -> None:
-    if mode not in ("observe", "live"):
-        typer.echo(f"--mode must be observe or live, not {mode!r}", err=True)
-        raise typer.Exit(ExitCode.CONFIG_ERROR)
-    overrides: dict[str, Any] = {}
-    settings = _load(config, **overrides)
+    settings = _load(config)
     from tradebot.pipeline.app import RunOptions, run_app
 
     code = run_app(
         settings,
         RunOptions(
-            mode=mode,
+            mode=mode.value,
             data=data,
             store=store,
             arm=arm,
@@ -81,43 +156,111 @@ def run(
             intents=intents,
             max_bars=max_bars,
             session=session,
+            resume=resume,
         ),
     )
     raise typer.Exit(code)
 
 
-@app.command(help="Replay a bar file through the same pipeline on the replay clock into a store.")
+@app.command(
+    help="Replay a bar file through the same pipeline on the replay clock into a store: a new one under "
+    "<run_dir>/stores unless --store or --resume.",
+    epilog=EXIT_CODES_HELP,
+)
 def replay(
     data: Annotated[Path, typer.Option(help="Bar file (CSV: ts,open,high,low,close,volume).")],
-    out: Annotated[Path, typer.Option(help="Event store to write (resumed if it exists).")],
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            help="Event store to write (default: a new <run_dir>/stores/<UTC time>-replay.db). One that "
+            "already holds a run is refused unless --resume.",
+        ),
+    ] = None,
+    resume: ResumeOpt = False,
     config: ConfigOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No log lines and no progress bar: only the summary.")
+    ] = False,
     intents: Annotated[str | None, typer.Option(help="External intents as JSON lines (a file).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", hidden=True, help="The earlier name of --store.")
+    ] = None,
 ) -> None:
+    if store is not None and out is not None and store != out:
+        typer.echo("give the store once: --store (--out is its earlier name)", err=True)
+        raise typer.Exit(ExitCode.CONFIG_ERROR)
     settings = _load(config)
     from tradebot.pipeline.app import RunOptions, run_app
 
-    code = run_app(settings, RunOptions(mode="replay", data=data, store=out, quiet=quiet, intents=intents))
-    raise typer.Exit(code)
+    options = RunOptions(
+        mode="replay", data=data, store=store or out, quiet=quiet, intents=intents, resume=resume
+    )
+    raise typer.Exit(run_app(settings, options))
 
 
-@app.command(help="Print the summary of a run from its event store.")
-def status(store: Annotated[Path, typer.Option(help="Event store path.")]) -> None:
-    if not store.exists():
-        typer.echo(f"no event store at {store}", err=True)
+@app.command(
+    help="Print the summary of a run from its event store, as the run printed it at its end, with the "
+    "trading state, the reason code that set it, since when, what holds it and its details (for a "
+    "fail-closed halt: the stage, part and error). Default store: run.store, else the latest written under "
+    "the run directory.",
+    epilog=EXIT_CODES_HELP,
+)
+def status(
+    store: Annotated[
+        Path | None, typer.Option(help="Event store path (default: run.store, else the latest run's).")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    path = store if store is not None else default_store_of(config)
+    if not path.exists():
+        typer.echo(f"no event store at {path}", err=True)
         raise typer.Exit(ExitCode.CONFIG_ERROR)
     from tradebot.pipeline.summary import render_summary, summarize_store
 
-    typer.echo(render_summary(summarize_store(store)))
+    typer.echo(render_summary(summarize_store(path), paths={"store": path}))
 
 
-@config_app.command("check", help="Validate the config and print it resolved, secrets redacted.")
-def config_check(config: ConfigOpt = None) -> None:
+def default_store_of(config: Path | None) -> Path:
+    """The store ``status`` and ``report`` read without ``--store`` (exit 2 when there is none)."""
+    settings = _load(config)
+    from tradebot.pipeline.store_choice import default_store
+
+    run_dir = Path(settings.run.run_dir)
+    path = default_store(run_dir, settings.run.store)
+    if path is None:
+        typer.echo(f"no event store under {run_dir} (give --store PATH, or run first)", err=True)
+        raise typer.Exit(ExitCode.CONFIG_ERROR)
+    return path
+
+
+@config_app.command(
+    "check",
+    help="Build everything `run` builds before it touches the store or a venue (settings, constitution with "
+    "its TRADEBOT_CONSTITUTION__ overrides, broker tables, calendars, profile, model, sizer, gate chain), "
+    "list every problem at once (exit 2), else print the config resolved, secrets redacted.",
+)
+def config_check(
+    config: ConfigOpt = None,
+    mode: Annotated[CheckMode, typer.Option(help="Check for this mode.")] = CheckMode.observe,
+) -> None:
     import json
 
     settings = _load(config)
+    from tradebot.domain.state import Mode
+    from tradebot.pipeline.app import RunRefused
+    from tradebot.pipeline.session import build_parts
+
+    run_mode = Mode(mode.value)
+    from_file = settings.data.source == "csv" or run_mode is Mode.REPLAY
+    try:
+        parts = build_parts(settings, run_mode, from_file=from_file)
+    except RunRefused as exc:
+        typer.echo(f"tradebot: {exc}", err=True)
+        raise typer.Exit(exc.code) from None
     typer.echo(json.dumps(settings.redacted(), indent=2, sort_keys=True))
-    typer.echo(f"config ok (sha256 {settings.config_hash()[:16]})")
+    hashes = f"sha256 {settings.config_hash()[:16]}, constitution sha256 {parts.constitution.sha256[:16]}"
+    typer.echo(f"config ok ({hashes})")
 
 
 def _mount_subcommands() -> None:
@@ -126,18 +269,35 @@ def _mount_subcommands() -> None:
 
     app.add_typer(cli_plugins.app, name="plugins")
     app.add_typer(cli_model.app, name="model")
+    app.add_typer(__import__("tradebot.cli_alerts").cli_alerts.app, name="alerts")
     app.command(name="kill")(cli_control.kill)
     app.command(name="resume")(cli_control.resume)
+    from tradebot.cli_report import report
+    app.command(name="report", help="Report of an event store: trades, costs, TCA, performance.")(report)
 
 
 _mount_subcommands()
 
 
 def main() -> None:
+    """The command; an error that reaches here prints one or two lines (the traceback with --debug)."""
+    from tradebot.cli_errors import debug_requested, explain, leaves
+
+    debug, sys.argv[1:] = debug_requested(sys.argv[1:])
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the boundary: every error becomes a message and an exit code
+        if all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves(exc)):
+            sys.exit(130)
+        error = explain(exc)
+        if debug:
+            import traceback
+
+            traceback.print_exception(exc)
+        print(f"tradebot: {error.message}", file=sys.stderr)
+        sys.exit(int(error.code))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 The runtime directory is ``--runtime-dir``, else ``$TRADEBOT_RUNTIME_DIR``, else the config's
 ``<run.run_dir>/control`` (or ``ops.runtime_dir``).
-Exit codes: 0 done, 1 no daemon answering or the daemon refused, 2 bad arguments.
+Exit codes: 0 done, 2 bad arguments, 8 no daemon answering or the daemon refused (README's table).
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from typing import Annotated, Any
 
 import typer
 
-NOT_RUNNING_EXIT = 1
-REFUSED_EXIT = 1
+from tradebot.exit_codes import ExitCode
+
+NOT_RUNNING_EXIT = ExitCode.NOT_RUNNING
+REFUSED_EXIT = ExitCode.NOT_RUNNING
 
 RuntimeDirOpt = Annotated[
     Path | None,

@@ -12,10 +12,12 @@ from typing import Annotated
 import orjson
 import typer
 
+from tradebot.exit_codes import ExitCode
+
 app = typer.Typer(help="Model artifacts: verify checksums, build offline.", no_args_is_help=True)
 
 
-@app.command(help="Verify a model artifact: print its manifest, or the failure (exit 1).")
+@app.command(help="Verify a model artifact: print its manifest, or the failure (exit 2: a bad artifact).")
 def verify(path: Annotated[Path, typer.Argument(help="Artifact directory (holds manifest.json).")]) -> None:
     from tradebot.models.verify import ModelVerificationError, verify_artifact
 
@@ -23,7 +25,7 @@ def verify(path: Annotated[Path, typer.Argument(help="Artifact directory (holds 
         manifest = verify_artifact(path)
     except ModelVerificationError as exc:
         typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
     typer.echo(orjson.dumps(manifest.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode())
     typer.echo(f"OK: {path} verified ({len(manifest.files)} file(s))")
 

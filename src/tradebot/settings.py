@@ -1,17 +1,24 @@
 """Runtime configuration: ``config/tradebot.toml`` read through pydantic-settings.
 
 Sources, highest first: init arguments, environment (``TRADEBOT_`` prefix, ``__`` nesting, e.g.
-``TRADEBOT_RUN__MODE=live``), the TOML file. Unknown keys are errors. Every error is reported at once,
-each with its key path (``ConfigError.problems``).
+``TRADEBOT_RUN__MODE=live``), the TOML file. Unknown keys are errors, in the file and in the environment:
+a ``TRADEBOT_`` variable that is neither a settings key, a constitution override
+(``TRADEBOT_CONSTITUTION__...``, applied by ``risk.constitution``) nor an allowed name (``allow_env_var``,
+e.g. a variable a broker table names as where its API key is) is refused. Every error is reported at
+once, each with its key path and where the value came from (``ConfigError.problems``).
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import os
+import re
 import tomllib
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args, get_origin
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,6 +26,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -27,6 +35,19 @@ from tradebot.ops.config import OpsConfig
 from tradebot.session.config import SessionConfig
 
 DEFAULT_CONFIG = Path("config/tradebot.toml")
+ENV_PREFIX = "TRADEBOT_"
+CONSTITUTION_ENV_PREFIX = "TRADEBOT_CONSTITUTION__"  # overrides of config/constitution.yaml
+
+# TRADEBOT_ variables that are not settings keys but are read by the project itself
+_ALLOWED_ENV: set[str] = {
+    "TRADEBOT_RUNTIME_DIR",  # `tradebot kill/resume --runtime-dir` default
+}
+
+
+def allow_env_var(name: str) -> None:
+    """Declare ``name`` a legitimate ``TRADEBOT_`` variable that is not a settings key (a secret's
+    variable, a command option's default), so ``load_settings`` does not refuse it as unknown."""
+    _ALLOWED_ENV.add(name.upper())
 
 
 class _Section(BaseModel):
@@ -55,13 +76,13 @@ class InstrumentConfig(_Section):
     venue: str
     asset_class: AssetClass
     currency: str = "USD"
-    tick_size: Decimal
-    lot_step: Decimal
-    min_qty: Decimal = Decimal(0)
-    multiplier: Decimal = Decimal(1)
-    min_notional: Decimal = Decimal(0)
+    tick_size: Decimal = Field(gt=0)
+    lot_step: Decimal = Field(gt=0)
+    min_qty: Decimal = Field(Decimal(0), ge=0)
+    multiplier: Decimal = Field(Decimal(1), gt=0)
+    min_notional: Decimal = Field(Decimal(0), ge=0)
     calendar: str = "24/7"
-    sub_dollar_tick: Decimal | None = None
+    sub_dollar_tick: Decimal | None = Field(None, gt=0)
 
     def build(self, symbol: str) -> Instrument:
         """The Instrument this spec describes (its field names are Instrument's own)."""
@@ -83,6 +104,12 @@ class GatesConfig(_Section):
     chain: list[str] | None = None  # gate names in order; None: tradebot.risk.registry.DEFAULT_CHAIN
     constitution: Path = Path("config/constitution.yaml")
     canary_symbols: list[str] = Field(default_factory=list)  # non-empty: entries only in these symbols
+
+
+class IntentsConfig(_Section):
+    # an external intent older than this many bars (data.bar_size_s each) when it reaches the gates is
+    # refused (INTENT_STALE), recorded, and never sent
+    max_age_bars: int = Field(2, gt=0)
 
 
 class PortfolioConfig(_Section):
@@ -114,12 +141,14 @@ class Settings(BaseSettings):
     instruments: dict[str, InstrumentConfig] = Field(default_factory=dict)
     strategy: StrategyConfig = StrategyConfig()
     gates: GatesConfig = GatesConfig()
+    intents: IntentsConfig = IntentsConfig()
     portfolio: PortfolioConfig = PortfolioConfig()
     broker: BrokerConfig = BrokerConfig()
     ops: OpsConfig = OpsConfig()
     session: SessionConfig = SessionConfig()
 
     toml_path: ClassVar[Path | None] = None
+    toml_symbols: ClassVar[tuple[str, ...]] = ()  # the [instruments.X] tables of the file, as spelt there
 
     @classmethod
     def settings_customise_sources(
@@ -130,7 +159,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        env = _SymbolCaseEnv(settings_cls, env_settings, cls.toml_symbols)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env]
         if cls.toml_path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
         return tuple(sources)
@@ -169,6 +199,36 @@ class Settings(BaseSettings):
         return hashlib.sha256(body).hexdigest()
 
 
+class _SymbolCaseEnv(PydanticBaseSettingsSource):
+    """The environment source, with instrument symbols spelt as the file spells them.
+
+    Environment variable names are upper case and pydantic-settings lower-cases their nested keys, so
+    ``TRADEBOT_INSTRUMENTS__MES__TICK_SIZE`` would arrive as a new instrument ``mes`` instead of changing
+    ``[instruments.MES]``. A symbol the file has (in any case) takes the file's spelling; another is upper
+    case, as symbols are.
+    """
+
+    def __init__(
+        self, settings_cls: type[BaseSettings], inner: PydanticBaseSettingsSource, symbols: tuple[str, ...]
+    ) -> None:
+        super().__init__(settings_cls)
+        self._inner = inner
+        self._symbols = {symbol.upper(): symbol for symbol in symbols}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._inner.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        data: dict[str, Any] = self._inner()
+        instruments = data.get("instruments")
+        if isinstance(instruments, dict):
+            data["instruments"] = {
+                self._symbols.get(str(key).upper(), str(key).upper()): value
+                for key, value in instruments.items()
+            }
+        return data
+
+
 _OUTPUT_LOCATIONS = (("run", "run_dir"), ("run", "store"), ("ops", "runtime_dir"), ("ops", "log"))
 
 
@@ -182,43 +242,203 @@ class ConfigError(Exception):
         super().__init__(f"invalid config {source} ({len(problems)} problem(s)):\n{lines}")
 
 
+def did_you_mean(word: str, choices: list[str], cutoff: float = 0.6) -> str:
+    """`` (did you mean 'x'?)`` for a near miss among ``choices``, else an empty string."""
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside ``annotation`` (``M``, ``M | None``), else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
+def _sibling_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys allowed next to the key at ``loc`` (for "did you mean")."""
+    model: Any = Settings
+    rest = list(loc[:-1])
+    while rest:
+        info = model.model_fields.get(str(rest.pop(0)))
+        if info is None:
+            return []
+        annotation = info.annotation
+        if get_origin(annotation) is dict:  # a table of tables: skip its key
+            if not rest:
+                return []
+            rest.pop(0)
+            annotation = get_args(annotation)[1]
+        model = _model_of(annotation)
+        if model is None:
+            return []
+    return list(model.model_fields)
+
+
 def _format_error(err: Any) -> str:
     loc = ".".join(str(p) for p in err["loc"]) or "<root>"
     if err["type"] == "extra_forbidden":
-        return f"{loc}: unknown key"
+        return f"{loc}: unknown key{did_you_mean(str(err['loc'][-1]), _sibling_keys(err['loc']))}"
     return f"{loc}: {err['msg']}"
 
 
+def env_var_for(
+    loc: tuple[int | str, ...] | list[str], environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The ``TRADEBOT_`` variable that sets the key at ``loc`` (or a table above it), if any."""
+    environ = os.environ if environ is None else environ
+    names = {name.upper(): name for name in environ if name.upper().startswith(ENV_PREFIX)}
+    parts = [str(p).upper() for p in loc]
+    for end in range(len(parts), 0, -1):
+        name = names.get(ENV_PREFIX + "__".join(parts[:end]))
+        if name is not None:
+            return name
+    return None
+
+
+def _toml_depth(data: Any, loc: tuple[int | str, ...] | list[str]) -> int:
+    depth = 0
+    for part in loc:
+        if not isinstance(data, dict) or str(part) not in data:
+            break
+        data = data[str(part)]
+        depth += 1
+    return depth
+
+
+def source_of(
+    loc: tuple[int | str, ...] | list[str],
+    toml_path: Path | None,
+    toml_data: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """Where the value at ``loc`` came from: ``environment TRADEBOT_...``, ``file <path>`` or ``default``."""
+    env = env_var_for(loc, environ)
+    if env is not None:
+        return f"environment {env}"
+    if toml_path is not None:
+        if toml_data is None:
+            try:
+                toml_data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                toml_data = {}
+        if _toml_depth(toml_data, loc) > 0:
+            return f"file {toml_path}"
+    return "default"
+
+
+def settings_source(settings: Settings, key: str) -> str:
+    """Where the settings value at dotted ``key`` came from (file, environment or default)."""
+    return source_of(key.split("."), type(settings).toml_path)
+
+
+def _env_names() -> list[str]:
+    names = []
+    for field, info in Settings.model_fields.items():
+        names.append(ENV_PREFIX + field.upper())
+        model = _model_of(info.annotation)
+        if model is not None:
+            names.extend(f"{ENV_PREFIX}{field.upper()}__{sub.upper()}" for sub in model.model_fields)
+    return names
+
+
+def _plugin_key_vars(settings: Settings) -> set[str]:
+    """Variables a broker table names as where a secret is (``api_key_env = "TRADEBOT_BINANCE_KEY"``)."""
+    names: set[str] = set()
+    for table in (settings.broker.model_extra or {}).values():
+        if isinstance(table, dict):
+            names.update(v.upper() for k, v in table.items() if k.endswith("_env") and isinstance(v, str))
+    return names
+
+
+def unknown_env_vars(settings: Settings | None, environ: Mapping[str, str] | None = None) -> list[str]:
+    """``TRADEBOT_`` variables that no part of tradebot reads: refused like unknown keys in the file."""
+    environ = os.environ if environ is None else environ
+    fields = {f.upper() for f in Settings.model_fields}
+    allowed = _ALLOWED_ENV | (_plugin_key_vars(settings) if settings is not None else set())
+    problems = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper.startswith(CONSTITUTION_ENV_PREFIX) or upper in allowed:
+            continue
+        if upper[len(ENV_PREFIX) :].split("__")[0] in fields:
+            continue
+        hint = did_you_mean(upper, [*_env_names(), CONSTITUTION_ENV_PREFIX + "..."], cutoff=0.8)
+        problems.append(
+            f"{name}: unknown environment variable: no settings key by that name{hint} "
+            f"(from environment {name})"
+        )
+    return problems
+
+
+def _read_toml(toml_path: Path, source: str) -> dict[str, Any]:
+    if not toml_path.exists():
+        raise ConfigError(source, [f"{toml_path}: file not found"])
+    if not toml_path.is_file():
+        raise ConfigError(source, [f"{toml_path}: not a file"])
+    try:
+        return tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        problem = f"{toml_path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        raise ConfigError(source, [problem]) from None
+    except OSError as exc:
+        raise ConfigError(source, [f"{toml_path}: cannot read: {exc.strerror or exc}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [f"{toml_path}: not valid TOML: {exc}"]) from exc
+
+
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
-    """Load and validate the config at ``path`` (default ``config/tradebot.toml`` if it exists)."""
+    """Load and validate the config at ``path`` (default ``config/tradebot.toml`` if it exists).
+
+    Every problem is listed at once as ``key.path: message (from file <path> | environment <VAR> |
+    default)``, unknown ``TRADEBOT_`` environment variables included."""
     toml_path = path if path is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
     source = str(toml_path) if toml_path else "<defaults>"
-    if toml_path is not None:
-        if not toml_path.exists():
-            raise ConfigError(source, [f"{toml_path}: file not found"])
-        try:
-            tomllib.loads(toml_path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(source, [f"{toml_path}: not valid TOML: {exc}"]) from exc
-    cls = type("_LoadedSettings", (Settings,), {"toml_path": toml_path})
+    toml_data = _read_toml(toml_path, source) if toml_path is not None else {}
+    symbols = toml_data.get("instruments")
+    cls = type(
+        "_LoadedSettings",
+        (Settings,),
+        {"toml_path": toml_path, "toml_symbols": tuple(symbols) if isinstance(symbols, dict) else ()},
+    )
+
+    def where(loc: tuple[int | str, ...] | list[str]) -> str:
+        return source_of(loc, toml_path, toml_data)
+
     try:
         settings: Settings = cls(**overrides)
     except ValidationError as exc:
-        raise ConfigError(source, [_format_error(e) for e in exc.errors()]) from exc
-    problems = _cross_checks(settings)
+        problems = [f"{_format_error(e)} (from {where(e['loc'])})" for e in exc.errors()]
+        raise ConfigError(source, problems + unknown_env_vars(None)) from None
+    except SettingsError as exc:  # a complex value (a table) given as JSON in the environment
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = env_var_for([match.group(1)]) if match else None
+        cause = f" ({exc.__cause__})" if exc.__cause__ is not None else ""
+        problem = f"{name}: not valid JSON{cause} (from environment {name})" if name else f"{exc}{cause}"
+        raise ConfigError(source, [problem, *unknown_env_vars(None)]) from None
+    problems = [f"{p} (from {where(k.split('.'))})" for k, p in _cross_checks(settings)]
+    problems += unknown_env_vars(settings)
     if problems:
         raise ConfigError(source, problems)
     return settings
 
 
-def _cross_checks(settings: Settings) -> list[str]:
+def _cross_checks(settings: Settings) -> list[tuple[str, str]]:
     problems = []
     if settings.data.symbol not in settings.instruments:
         problems.append(
-            f"data.symbol: '{settings.data.symbol}' has no [instruments.{settings.data.symbol}] table"
+            (
+                "data.symbol",
+                f"data.symbol: '{settings.data.symbol}' has no [instruments.{settings.data.symbol}] table",
+            )
         )
     if settings.data.clock == "bar" and settings.broker.environment == "production":
-        problems.append("data.clock: 'bar' is for replaying a venue's history, never against production")
+        problems.append(
+            ("data.clock", "data.clock: 'bar' is for replaying a venue's history, never against production")
+        )
     if settings.data.source == "csv" and settings.data.path is not None and not settings.data.path.exists():
-        problems.append(f"data.path: file not found: {settings.data.path}")
+        problems.append(("data.path", f"data.path: file not found: {settings.data.path}"))
     return problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -45,4 +46,5 @@ def test_an_intact_copy_of_the_artifact_trades_in_live_mode_on_paper(tmp_path: P
                       str(tmp_path / "ok.db"), "--data", str(sample), "--max-bars", "2000",
                       env=run_env(tmp_path / "run"))
     assert result.returncode == 0, result.stderr
-    assert "run: mode live" in result.stdout and "bars: 2000 processed" in result.stdout
+    assert re.search(r"^run: +mode live", result.stdout, re.M)
+    assert re.search(r"^bars: +2000 processed", result.stdout, re.M)

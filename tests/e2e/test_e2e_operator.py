@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -54,7 +55,7 @@ def test_kill_over_the_socket_halts_cancels_and_is_recorded(tmp_path: Path, samp
     assert killed.returncode == 0, killed.stdout + killed.stderr
     out, err = proc.communicate(timeout=240)
     assert proc.returncode == 5, err  # the run ends HALTED
-    assert "trading state: HALTED" in out
+    assert re.search(r"^trading state: +HALTED", out, re.M)
 
     with StoreReader(store) as reader:
         events = list(reader.iter_events())
@@ -75,8 +76,8 @@ def test_kill_over_the_socket_halts_cancels_and_is_recorded(tmp_path: Path, samp
     assert alerts
 
     # the halt survives a restart: the next run on the same store comes up halted
-    again = tradebot("replay", "--data", str(data), "--out", str(store), env=env)
-    assert again.returncode == 5 and "trading state: HALTED" in again.stdout
+    again = tradebot("replay", "--data", str(data), "--store", str(store), "--resume", env=env)
+    assert again.returncode == 5 and re.search(r"^trading state: +HALTED", again.stdout, re.M)
 
 
 def test_a_known_secret_appears_nowhere(tmp_path: Path) -> None:

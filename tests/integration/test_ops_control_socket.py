@@ -107,10 +107,10 @@ async def test_cli_kill_and_resume_against_a_running_daemon(runtime_dir: Path) -
 
 def test_cli_without_a_daemon_says_so_and_exits_non_zero(runtime_dir: Path) -> None:
     result = CliRunner().invoke(_cli(), ["kill", "--reason", "x", "--runtime-dir", str(runtime_dir)])
-    assert result.exit_code == 1
+    assert result.exit_code == 8  # NOT_RUNNING, the README's table
     assert "no running tradebot daemon" in result.output and "KILL" in result.output
     result = CliRunner().invoke(_cli(), ["resume", "--runtime-dir", str(runtime_dir)])
-    assert result.exit_code == 1 and "no running tradebot daemon" in result.output
+    assert result.exit_code == 8 and "no running tradebot daemon" in result.output
 
 
 async def test_stale_socket_is_replaced_and_a_live_one_refused(runtime_dir: Path) -> None:

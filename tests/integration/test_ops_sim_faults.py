@@ -1,29 +1,23 @@
-"""Fault injection through the sim venue's controller, against the ops layer (breakers, retries, alerts,
-safe resubmit): network errors and 429s open the right breaker with the right code and recover after the
-cool-down; an auth failure is not retried and halts; a submit whose fate is unknown is never sent twice."""
+"""Fault injection through the sim venue's controller, against the ops layer (breakers, retries, alerts):
+network errors and 429s open the right breaker with the right code and recover after the cool-down; an
+auth failure is not retried and halts. (A submit whose fate is unknown: tests/integration/
+test_oms_submit_faults.py drives the order manager.)"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 
 from tradebot.brokers.sim import SimBroker, SimController, create_broker
 from tradebot.domain.clock import ReplayClock
 from tradebot.domain.errors import BrokerError, ErrorAction
-from tradebot.domain.events import OrderStatus
-from tradebot.domain.orders import OrderRequest, OrderType, Side
-from tradebot.oms.ledger import Ledger
 from tradebot.ops.alerts import AlertRules
 from tradebot.ops.breakers import BreakerBoard, BreakerState
 from tradebot.ops.errors import classify_exception
 from tradebot.ops.retry import (
     CircuitOpenError,
-    ResubmitAction,
     RetryPolicy,
-    decide_resubmit,
-    lookup_order,
     retry_idempotent_read,
 )
 
@@ -147,65 +141,3 @@ async def test_auth_failure_is_not_retried_and_halts(
     assert (error.code, error.action) == ("AUTH_HALT", ErrorAction.HALT_TRADING)
     alert = AlertRules().on_error(clock.now(), error, dependency="broker_positions")
     assert alert is not None and alert.code == "ALERT_HALT" and alert.details["halt_code"] == "AUTH_HALT"
-
-
-def _status(ledger: Ledger, cid: str) -> OrderStatus:
-    entry = ledger.get(cid)
-    assert entry is not None
-    return entry.status
-
-
-def _request(cid: str) -> OrderRequest:
-    return OrderRequest(
-        cid, cid, "MES", Side.BUY, Decimal(1), OrderType.LIMIT, T0, limit_price=Decimal("5000")
-    )
-
-
-async def test_a_submit_that_never_reached_the_venue_is_resent_once_with_the_same_id(
-    sim: tuple[SimBroker, SimController, ReplayClock],
-) -> None:
-    broker, controller, clock = sim
-    ledger = Ledger()
-    request = _request("tb-1")
-    ledger.record_intent(request)
-    await controller.fail_next("network")
-    with pytest.raises(BrokerError) as info:
-        await broker.submit(request)
-    assert classify_exception(info.value, broker=broker).code == "NET_RETRY"
-    clock.advance_to(T0 + timedelta(seconds=10))
-    lookup = await lookup_order(broker, "tb-1")
-    decision = decide_resubmit(
-        "tb-1",
-        _status(ledger, "tb-1"),
-        lookup,
-        now=clock.now(),
-        submitted_at=T0,
-    )
-    assert decision.action is ResubmitAction.RESUBMIT_SAME_ID
-    await broker.submit(request)
-    assert [o.client_order_id for o in await controller.venue_open_orders()] == ["tb-1"]
-
-
-async def test_a_submit_whose_answer_was_lost_is_found_not_sent_twice(
-    sim: tuple[SimBroker, SimController, ReplayClock],
-) -> None:
-    broker, controller, clock = sim
-    ledger = Ledger()
-    request = _request("tb-2")
-    ledger.record_intent(request)
-    await broker.submit(request)  # the venue has it; pretend the answer timed out: the ledger never heard
-    ledger.mark_submitted("tb-2")
-    clock.advance_to(T0 + timedelta(seconds=10))
-    await controller.fail_next("network")  # and the first lookup fails too
-    first = await lookup_order(broker, "tb-2")
-    status = _status(ledger, "tb-2")
-    assert status is OrderStatus.SUBMITTED
-    wait = decide_resubmit("tb-2", status, first, now=clock.now(), submitted_at=T0)
-    assert wait.action is ResubmitAction.WAIT and wait.code == "NET_RETRY"
-    second = await lookup_order(broker, "tb-2")
-    found = decide_resubmit("tb-2", status, second, now=clock.now(), submitted_at=T0)
-    assert found.action is ResubmitAction.ALREADY_AT_VENUE
-    assert second.snapshot is not None
-    ledger.adopt(second.snapshot)
-    assert _status(ledger, "tb-2") is OrderStatus.ACCEPTED
-    assert len(await controller.venue_open_orders()) == 1

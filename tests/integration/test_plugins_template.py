@@ -56,6 +56,30 @@ def test_generated_plugin_installs_is_listed_and_passes_its_tests(tmp_path: Path
         capture_output=True, text=True, cwd=dist,
     )
     assert tests.returncode == 0, tests.stdout[-3000:]
-    for case in range(1, 18):
+    for case in range(1, 20):
         assert f"test_C{case:02d}_" in tests.stdout and "PASSED" in tests.stdout
-    assert " 19 passed" in tests.stdout
+    assert " 22 passed" in tests.stdout  # C01-C19 (C18 twice: by open orders and by lookup) + 2 own tests
+
+
+def _lint(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_generated_plugin_passes_ruff_and_mypy_strict(tmp_path: Path) -> None:
+    """The plugin is lint-clean as generated, both where an author keeps it (its own pyproject settings)
+    and inside this repository's plugins/ (the repository's ruff settings, `make lint`)."""
+    result = CliRunner().invoke(app, ["new", "lintdemo", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    dist = tmp_path / "tradebot-lintdemo"
+    repo_config = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+    own = _lint(["ruff", "check", "--no-cache", "."], dist)
+    assert own.returncode == 0, own.stdout + own.stderr
+    repo = _lint(["ruff", "check", "--no-cache", "--config", str(repo_config), "."], dist)
+    assert repo.returncode == 0, repo.stdout + repo.stderr
+    # what `make lint` runs on every plugin (mypy --strict on src), and the plugin's tests as well
+    typed = _lint(["mypy", "--strict", "--cache-dir", str(tmp_path / "mypy-cache"), "src", "tests"], dist)
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+    assert "Success: no issues found" in typed.stdout

@@ -433,7 +433,8 @@ class FakeAlpaca:
         order = self.orders.get(request.match_info["id"])
         if order is None:
             return _error(404, 40410000, "order not found")
-        return web.json_response(self.order_json(order, request.query.get("nested", "false") == "true"))
+        nested = request.query.get("nested", "false").lower() == "true"
+        return web.json_response(self.order_json(order, nested))
 
     async def _order_by_client_id(self, request: web.Request) -> web.Response:
         cid = request.query.get("client_order_id")

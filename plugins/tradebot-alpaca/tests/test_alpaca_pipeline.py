@@ -26,6 +26,7 @@ import asyncio
 import csv
 import itertools
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Iterable
@@ -270,7 +271,7 @@ async def test_observe_mode_spy_day_through_the_alpaca_feed(tmp_path: Path, fake
     assert all(e.body.get("simulated") for e in _events(store, "order_filled"))  # the sim venue filled
     assert not fake_alpaca.orders  # observe: no order left the process
     assert not [p for m, p in fake_alpaca.requests if m in ("POST", "DELETE") and p.startswith("/v2/orders")]
-    assert "positions: SPY 0" in out
+    assert re.search(r"^positions: +SPY 0$", out, re.M)
 
 
 
@@ -341,7 +342,7 @@ async def test_live_mode_spy_day_orders_brackets_at_the_fake_and_flat(
     assert await venue.venue_positions() == []
     assert await venue.venue_open_orders() == []
     assert _store_position(store) == 0
-    assert "positions: SPY 0" in out
+    assert re.search(r"^positions: +SPY 0$", out, re.M)
 
 
 async def test_fake_clock_follows_the_replayed_bars(fake_alpaca: FakeAlpaca) -> None:

@@ -255,6 +255,10 @@ class Fault:
     msg: str
     headers: dict[str, str] = field(default_factory=dict)
     network: bool = False
+    only: frozenset[tuple[str, str]] = frozenset()  # (method, path) it hits; empty: the next request
+
+
+ORDER_ENTRY = frozenset({("POST", "/fapi/v1/order"), ("POST", "/fapi/v1/algoOrder")})
 
 
 class FakeBinance:
@@ -375,8 +379,9 @@ class FakeBinance:
         self.weight_used += 1
         headers = {"X-MBX-USED-WEIGHT-1M": str(self.weight_used)}
         try:
-            if self.faults:
-                fault = self.faults.pop(0)
+            fault = next((f for f in self.faults if not f.only or (request.method, path) in f.only), None)
+            if fault is not None:
+                self.faults.remove(fault)
                 if fault.network:
                     assert request.transport is not None
                     request.transport.close()
@@ -1171,8 +1176,11 @@ class FakeVenueController:
         self.fake.reject_next_reason = reason
 
     async def fail_next(self, kind: str) -> None:
+        """The venue's next new-order request fails (lookups before it pass)."""
         if kind == "auth":
-            self.fake.faults.append(Fault(401, -2015, "Invalid API-key, IP, or permissions for action."))
+            self.fake.faults.append(
+                Fault(401, -2015, "Invalid API-key, IP, or permissions for action.", only=ORDER_ENTRY)
+            )
         elif kind == "rate_limit":
             self.fake.faults.append(
                 Fault(
@@ -1180,16 +1188,25 @@ class FakeVenueController:
                     -1003,
                     "Too many requests; current limit of IP is 2400 requests per minute.",
                     {"Retry-After": "1"},
+                    only=ORDER_ENTRY,
                 )
             )
         elif kind == "network":
-            self.fake.faults.append(Fault(0, 0, "", network=True))
+            self.fake.faults.append(Fault(0, 0, "", network=True, only=ORDER_ENTRY))
         else:
             raise ValueError(f"unknown fault kind {kind!r}")
 
-    async def fail_next_raw(self, status: int, code: int, msg: str, retry_after: int | None = None) -> None:
+    async def fail_next_raw(
+        self, status: int, code: int, msg: str, retry_after: int | None = None, *, orders_only: bool = False
+    ) -> None:
+        """The next request (``orders_only``: the next new-order request) gets this error answer."""
         headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
-        self.fake.faults.append(Fault(status, code, msg, headers))
+        only = ORDER_ENTRY if orders_only else frozenset()
+        self.fake.faults.append(Fault(status, code, msg, headers, only=only))
+
+    async def fail_next_network(self) -> None:
+        """The next new-order request loses its connection before the venue reads it."""
+        self.fake.faults.append(Fault(0, 0, "", network=True, only=ORDER_ENTRY))
 
     async def drop_connection(self) -> None:
         await self.fake.drop_all()

@@ -59,7 +59,7 @@ async def test_rate_limit_429_waits_retry_after_then_reads(
 async def test_rate_limit_on_submit_raises_with_retry_after(
     broker: BinanceBroker, venue: FakeVenueController
 ) -> None:
-    await venue.fail_next_raw(429, -1003, "Too many requests", retry_after=1)
+    await venue.fail_next_raw(429, -1003, "Too many requests", retry_after=1, orders_only=True)
     with pytest.raises(BrokerError) as raised:
         await broker.submit(_limit("rl-1"))
     assert raised.value.error_class.category is ErrorCategory.RATE_LIMIT
@@ -68,7 +68,8 @@ async def test_rate_limit_on_submit_raises_with_retry_after(
 
 
 async def test_ip_ban_418_disables_provider(broker: BinanceBroker, venue: FakeVenueController) -> None:
-    await venue.fail_next_raw(418, -1003, "Way too many requests; IP banned until ...", retry_after=0)
+    await venue.fail_next_raw(418, -1003, "Way too many requests; IP banned until ...", retry_after=0,
+                              orders_only=True)
     with pytest.raises(BrokerError) as raised:
         await broker.submit(_limit("ban-1"))
     assert raised.value.error_class.code == "BINANCE_IP_BANNED"
@@ -88,13 +89,15 @@ async def test_timestamp_1021_resyncs_clock_and_retries_read(
 async def test_timestamp_1021_on_submit_is_transient_and_not_sent(
     broker: BinanceBroker, venue: FakeVenueController
 ) -> None:
-    venue.shift_clock(-30_000)
+    # the venue answers the order with -1021 (the lookup before it passed): it was not placed
+    await venue.fail_next_raw(400, -1021, "Timestamp for this request is outside of the recvWindow.",
+                              orders_only=True)
     with pytest.raises(BrokerError) as raised:
         await broker.submit(_limit("ts-1"))
     assert raised.value.error_class.code == "BINANCE_TIMESTAMP_RESYNC"
     assert raised.value.error_class.category is ErrorCategory.TRANSIENT_NETWORK  # OMS looks up, then resends
     assert await broker.order_status("ts-1") is None
-    await broker.submit(_limit("ts-1"))  # clock resynced: the resend goes through
+    await broker.submit(_limit("ts-1"))  # the resend goes through
     assert [o.client_order_id for o in await venue.venue_open_orders()] == ["ts-1"]
 
 
@@ -146,5 +149,33 @@ async def test_listen_key_expiry_renews_key_and_keeps_reporting(
         await venue.fill("lk-1")  # reported on the renewed stream
         await _until(lambda: any(isinstance(e, OrderFilled) for e in events), "the fill on the new key")
         assert [e.client_order_id for e in events if isinstance(e, OrderFilled)] == ["lk-1"]
+    finally:
+        tap.cancel()
+
+
+@pytest.mark.parametrize("fault", ["timestamp", "rate_limit", "network"])
+async def test_submit_that_did_not_reach_the_venue_leaves_no_phantom(
+    broker: BinanceBroker, venue: FakeVenueController, fault: str
+) -> None:
+    """After -1021, 429 or a lost connection on submit, cancel_all reports nothing for that order."""
+    events: list[BrokerEvent] = []
+    tap = asyncio.create_task(_collect(broker, events))
+    try:
+        if fault == "timestamp":
+            await venue.fail_next_raw(400, -1021, "Timestamp for this request is outside of the recvWindow.",
+                                      orders_only=True)
+        elif fault == "rate_limit":
+            await venue.fail_next_raw(429, -1003, "Too many requests", retry_after=0, orders_only=True)
+        else:
+            await venue.fail_next_network()
+        with pytest.raises(BrokerError):
+            await broker.submit(_limit("ph-1"))
+        await broker.cancel_all()
+        assert "ph-1" not in {o.client_order_id for o in await broker.open_orders()}
+        assert await broker.order_status("ph-1") is None
+        await broker.submit(_limit("ph-2"))  # a barrier: events sent before it have arrived
+        await _until(lambda: any(e.kind == "order_accepted" for e in events), "ph-2 accepted")
+        assert [e for e in events if getattr(e, "client_order_id", None) == "ph-1"] == []
+        assert broker.tracked("ph-1") is None
     finally:
         tap.cancel()

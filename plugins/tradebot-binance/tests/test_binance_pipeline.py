@@ -427,7 +427,8 @@ async def test_live_mode_trades_at_the_fake_and_ends_flat_with_it(tmp_path: Path
         timeout=60,
         check=False,
     )
-    assert status.returncode == 0 and status.stdout == run.stdout, (status.stdout, status.stderr)
+    # the same summary; the run goes on with where its log, manifest and report went
+    assert status.returncode == 0 and run.stdout.startswith(status.stdout), (status.stdout, status.stderr)
 
 
 async def test_live_ai_sizer_leverage_reaches_the_venue_through_the_governor(tmp_path: Path) -> None:

@@ -470,7 +470,8 @@ async def test_live_week_brackets_go_to_the_fake_tws_fill_and_cancel_by_oca_endi
         timeout=60,
         check=False,
     )
-    assert status.returncode == 0 and status.stdout == run.stdout, (status.stdout, status.stderr)
+    # the same summary; the run goes on with where its log, manifest and report went
+    assert status.returncode == 0 and run.stdout.startswith(status.stdout), (status.stdout, status.stderr)
 
 
 async def test_live_flatten_deadline_cancels_the_legs_and_sends_a_plain_ib_market_order(

@@ -1,8 +1,8 @@
 """The standard error classes a broker plugin raises, so every adapter classifies the same failure alike.
 
 A plugin catches its client library's exception, builds one of these and raises
-``BrokerError(message, error_class)``; ``Broker.classify_error`` returns the same classes. The codes are the
-seed's: auth → AUTH / HALT_TRADING / AUTH_HALT, rate limit → RATE_LIMIT / RETRY / RATE_LIMIT_RETRY (with the
+``BrokerError(message, error_class)``; ``Broker.classify_error`` returns the same classes. The codes are:
+auth → AUTH / HALT_TRADING / AUTH_HALT, rate limit → RATE_LIMIT / RETRY / RATE_LIMIT_RETRY (with the
 venue's retry-after when it sends one), network → TRANSIENT_NETWORK / RETRY / NET_RETRY.
 """
 

@@ -19,15 +19,14 @@ BAR_DUPLICATE_TS: Final = "BAR_DUPLICATE_TS"
 BAR_OUT_OF_ORDER: Final = "BAR_OUT_OF_ORDER"
 BAR_MALFORMED: Final = "BAR_MALFORMED"  # unparsable line or field
 BAR_MISSING_COLUMN: Final = "BAR_MISSING_COLUMN"
-BAR_STALE: Final = "BAR_STALE"
-DATA_VALIDITY_LOW: Final = "DATA_VALIDITY_LOW"  # DVS under the constitution's floor
+BAR_FILE_UNREADABLE: Final = "BAR_FILE_UNREADABLE"  # the bar file is a directory, missing or not readable
+BAR_OUTSIDE_CALENDAR: Final = "BAR_OUTSIDE_CALENDAR"  # bar time outside the exchange calendar's known range
 
 # --- trading state, kill switch, canary ------------------------------------------------------------
 TRADING_HALTED: Final = "TRADING_HALTED"
 TRADING_REDUCING: Final = "TRADING_REDUCING"
 KILL_SWITCH: Final = "KILL_SWITCH"
 TRADING_RESUMED: Final = "TRADING_RESUMED"  # back to ACTIVE: a new session, or an operator
-OPERATOR_HALT: Final = "OPERATOR_HALT"  # an operator asked for HALTED (kill switch is KILL_SWITCH)
 OPERATOR_REDUCE: Final = "OPERATOR_REDUCE"  # an operator asked for REDUCING
 CANARY_MODE_ACTIVE: Final = "CANARY_MODE_ACTIVE"
 CANARY_SYMBOL_BLOCK: Final = "CANARY_SYMBOL_BLOCK"
@@ -56,19 +55,18 @@ MIN_CAPITAL_BLOCK: Final = "MIN_CAPITAL_BLOCK"
 DVS_BLOCK: Final = "DVS_BLOCK"
 EQS_BLOCK: Final = "EQS_BLOCK"
 
-# --- entry policy (seed 003) -----------------------------------------------------------------------
+# --- entry policy ----------------------------------------------------------------------------------
 BLOCK_LOW_CONFIDENCE: Final = "BLOCK_LOW_CONFIDENCE"
 BLOCK_COOLDOWN: Final = "BLOCK_COOLDOWN"
 BLOCK_MAX_POSITIONS: Final = "BLOCK_MAX_POSITIONS"
 BLOCK_MAX_EXPOSURE: Final = "BLOCK_MAX_EXPOSURE"
 BLOCK_REGIME_RULE: Final = "BLOCK_REGIME_RULE"
-ALLOW_NEW_ENTRY: Final = "ALLOW_NEW_ENTRY"
 ALLOW_SCALE_IN: Final = "ALLOW_SCALE_IN"
 BLOCK_SCALE_IN: Final = "BLOCK_SCALE_IN"  # step 6: a position exists and a scale-in rule fails
 BLOCK_EXISTING_POSITION: Final = "BLOCK_EXISTING_POSITION"  # step 6: opposite direction, or scale-in off
 ENTRY_ALLOCATION_CLAMP: Final = "ENTRY_ALLOCATION_CLAMP"  # capital allocation formula cut the size
 
-# --- risk governor (seed 000) ----------------------------------------------------------------------
+# --- risk governor ---------------------------------------------------------------------------------
 GOVERNOR_CLAMP_SIZE: Final = "GOVERNOR_CLAMP_SIZE"
 GOVERNOR_CLAMP_LEVERAGE: Final = "GOVERNOR_CLAMP_LEVERAGE"
 GOVERNOR_CLAMP_NOTIONAL: Final = "GOVERNOR_CLAMP_NOTIONAL"
@@ -77,7 +75,7 @@ GOVERNOR_RISK_BUDGET: Final = "GOVERNOR_RISK_BUDGET"
 GOVERNOR_FAILURE: Final = "GOVERNOR_FAILURE"
 GOVERNOR_MIN_ORDER: Final = "GOVERNOR_MIN_ORDER"  # under MIN_ORDER_USD: never clamped up, blocked
 
-# --- pre-trade controls (seed 002 D) ---------------------------------------------------------------
+# --- pre-trade controls ------------------------------------------------------------------------
 ORDER_SIZE_BLOCK: Final = "ORDER_SIZE_BLOCK"
 PRICE_COLLAR_BLOCK: Final = "PRICE_COLLAR_BLOCK"
 DUPLICATE_ORDER_BLOCK: Final = "DUPLICATE_ORDER_BLOCK"
@@ -94,10 +92,11 @@ INSTRUMENT_ROUNDED: Final = "INSTRUMENT_ROUNDED"  # clamp: qty/prices rounded on
 REDUCE_ONLY_CLAMP: Final = "REDUCE_ONLY_CLAMP"  # clamp: a reduce-only qty cut to the open position
 
 # --- signals, sizer, intents, models ---------------------------------------------------------------
-NO_SIGNAL: Final = "NO_SIGNAL"
 SIZER_FAILURE: Final = "SIZER_FAILURE"
 INTENT_INVALID: Final = "INTENT_INVALID"
+INTENT_STALE: Final = "INTENT_STALE"  # an external intent older than intents.max_age_bars at the gates
 MODEL_VERIFICATION_FAILED: Final = "MODEL_VERIFICATION_FAILED"
+INTENT_AFTER_END_OF_DATA: Final = "INTENT_AFTER_END_OF_DATA"  # replay: its time came after the last bar
 
 # --- OMS, broker, reconciliation -------------------------------------------------------------------
 ORDER_REJECTED: Final = "ORDER_REJECTED"
@@ -111,7 +110,7 @@ CANCEL_ALL_TRIGGERED: Final = "CANCEL_ALL_TRIGGERED"
 STORE_WRITE_FAILED: Final = "STORE_WRITE_FAILED"
 INTERNAL_ERROR: Final = "INTERNAL_ERROR"
 
-# --- ops: error taxonomy (seed 002 B), breakers, retries, control, alerts ---------------------------
+# --- ops: error taxonomy, breakers, retries, control, alerts ---------------------------
 # (AUTH_HALT, RATE_LIMIT_RETRY and NET_RETRY are declared with the broker errors below)
 BAD_DATA_SKIP: Final = "BAD_DATA_SKIP"  # a provider's data failed validation: skip the symbol
 PROVIDER_SCHEMA_DISABLE: Final = "PROVIDER_SCHEMA_DISABLE"  # a provider's payload no longer parses
@@ -128,8 +127,6 @@ CIRCUIT_OPEN_QUOTES: Final = "CIRCUIT_OPEN_QUOTES"
 CIRCUIT_OPEN_CALENDAR: Final = "CIRCUIT_OPEN_CALENDAR"
 CANCEL_ALL_THROTTLED: Final = "CANCEL_ALL_THROTTLED"  # a cancel-all asked for over the per-minute limit
 OPERATOR_RESUME: Final = "OPERATOR_RESUME"  # an operator lifted a halt
-RESUBMIT_SAME_ID: Final = "RESUBMIT_SAME_ID"  # verified unknown at the venue: resent with the same id
-ALREADY_AT_VENUE: Final = "ALREADY_AT_VENUE"  # an unacknowledged submit found at the venue by id
 RUNTIME_CONTRACT_VIOLATION: Final = "RUNTIME_CONTRACT_VIOLATION"  # live startup refused
 ALERT_BREAKER_OPEN: Final = "ALERT_BREAKER_OPEN"
 ALERT_REPEATED_REJECTS: Final = "ALERT_REPEATED_REJECTS"
@@ -137,7 +134,7 @@ ALERT_STALE_DATA: Final = "ALERT_STALE_DATA"
 ALERT_RECONCILIATION_MISMATCH: Final = "ALERT_RECONCILIATION_MISMATCH"
 ALERT_HALT: Final = "ALERT_HALT"
 
-# --- broker errors and venue refusals (error taxonomy codes, seed 002 A; brokers and the sim venue) ---
+# --- broker errors and venue refusals (error taxonomy codes; brokers and the sim venue) ---
 AUTH_HALT: Final = "AUTH_HALT"  # 401/403 or venue equivalent: halt trading
 RATE_LIMIT_RETRY: Final = "RATE_LIMIT_RETRY"  # 429 or venue equivalent: retry after the venue's delay
 NET_RETRY: Final = "NET_RETRY"  # timeout, connection reset/refused: retry (reads) or look up (submits)
@@ -147,6 +144,7 @@ DUPLICATE_CLIENT_ORDER_ID: Final = "DUPLICATE_CLIENT_ORDER_ID"  # venue refused 
 REDUCE_ONLY_REJECT: Final = "REDUCE_ONLY_REJECT"  # reduce-only order would open or increase a position
 REDUCE_ONLY_TRIMMED: Final = "REDUCE_ONLY_TRIMMED"  # reduce-only remainder canceled: position already flat
 INVALID_ORDER: Final = "INVALID_ORDER"  # venue-side validation: off-tick price, bad qty, missing price
+NOTIFY_FAILED: Final = "NOTIFY_FAILED"  # an alert notification was not accepted (logged, never fatal)
 
 
 def _collect() -> frozenset[str]:

@@ -4,8 +4,10 @@
 ``FeedError`` (code BAR_MISSING_COLUMN, line 1, naming the column) because the whole file is unusable.
 Columns may come in any order; extra columns are ignored. Iterating the feed reads one line at a time and
 yields, per data line, either ``(line_no, Bar)`` or a ``FeedRejection(line, code, detail)`` for a line it
-cannot parse (BAR_MALFORMED: wrong field count, a bad number, a bad or non-UTC timestamp). Blank lines are
-skipped. The feed does not judge bar values: NaN, negative prices and timestamp order are the business of
+cannot parse (BAR_MALFORMED: wrong field count, a bad number, a bad or non-UTC timestamp, bytes that are
+not UTF-8). Blank lines are skipped. A header that is not UTF-8 text (or a binary file) and a path that
+cannot be read as a file raise ``FeedError``.
+The feed does not judge bar values: NaN, negative prices and timestamp order are the business of
 ``tradebot.ingest.validation.BarValidator``. Line numbers are 1-based file lines (the header is line 1).
 
 ``async for item in feed.aiter()`` yields the same items with a checkpoint every ``checkpoint_every`` lines,
@@ -15,6 +17,7 @@ so a large file does not starve the event loop.
 from __future__ import annotations
 
 import contextlib
+import csv
 from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +31,9 @@ from tradebot.ingest.slot_init import slot_setters
 
 COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 _ENCODING = "utf-8-sig"  # tolerate a byte-order mark before the header
+# bytes that are not UTF-8 are read as lone surrogates, so one bad line is refused, not the whole file
+_ERRORS = "surrogateescape"
+_MAX_HEADER = 65_536  # characters: a longer first line is not a CSV header
 
 
 class FeedError(ValueError):
@@ -61,41 +67,66 @@ class CsvBarFeed:
         self.path = Path(path)
         self.symbol = symbol
         self.interval_s = interval_s
-        with self.path.open(encoding=_ENCODING, newline="") as f:
-            header = f.readline()
+        try:
+            with self.path.open(encoding=_ENCODING, errors=_ERRORS, newline="") as f:
+                header = f.readline(_MAX_HEADER)
+        except OSError as exc:
+            raise FeedError(
+                reasons.BAR_FILE_UNREADABLE, 1, f"{self.path}: cannot read it ({exc.strerror or exc})"
+            ) from None
+        bad = _not_utf8(header)
+        if bad is None and len(header) == _MAX_HEADER:
+            bad = f"no line end in its first {_MAX_HEADER} characters"
+        if bad is not None:
+            raise FeedError(
+                reasons.BAR_MALFORMED, 1,
+                f"{self.path}: the header is not CSV text ({bad}); is this a CSV bar file "
+                f"({','.join(COLUMNS)})?",
+            )
         self._width, self._index = _parse_header(header, self.path)
 
     def __iter__(self) -> Generator[FeedItem, None, None]:
         symbol, interval, width = self.symbol, self.interval_s, self._width
+        extra_columns = width > len(COLUMNS)
         i_ts, i_o, i_h, i_l, i_c, i_v = self._index
         fromiso = datetime.fromisoformat
         make_bar = _bar_maker()
-        with self.path.open(encoding=_ENCODING, newline="") as f:
+        with self.path.open(encoding=_ENCODING, errors=_ERRORS, newline="") as f:
             f.readline()
-            for line_no, line in enumerate(f, start=2):
-                fields = line.rstrip("\r\n").split(",")
-                if len(fields) != width:
-                    if not line.strip():
-                        continue
-                    yield FeedRejection(
-                        line_no, reasons.BAR_MALFORMED, f"expected {width} fields, got {len(fields)}"
-                    )
-                    continue
+            rows = csv.reader(f)  # quoting as the csv module reads it; line_num counts lines after the header
+            while True:
                 try:
-                    ts = fromiso(fields[i_ts])
-                    bar = make_bar(
-                        symbol, ts, float(fields[i_o]), float(fields[i_h]), float(fields[i_l]),
-                        float(fields[i_c]), float(fields[i_v]), interval,
-                    )
-                except ValueError:
-                    yield _diagnose(line_no, fields, self._index)
-                    continue
-                if ts.tzinfo is not UTC:
-                    yield FeedRejection(
-                        line_no, reasons.BAR_MALFORMED, f"ts: {fields[i_ts]!r} is not UTC (use Z or +00:00)"
-                    )
-                    continue
-                yield line_no, bar
+                    for fields in rows:
+                        line_no = rows.line_num + 1
+                        if len(fields) != width:
+                            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                                continue  # a blank line
+                            yield _wrong_width(line_no, fields, width)
+                            continue
+                        try:
+                            ts = fromiso(fields[i_ts])
+                            bar = make_bar(
+                                symbol, ts, float(fields[i_o]), float(fields[i_h]), float(fields[i_l]),
+                                float(fields[i_c]), float(fields[i_v]), interval,
+                            )
+                        except ValueError:
+                            yield _diagnose(line_no, fields, self._index)
+                            continue
+                        if ts.tzinfo is not UTC:
+                            yield FeedRejection(
+                                line_no, reasons.BAR_MALFORMED,
+                                f"ts: {fields[i_ts]!r} is not UTC (use Z or +00:00)",
+                            )
+                            continue
+                        if extra_columns and not "".join(fields).isascii():
+                            bad = _not_utf8(",".join(fields))  # in a column the feed otherwise ignores
+                            if bad is not None:
+                                yield FeedRejection(line_no, reasons.BAR_MALFORMED, f"not UTF-8 text ({bad})")
+                                continue
+                        yield line_no, bar
+                    return
+                except csv.Error as exc:  # e.g. a field over the csv module's size limit, a bare CR
+                    yield FeedRejection(rows.line_num + 1, reasons.BAR_MALFORMED, f"not a CSV line ({exc})")
 
     async def aiter(self, checkpoint_every: int = 1_000) -> AsyncIterator[FeedItem]:
         if checkpoint_every <= 0:
@@ -139,8 +170,16 @@ def _bar_maker() -> BarMaker:
     return make_bar
 
 
+def _not_utf8(text: str) -> str | None:
+    """Where ``text`` (read with surrogateescape) holds a byte that is not UTF-8, or None if it holds none."""
+    for column, char in enumerate(text, start=1):
+        if "\udc80" <= char <= "\udcff":
+            return f"byte 0x{ord(char) - 0xDC00:02x} at column {column}"
+    return None
+
+
 def _parse_header(header: str, path: Path) -> tuple[int, tuple[int, int, int, int, int, int]]:
-    names = [name.strip().lower() for name in header.rstrip("\r\n").split(",")]
+    names = [name.strip().lower() for name in next(csv.reader([header.rstrip("\r\n")]), [])]
     if not header.strip():
         raise FeedError(reasons.BAR_MISSING_COLUMN, 1, f"{path}: no header line (need {','.join(COLUMNS)})")
     missing = [column for column in COLUMNS if column not in names]
@@ -154,8 +193,17 @@ def _parse_header(header: str, path: Path) -> tuple[int, tuple[int, int, int, in
     return len(names), (i_ts, i_o, i_h, i_l, i_c, i_v)
 
 
+def _wrong_width(line_no: int, fields: list[str], width: int) -> FeedRejection:
+    bad = _not_utf8(",".join(fields))
+    detail = f"not UTF-8 text ({bad})" if bad is not None else f"expected {width} fields, got {len(fields)}"
+    return FeedRejection(line_no, reasons.BAR_MALFORMED, detail)
+
+
 def _diagnose(line_no: int, fields: list[str], index: tuple[int, ...]) -> FeedRejection:
-    """The slow path: name the first field that does not parse."""
+    """The slow path: name the first field that does not parse (or the byte that is not UTF-8)."""
+    bad = _not_utf8(",".join(fields))
+    if bad is not None:
+        return FeedRejection(line_no, reasons.BAR_MALFORMED, f"not UTF-8 text ({bad})")
     for column, i in zip(COLUMNS, index, strict=True):
         text = fields[i]
         try:

@@ -2,7 +2,9 @@
 
 ``BarValidator.check(bar)`` returns ``None`` for a good bar, else the code of the first fault found, in
 this order: BAR_NAN (NaN or infinite field), BAR_NON_POSITIVE_PRICE (a price <= 0),
-BAR_HIGH_BELOW_LOW, BAR_OHLC_INCONSISTENT (open or close outside [low, high]), BAR_NEGATIVE_VOLUME, then,
+BAR_HIGH_BELOW_LOW, BAR_OHLC_INCONSISTENT (open or close outside [low, high]), BAR_NEGATIVE_VOLUME,
+BAR_OUTSIDE_CALENDAR (the bar's time is outside the range its symbol's exchange calendar knows, given as
+``time_ranges``: no session, holiday or close could be looked up for it), then,
 against the last ACCEPTED bar of the same symbol, BAR_DUPLICATE_TS (same ``ts``) and BAR_OUT_OF_ORDER
 (earlier ``ts``). Only accepted bars advance the symbol's last ``ts``. ``refused`` counts refusals per code,
 ``accepted`` counts the bars let through (both for the run summary).
@@ -10,6 +12,7 @@ against the last ACCEPTED bar of the same symbol, BAR_DUPLICATE_TS (same ``ts``)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from math import isfinite
 
@@ -40,14 +43,20 @@ def bar_fault(bar: Bar) -> str | None:
 class BarValidator:
     """Validates a stream of bars of one or more symbols, keeping each symbol's last accepted ``ts``."""
 
-    def __init__(self) -> None:
+    def __init__(self, time_ranges: Mapping[str, tuple[datetime, datetime]] | None = None) -> None:
         self.refused: dict[str, int] = {}
         self.accepted = 0
         self._last_ts: dict[str, datetime] = {}
+        # per symbol: the earliest and latest bar time its exchange calendar can answer for
+        self._ranges = dict(time_ranges or {})
 
     def check(self, bar: Bar) -> str | None:
         code = bar_fault(bar)
         symbol, ts = bar.symbol, bar.ts
+        if code is None and self._ranges:
+            known = self._ranges.get(symbol)
+            if known is not None and not (known[0] <= ts and bar.end <= known[1]):
+                code = reasons.BAR_OUTSIDE_CALENDAR
         if code is None:
             last = self._last_ts.get(symbol)
             if last is not None and ts <= last:

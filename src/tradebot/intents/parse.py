@@ -9,6 +9,7 @@ field that is wrong; nothing is half-applied. The checks beyond the wire schema:
 - ``limit_price`` / ``stop_price`` / exit prices are positive and on the tick grid; LIMIT needs
   ``limit_price``, STOP needs ``stop_price``, STOP_LIMIT both; TRAILING_STOP is not accepted here;
 - the exit plan's stop and target lie on the right sides (BUY: stop < target);
+- every price, quantity and amount is under ``MAX_NUMBER`` (1e15);
 - ``ts`` is timezone-aware, not in the future (beyond ``max_skew_s``) and, if ``max_age_s`` is given,
   not older than that;
 - a reference price comes from ``reference_price``, else the limit or stop price (a MARKET intent needs it).
@@ -60,13 +61,32 @@ def _wire(obj: Any) -> tuple[TradeIntentWire, dict[str, Any]]:
     if body.get("schema_version", "1.0") == "1.0":
         skipped = {name: body.pop(name) for name in V11_FIELDS if name in body}
     try:
-        return TradeIntentWire.model_validate(body), skipped
+        wire = TradeIntentWire.model_validate(body)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             path = ".".join(str(p) for p in err["loc"]) or "<root>"
             problems.append((path, err["msg"]))
         raise IntentValidationError(problems[0][0], problems[0][1], problems) from None
+    _check_magnitudes(wire)
+    return wire, skipped
+
+
+MAX_NUMBER = Decimal("1e15")  # no price, quantity or amount is this large; grid checks on it would overflow
+_NUMBER_FIELDS = (
+    "quantity", "limit_price", "stop_price", "reference_price", "leverage",
+    "ai_size_usd", "ai_leverage", "risk_budget_usd",
+)
+
+
+def _check_magnitudes(wire: TradeIntentWire) -> None:
+    numbers: dict[str, Decimal | None] = {name: getattr(wire, name) for name in _NUMBER_FIELDS}
+    if wire.exit_plan is not None:
+        numbers["exit_plan.stop_loss"] = wire.exit_plan.stop_loss
+        numbers["exit_plan.take_profit"] = wire.exit_plan.take_profit
+    for name, value in numbers.items():
+        if value is not None and value >= MAX_NUMBER:
+            raise IntentValidationError(name, f"{value} is too large (must be under 1e15)")
 
 
 def _on_grid(instrument: Instrument, name: str, price: Decimal | None) -> None:

@@ -1,4 +1,4 @@
-"""The trade intent wire schema (seed 000): v1.1, with v1.0 still accepted.
+"""The trade intent wire schema: v1.1, with v1.0 still accepted.
 
 v1.0 fields: intent_id, symbol, side, quantity, order_type, limit_price, stop_price, reference_price, tif,
 reduce_only, confidence, regime, ts, leverage, exit_plan. v1.1 adds the optional AI fields ai_size_usd,
@@ -29,7 +29,7 @@ def _upper(value: Any) -> Any:
 
 
 def _harvest(value: Any) -> Any:
-    """A policy name, or an object carrying it under ``mode`` (the seed's HarvestPolicy shape)."""
+    """A policy name, or an object carrying it under ``mode`` (the HarvestPolicy shape)."""
     if isinstance(value, dict):
         if "mode" not in value:
             raise ValueError("an ai_harvest_policy object needs a 'mode' (SCALPER | SWING | TREND_RUNNER)")

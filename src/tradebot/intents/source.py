@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from decimal import DecimalException
 from pathlib import Path
 from typing import Protocol
 
@@ -67,20 +68,31 @@ class JsonlIntentSource:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[ParsedIntent | IntentRefusal]:
+        # read bytes and decode line by line: a line that is not UTF-8 is refused, not the whole source
         if self.path is None:
-            stream = anyio.wrap_file(sys.stdin)
+            stdin = sys.stdin
+            stream: anyio.AsyncFile[bytes] | anyio.AsyncFile[str] = (
+                anyio.wrap_file(stdin.buffer) if hasattr(stdin, "buffer") else anyio.wrap_file(stdin)
+            )
             async for item in self._read(stream):
                 yield item
         else:
-            async with await anyio.open_file(self.path, encoding="utf-8") as stream:
+            async with await anyio.open_file(self.path, "rb") as stream:
                 async for item in self._read(stream):
                     yield item
 
-    async def _read(self, stream: anyio.AsyncFile[str]) -> AsyncIterator[ParsedIntent | IntentRefusal]:
+    async def _read(
+        self, stream: anyio.AsyncFile[bytes] | anyio.AsyncFile[str]
+    ) -> AsyncIterator[ParsedIntent | IntentRefusal]:
         number = 0
-        async for text in stream:
+        async for data in stream:
             number += 1
-            stripped = text.strip()
+            text = data if isinstance(data, str) else _decoded(data)
+            if isinstance(text, tuple):
+                where, raw = text
+                yield IntentRefusal(number, "<encoding>", f"not UTF-8 text ({where})", raw)
+                continue
+            stripped = text.removeprefix("\ufeff").strip() if number == 1 else text.strip()
             if not stripped or stripped.startswith("#"):
                 continue
             yield self.parse_line(number, stripped)
@@ -97,8 +109,19 @@ class JsonlIntentSource:
             )
         except IntentValidationError as exc:
             return IntentRefusal(number, exc.field, exc.message, text[:MAX_RAW])
+        except DecimalException as exc:  # exact arithmetic out of range: the line is refused, not the run
+            return IntentRefusal(number, "<number>", f"a number is out of range ({exc!r})", text[:MAX_RAW])
         first = self._seen.get(parsed.intent.intent_id)
         if first is not None:
             return IntentRefusal(number, "intent_id", f"duplicate of line {first}", text[:MAX_RAW])
         self._seen[parsed.intent.intent_id] = number
         return parsed
+
+
+def _decoded(data: bytes) -> str | tuple[str, str]:
+    """The line as text, or (where the first byte that is not UTF-8 is, the line with it replaced)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raw = data.decode("utf-8", errors="replace").strip()[:MAX_RAW]
+        return f"byte 0x{data[exc.start]:02x} at column {exc.start + 1}", raw

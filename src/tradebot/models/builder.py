@@ -37,7 +37,7 @@ def read_bars_csv(path: Path, symbol: str, interval_s: int = 60) -> list[Bar]:
             try:
                 bars.append(Bar(
                     symbol=symbol,
-                    ts=datetime.fromisoformat(row["ts"].replace("Z", "+00:00")),
+                    ts=datetime.fromisoformat(row["ts"]),
                     open=float(row["open"]),
                     high=float(row["high"]),
                     low=float(row["low"]),

@@ -174,8 +174,9 @@ class Ledger:
         return False
 
     def adopt(self, snapshot: OrderSnapshot) -> None:
-        """Take the venue's word for an order's state (reconciliation)."""
-        entry = self._entries.get(snapshot.client_order_id)
+        """Take the venue's word for an order's state (reconciliation). A bracket leg of a known parent is
+        entered as its events would have entered it (from the parent's request), so it is handled as a leg."""
+        entry = self._entry_for(snapshot.client_order_id)
         if entry is None:
             entry = LedgerEntry(
                 snapshot.client_order_id,

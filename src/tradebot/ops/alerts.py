@@ -1,33 +1,28 @@
-"""Alerts (seed 002 F): threshold rules turn pipeline facts into ``Alert(code="ALERT_...")``; sinks ship them.
+"""Alerts: threshold rules turn pipeline facts into ``Alert(code="ALERT_...")``; sinks ship them.
 
 Rules (``AlertRules``), each returning an ``Alert`` or None:
 
 - ``on_breaker_transition``: a breaker opened -> ALERT_BREAKER_OPEN (CRITICAL for critical dependencies)
 - ``on_reject``: ``rejects_threshold`` rejects within ``rejects_window_s`` -> ALERT_REPEATED_REJECTS
-- ``on_data_age``: the newest bar older than ``stale_after_s`` -> ALERT_STALE_DATA
+- ``on_data_age``: the next bar more than ``stale_after_s`` late -> ALERT_STALE_DATA
 - ``on_reconciliation_mismatch`` -> ALERT_RECONCILIATION_MISMATCH (CRITICAL)
 - ``on_halt`` (any move to HALTED) and ``on_error`` (any error whose action is HALT_TRADING) -> ALERT_HALT
 
 An alert with the same code and key is not repeated within ``repeat_after_s`` (halts always are).
-Sinks: ``store_sink(write)`` (the pipeline's ALERT_* event writer), ``log_sink`` and ``WebhookSink``
-(HTTP POST of JSON from a worker thread, bounded timeout, never blocks the caller). ``AlertDispatcher``
+Sinks: ``store_sink(write)`` (the pipeline's ALERT_* event writer), ``log_sink`` (one readable line under
+the alert's code, the details in the JSON log) and ``tradebot.ops.notify.Notifier`` (apprise: Telegram,
+Slack, Discord, e-mail, JSON webhooks; from a worker thread, never blocks the caller). ``AlertDispatcher``
 calls every sink; a failing sink is logged, never raised into trading.
 """
 
 from __future__ import annotations
 
-import json
-import queue
-import threading
-import urllib.error
-import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
 
 from loguru import logger
 
@@ -125,14 +120,20 @@ class AlertRules:
         }
         return self._maybe(reasons.ALERT_REPEATED_REJECTS, "", Severity.WARNING, details, now)
 
-    def on_data_age(self, now: datetime, symbol: str, last_bar_at: datetime | None) -> Alert | None:
-        """``last_bar_at``: when the newest bar closed (None: no bar yet)."""
+    def on_data_age(
+        self, now: datetime, symbol: str, last_bar_at: datetime | None, interval_s: float = 0.0
+    ) -> Alert | None:
+        """``last_bar_at``: when the newest bar closed (None: no bar yet); ``interval_s``: the bar size, so
+        the next bar is due ``interval_s`` after it and is stale ``stale_after_s`` after that."""
         age = None if last_bar_at is None else (now - last_bar_at).total_seconds()
-        if age is not None and age <= self.t.stale_after_s:
+        late = None if age is None else age - interval_s
+        if late is not None and late <= self.t.stale_after_s:
             return None
         details = {
             "symbol": symbol,
             "age_s": age,
+            "late_s": late,
+            "interval_s": interval_s,
             "stale_after_s": self.t.stale_after_s,
             "last_bar_at": last_bar_at.isoformat() if last_bar_at else None,
         }
@@ -178,10 +179,13 @@ class AlertDispatcher:
 
 
 def log_sink(alert: Alert) -> None:
-    body = alert.to_dict()
+    """One line: ``[ALERT_HALT] HALTED: ...`` on the console; the details as an object in the JSON log."""
+    from tradebot.ops.alert_text import alert_text
+
     level = "CRITICAL" if alert.severity is Severity.CRITICAL else alert.severity.value
-    logger.bind(code=alert.code, severity=alert.severity.value, details=body["details"]).log(
-        level, "{code}: {details}", code=alert.code, details=json.dumps(body["details"], default=str)
+    details = alert.to_dict()["details"]
+    logger.bind(code=alert.code, severity=alert.severity.value, details=details).log(
+        level, alert_text(alert).title
     )
 
 
@@ -194,97 +198,18 @@ def store_sink(write: Callable[[str, Mapping[str, Any]], None]) -> AlertSink:
     return sink
 
 
-class WebhookSink:
-    """POST each alert as JSON to ``url`` from a daemon worker thread.
-
-    The caller never waits: alerts go into a bounded queue (a full queue logs ALERT dropped with the
-    alert's code). Each POST has ``timeout_s``; failures are logged with the host only (webhook URLs
-    often carry a token) and never raised.
-    """
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        timeout_s: float = 5.0,
-        max_queue: int = 100,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                f"alerts.webhook_url: must be an http(s) URL with a host (got scheme {parts.scheme!r})"
-            )
-        if not 0 < timeout_s <= 60:
-            raise ValueError(f"alerts.webhook_timeout_s: must be in (0, 60], got {timeout_s}")
-        self.url = url
-        self.host = parts.hostname
-        self.timeout_s = timeout_s
-        self.headers = {"Content-Type": "application/json", **(headers or {})}
-        loopback = self.host in ("127.0.0.1", "::1", "localhost")
-        self._opener = (
-            urllib.request.build_opener(urllib.request.ProxyHandler({}))
-            if loopback
-            else urllib.request.build_opener()
-        )
-        self._queue: queue.Queue[Alert | None] = queue.Queue(maxsize=max_queue)
-        self.sent = 0
-        self.failed = 0
-        self._thread = threading.Thread(target=self._work, name="alert-webhook", daemon=True)
-        self._thread.start()
-
-    def __call__(self, alert: Alert) -> None:
-        try:
-            self._queue.put_nowait(alert)
-        except queue.Full:
-            self.failed += 1
-            logger.bind(code=alert.code).error(
-                "alert webhook queue full ({n}); alert not posted", n=self._queue.maxsize
-            )
-
-    def close(self, timeout_s: float | None = None) -> None:
-        """Post what is queued (waiting up to ``timeout_s``), then stop the worker."""
-        wait = self.timeout_s * 2 if timeout_s is None else timeout_s
-        try:
-            self._queue.put(None, timeout=wait)
-        except queue.Full:
-            return
-        self._thread.join(wait)
-
-    def _work(self) -> None:
-        while True:
-            alert = self._queue.get()
-            if alert is None:
-                return
-            self._post(alert)
-
-    def _post(self, alert: Alert) -> None:
-        body = json.dumps(alert.to_dict(), default=str).encode()
-        request = urllib.request.Request(self.url, data=body, headers=self.headers, method="POST")
-        try:
-            with self._opener.open(request, timeout=self.timeout_s) as response:
-                response.read()
-            self.sent += 1
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            self.failed += 1
-            reason = getattr(exc, "code", None) or type(exc).__name__
-            logger.bind(code=alert.code).warning("alert webhook to {h} failed: {r}", h=self.host, r=reason)
-
-
 def build_sinks(
     store_write: Callable[[str, Mapping[str, Any]], None] | None = None,
-    webhook_url: str | None = None,
-    webhook_timeout_s: float = 5.0,
-) -> tuple[AlertDispatcher, WebhookSink | None]:
-    """The standard dispatcher: store (when given), log, and a webhook (when configured)."""
+    notifier: AlertSink | None = None,
+) -> AlertDispatcher:
+    """The standard dispatcher: store (when given), log, and notifications (when configured)."""
     sinks: list[AlertSink] = []
     if store_write is not None:
         sinks.append(store_sink(store_write))
     sinks.append(log_sink)
-    webhook = WebhookSink(webhook_url, timeout_s=webhook_timeout_s) if webhook_url else None
-    if webhook is not None:
-        sinks.append(webhook)
-    return AlertDispatcher(sinks), webhook
+    if notifier is not None:
+        sinks.append(notifier)
+    return AlertDispatcher(sinks)
 
 
 __all__: Sequence[str] = (
@@ -294,7 +219,6 @@ __all__: Sequence[str] = (
     "AlertSink",
     "AlertThresholds",
     "Severity",
-    "WebhookSink",
     "build_sinks",
     "log_sink",
     "store_sink",

@@ -1,4 +1,4 @@
-"""Dependency circuit breakers (seed 002 B): one per external dependency, distinct from risk breakers.
+"""Dependency circuit breakers: one per external dependency, distinct from risk breakers.
 
 Each breaker counts failures in rolling windows. Defaults: 3 failures within 60 s open it for 60 s;
 10 failures within 10 min open it for 900 s (escalation wins). After the open period the breaker is

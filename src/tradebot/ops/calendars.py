@@ -58,9 +58,14 @@ class _Schedule:
         """Index of the last session that opened at or before ``now`` (-1 if none)."""
         return bisect.bisect_right(self.opens, now) - 1
 
+    def known_range(self) -> tuple[datetime, datetime]:
+        """The earliest and latest time a lookup accepts (a week beyond the first and last session)."""
+        return self.sessions[0].open - timedelta(days=7), self.sessions[-1].close + timedelta(days=7)
+
     def check_range(self, now: datetime) -> None:
         first, last = self.sessions[0], self.sessions[-1]
-        if now < first.open - timedelta(days=7) or now > last.close + timedelta(days=7):
+        earliest, latest = self.known_range()
+        if now < earliest or now > latest:
             raise CalendarError(
                 f"calendar {self.code}: {now.isoformat()} is outside its known range "
                 f"{first.day.isoformat()}..{last.day.isoformat()}"
@@ -130,6 +135,12 @@ class Calendars:
                     schedule = _load_schedule(code, self._start, self._end)
                     self._schedules[code] = schedule
         return schedule
+
+    def known_range(self, code: str) -> tuple[datetime, datetime] | None:
+        """The times calendar ``code`` can answer for (None for 24/7: always); outside it lookups raise."""
+        if code == ALWAYS_OPEN:
+            return None
+        return self._schedule(code).known_range()
 
     def validate(self, code: str) -> None:
         """Raise CalendarError if ``code`` is not a usable calendar (call at startup)."""

@@ -1,4 +1,4 @@
-"""Cancel-all, rate-limited (seed 002 E): at most ``max_per_minute`` triggers per rolling 60 s window.
+"""Cancel-all, rate-limited: at most ``max_per_minute`` triggers per rolling 60 s window.
 
 ``CancelAllPolicy.request(now, reason)`` answers CANCEL_ALL_TRIGGERED (go: call ``broker.cancel_all``)
 or CANCEL_ALL_THROTTLED (the limit is used up; ``next_allowed_at`` says when it frees). Its only state

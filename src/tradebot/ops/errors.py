@@ -1,4 +1,4 @@
-"""``classify_exception``: every exception the pipeline catches becomes an ``ErrorClass`` (seed 002 B).
+"""``classify_exception``: every exception the pipeline catches becomes an ``ErrorClass``.
 
 Order of consultation:
 
@@ -26,10 +26,14 @@ TypeError, KeyError, AttributeError,        -> PROGRAMMING_ERROR / GLOBAL / HALT
   NotImplementedError
 anything else (BaseExceptions included)     -> UNKNOWN / GLOBAL / HALT_TRADING / UNKNOWN_ERROR_HALT
 
+An exception that escaped every handler of a pipeline stage goes through ``classify_unhandled``: the same
+table, but nothing is left to retry, skip or disable, so its action is always HALT_TRADING (a class that
+would not halt by itself keeps its own code in the details and halts with INTERNAL_ERROR).
+
 ``scope_hint`` replaces the scope of the categories whose reach depends on the call site (network, rate
 limit, bad data, refused request); AUTH, invariant, programming and unknown errors are always GLOBAL.
 Details carry the exception type and its message with registered secrets scrubbed.
-A submit classified RETRY is still never resent blindly: see ``ops.retry.decide_resubmit``.
+A submit classified RETRY is never resent blindly: the order manager looks it up by client order id first.
 """
 
 from __future__ import annotations
@@ -168,6 +172,20 @@ def classify_exception(
         details=_describe(exc),
     )
     return _with_details(unknown, classifier_error=broker_note) if broker_note else unknown
+
+
+def classify_unhandled(exc: BaseException, *, broker: ErrorClassifier | None = None) -> ErrorClass:
+    """Classify an exception no stage handled: fail closed (HALT_TRADING, GLOBAL) whatever its class."""
+    found = classify_exception(exc, broker=broker)
+    if found.action is ErrorAction.HALT_TRADING and found.scope is ErrorScope.GLOBAL:
+        return found
+    return ErrorClass(
+        found.category,
+        ErrorScope.GLOBAL,
+        ErrorAction.HALT_TRADING,
+        reasons.INTERNAL_ERROR,
+        details={**_describe(exc), **found.details, "classified_as": found.code},
+    )
 
 
 def _classify_one(exc: BaseException, scope_hint: ErrorScope | None) -> ErrorClass | None:

@@ -1,4 +1,4 @@
-"""The run manifest (seed 002 F): what exactly is running, written at startup to the run dir and the store.
+"""The run manifest: what exactly is running, written at startup to the run dir and the store.
 
 Contents: time, mode, masked account id, the redacted config and constitution with their sha256
 hashes, feature flags, the git commit (when the code runs from a git checkout), the versions of Python,
@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import orjson
 
 from tradebot.domain.state import Mode
+from tradebot.ops.atomic import write_atomic
 from tradebot.ops.runtime_contract import check_runtime_contract, loaded_test_doubles
 from tradebot.ops.secrets import REGISTRY, redact
 
@@ -156,12 +157,4 @@ def write_manifest(run_dir: Path, manifest: Mapping[str, Any], name: str = MANIF
     if leaked:
         raise ManifestError(f"refusing to write the manifest: {leaked} secret value(s) would be written")
     run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / name
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(body + b"\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
+    return write_atomic(run_dir / name, body + b"\n", mode=0o600)

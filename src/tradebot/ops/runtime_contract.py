@@ -1,4 +1,4 @@
-"""The runtime contract (seed 002 A): live mode runs only on real, verified parts. No fallback.
+"""The runtime contract: live mode runs only on real, verified parts. No fallback.
 
 ``check_runtime_contract`` lists every problem at once: a configured broker plugin without an entry
 point (or that fails to load), a client library that is not installed, a model the verifier rejects,

@@ -4,10 +4,19 @@ Modes differ in three things only (ARCHITECTURE.md): the clock, the venue, and w
 process. observe: the simulated venue executes (nothing leaves the process). live: the configured broker
 plugin executes. replay: the simulated venue, on the replay clock, into the given store.
 A bar file always runs on the replay clock (bar time); bars from a broker run on the wall clock.
+
+Exit codes (README): a run that ends by itself (end of the data, ``--max-bars``, the session's close) exits 5
+when trading is HALTED at its end, by the constitution or an operator. A run stopped by SIGTERM/SIGINT says
+why it stopped: 0, a clean stop on request (during startup too: nothing recorded, nothing traded) —
+unless the trading state is HALTED and held until an operator resumes (kill switch, fail-closed), then 5;
+an automatic constitution halt (consecutive losses, daily loss cap) lifts by itself at the next session and
+does not change the stop's code; the stderr line names it. An unexpected error stops the run fail-closed
+(``pipeline.failure``): ``PipelineFailed`` reaches the command line, exit 70.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -29,6 +38,7 @@ class RunOptions:
     intents: str | None = None  # JSON-lines intent file, or "-" for stdin
     max_bars: int | None = None  # stop taking bars after this many (smoke runs, tests)
     session: str | None = None  # rth | eth | 24h | until=HH:MM[TZ]: a cron-launched session
+    resume: bool = False  # continue the named (or the latest) store instead of writing a new one
 
 
 class RunRefused(Exception):
@@ -41,24 +51,60 @@ class RunRefused(Exception):
 
 def run_app(settings: Any, options: RunOptions) -> int:
     from tradebot.pipeline.session import run_session
+    from tradebot.pipeline.stop import RunInterrupted, StopRequest
     from tradebot.session import SessionRefused
 
+    stop = StopRequest()
+    stop.install()  # before anything starts: a SIGTERM during startup is a clean stop, never a kill
     try:
-        summary = anyio.run(run_session, settings, options)
+        summary = anyio.run(run_session, settings, options, stop)
     except RunRefused as exc:
         print(f"tradebot: {exc}", file=sys.stderr)
         return int(exc.code)
     except SessionRefused as exc:
         print(f"tradebot: {exc.code}: {exc}", file=sys.stderr)
         return int(exc.exit_code)
+    except RunInterrupted as exc:
+        state = stop.state_at_start or {}
+        held = _held_by_operator(state.get("state"), state.get("hold"))
+        note = f"; trading stays HALTED ({state.get('reason')}) until `tradebot resume`" if held else ""
+        print(f"tradebot: {exc}: nothing was recorded or traded{note}", file=sys.stderr)
+        return int(ExitCode.HALTED if held else ExitCode.OK)
+    finally:
+        stop.restore()
     from tradebot.pipeline.summary import render_summary
 
-    print(render_summary(summary))  # --quiet silences the log console; the summary always prints
-    if summary.get("trading_state") == "HALTED":
+    paths = summary.pop("paths", None)
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    print(render_summary(summary, paths, width=width))  # --quiet silences the log; the summary always prints
+    halted = summary.get("trading_state") == "HALTED"
+    if stop.signal_name is not None:
+        held = _held_by_operator(summary.get("trading_state"), summary.get("trading_state_hold"))
+        print(f"tradebot: stopped by {stop.signal_name}{_state_note(summary)}", file=sys.stderr)
+        if held:
+            return int(ExitCode.HALTED)
+    elif halted:
         return int(ExitCode.HALTED)
     if summary.get("session_close_ok") is False:
         return int(ExitCode.RECONCILIATION_FAILED)
     return int(ExitCode.OK)
+
+
+def _held_by_operator(state: object, hold: object) -> bool:
+    """HALTED until an operator resumes (a kill switch or a fail-closed halt), not an automatic hold."""
+    return state == "HALTED" and hold == "OPERATOR"
+
+
+def _state_note(summary: dict[str, Any]) -> str:
+    state = summary.get("trading_state")
+    if state == "ACTIVE" or not summary.get("trading_state_reason"):
+        return ""
+    if summary.get("trading_state_hold") == "OPERATOR":
+        return f"; trading stays {state} ({summary['trading_state_reason']}) until `tradebot resume`"
+    return (
+        f"; trading was {state} ({summary['trading_state_reason']}), an automatic hold that lifts at the "
+        "next session"
+    )
 
 
 def instrument_body(instrument: Any) -> dict[str, Any]:

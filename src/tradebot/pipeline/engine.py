@@ -31,6 +31,7 @@ from tradebot.domain.instruments import Instrument
 from tradebot.domain.orders import IntentSource, OrderIntent, OrderRequest
 from tradebot.domain.signals import Signal
 from tradebot.domain.state import Mode, TradingState
+from tradebot.intents.history import IntentHistory, Triage, stale_verdict
 from tradebot.oms.builder import build_request
 from tradebot.oms.client_ids import client_order_id
 from tradebot.oms.ledger import Ledger
@@ -52,7 +53,12 @@ from tradebot.risk.verdict import Decision, Outcome
 
 
 class BarVenue(Protocol):
-    """A venue that matches resting orders against bars (the simulated venue)."""
+    """A venue that matches resting orders against bars (the simulated venue).
+
+    It keeps no state of its own: a restart rebuilds it from the store (pipeline/venue_projection.py), from
+    the recorded bars, write-aheads and cancels. So the events a bar causes at the venue are recorded
+    before the bar itself, and every order or cancel sent to it is recorded (before the call, or by the
+    venue's answer to it)."""
 
     async def on_bar(self, bar: Bar) -> None: ...
 
@@ -99,6 +105,10 @@ class DecisionEngine:
         constitution_sha256: str = "",
         resume_after: datetime | None = None,
         ops: OpsHooks | None = None,
+        dvs: DataValidity | None = None,
+        eqs: ExecutionQuality | None = None,
+        intent_history: IntentHistory | None = None,
+        intent_max_age: timedelta = timedelta(minutes=2),
     ) -> None:
         self.mode = mode
         self.clock = clock
@@ -115,12 +125,16 @@ class DecisionEngine:
         self.ledger = ledger or Ledger()
         self.tracker = tracker or RiskTracker(instruments)
         self.machine = machine or TradingStateMachine()
-        self.dvs = DataValidity()
-        self.eqs = ExecutionQuality()
+        # resuming: the windows as the stopped run left them (rebuilt from the store)
+        self.dvs = dvs or DataValidity()
+        self.eqs = eqs or ExecutionQuality()
         self.constitution_sha256 = constitution_sha256
         self.ops = ops or OpsHooks()
         self.flatten_requested = False  # an operator's flatten, done at the next bar
         self.pending_external: list[OrderIntent] = []  # replay clock: external intents due later
+        # external intents received and decided so far, by this run and the runs before it on this store
+        self.intent_history = intent_history or IntentHistory()
+        self.intent_max_age = intent_max_age  # older than this at the gates: INTENT_STALE
         # a cron session: bars closing before the open only warm up; the last bar of the window flattens
         self.session_open: datetime | None = None
         self.session_close: datetime | None = None
@@ -162,6 +176,7 @@ class DecisionEngine:
         now = self.clock.now()
         status = self.tracker.daily_status(symbol, now)
         self._record_transitions(self.machine.on_status(now, status, self.limits(symbol)))
+        self.ops.on_portfolio(self.portfolio, symbol)
 
     def on_store_failure(self, exc: BaseException) -> None:
         """The store cannot write: nothing may trade on without a record (no recording: it is broken)."""
@@ -177,6 +192,13 @@ class DecisionEngine:
             self.portfolio.mark(bar.symbol, _price(bar.close))
             return
         await self.recorder.wait_capacity()
+        # one commit unit per bar: what the venue did with it (its fills), the bar, and what was decided on
+        # it. A kill never leaves a bar without its fills or its decisions: a restart resumes after the last
+        # stored bar, so it neither loses a decision nor finds a fill its venue (rebuilt from the bars) lacks
+        with self.recorder.unit():
+            await self._on_bar(bar, signal)
+
+    async def _on_bar(self, bar: Bar, signal: Signal | None) -> None:
         if isinstance(self.clock, ReplayClock):
             self.clock.advance_to(bar.end)
         now = self.clock.now()
@@ -188,6 +210,7 @@ class DecisionEngine:
         self.portfolio.mark(bar.symbol, close)
         self.tracker.on_bar(bar, now)
         self.dvs.on_bar(bar, now)
+        self.ops.on_bar(bar, instrument.calendar, now)  # a gap in the feed: ALERT_STALE_DATA
         self.stats.bars += 1
         self.stats.first_bar = self.stats.first_bar or bar.ts.isoformat()
         self.stats.last_bar = bar.ts.isoformat()
@@ -253,27 +276,60 @@ class DecisionEngine:
 
         On the replay clock an intent waits for the first bar that closes at or after its ``ts``, so a
         replay with an intent file is as deterministic as one without; on the wall clock it goes now.
+        Each intent is received once and decided once, across restarts: an item the store already holds
+        (the same line of the file read again) is not recorded again, and not decided again once decided;
+        a new message reusing a received intent id is refused as a duplicate.
         """
         from tradebot.intents import IntentRefusal
 
-        if isinstance(item, IntentRefusal):
-            self.recorder.record("intent_refused", asdict(item), ts=self.clock.now())
+        self.ops.input_received()
+        history = self.intent_history
+        triage = history.triage(item)
+        if triage is Triage.SKIP:
             return
-        self.recorder.record(
-            "external_intent",
-            {"intent": asdict(item.intent), "ignored": item.ignored, "line": item.line},
-            ts=self.clock.now(),
-            symbol=item.intent.symbol,
-        )
-        if isinstance(self.clock, ReplayClock) and item.intent.ts > self.clock.now():
-            self.pending_external.append(item.intent)
+        if isinstance(item, IntentRefusal) or triage is Triage.REFUSE:
+            refusal = item if isinstance(item, IntentRefusal) else history.duplicate_refusal(item)
+            history.on_refused(refusal.line, refusal.raw)
+            self.recorder.record("intent_refused", asdict(refusal), ts=self.clock.now())
+            return
+        intent = item.intent
+        if triage is Triage.RECORD:
+            history.on_received(intent.intent_id, item.line)
+            self.recorder.record(
+                "external_intent",
+                {"intent": asdict(intent), "ignored": item.ignored, "line": item.line},
+                ts=self.clock.now(),
+                symbol=intent.symbol,
+            )
+        if isinstance(self.clock, ReplayClock) and intent.ts > self.clock.now():
+            self.pending_external.append(intent)
             self.pending_external.sort(key=lambda i: (i.ts, i.intent_id))
             return
-        await self.decide(item.intent)
+        await self._decide_external(intent)
 
     async def _release_external(self, now: datetime) -> None:
         while self.pending_external and self.pending_external[0].ts <= now:
-            await self.decide(self.pending_external.pop(0))
+            await self._decide_external(self.pending_external.pop(0))
+
+    async def _decide_external(self, intent: OrderIntent) -> None:
+        """Into the gates, unless it is older than the staleness horizon: then refused (INTENT_STALE) and
+        recorded as a decision, never sent."""
+        self.intent_history.on_decided(intent.intent_id)
+        now = self.clock.now()
+        stale = stale_verdict(intent, now, self.intent_max_age)
+        if stale is None:
+            await self.decide(intent)
+            return
+        self.stats.intents += 1
+        self.stats.blocked[reasons.INTENT_STALE] += 1
+        self.ops.on_decision(reasons.INTENT_STALE, intent.symbol)
+        decision = Decision(intent, (stale,), None, self.chain.config_hash)
+        self.recorder.record(
+            "decision",
+            decision_record(decision, constitution_sha256=self.constitution_sha256),
+            ts=now,
+            symbol=intent.symbol,
+        )
 
     # --- decisions ----------------------------------------------------------------------------------
     def context(self, intent: OrderIntent) -> GateContext:
@@ -299,7 +355,7 @@ class DecisionEngine:
             if verdict.outcome is Outcome.CLAMP and verdict.code:
                 self.stats.clamped[verdict.code] += 1
         if decision.approved is not None:
-            breaker = self.ops.allow_submit(now)
+            breaker = self.ops.allow_order(now, decision.approved.reduce_only)
             if not breaker.allowed:
                 decision = Decision(
                     decision.intent,
@@ -308,7 +364,7 @@ class DecisionEngine:
                     decision.config_hash,
                 )
         blocked = decision.blocked_by
-        self.ops.on_decision(blocked.code if blocked else None)
+        self.ops.on_decision(blocked.code if blocked else None, intent.symbol)
         request: OrderRequest | None = None
         if blocked is not None:
             self.stats.blocked[blocked.code or reasons.GATE_FAILURE] += 1
@@ -334,7 +390,7 @@ class DecisionEngine:
         )
         if request is None:
             return decision
-        if request.reduce_only:
+        if request.reduce_only and not self.oms.unsupported(request):
             # an exit replaces the position's resting stop/target legs: a venue may hold the position for
             # them (Alpaca: 403 insufficient qty) or fill them after the position is gone
             code = (
@@ -344,6 +400,7 @@ class DecisionEngine:
             )
             await self._cancel_working_exits(request.symbol, code)
         outcome = await self.oms.submit(request)
+        self.ops.on_submitted(request.symbol, outcome.value)
         if outcome in (SubmitOutcome.SENT, SubmitOutcome.UNKNOWN):
             assert decision.approved is not None
             self.tracker.on_order_submitted(request, now, decision.approved)
@@ -351,8 +408,10 @@ class DecisionEngine:
         if outcome is SubmitOutcome.SENT:
             self.stats.orders += 1
             self.ops.submit_succeeded(now)
-        else:
+        elif outcome in (SubmitOutcome.FAILED, SubmitOutcome.UNKNOWN):
             self.ops.submit_failed(now, self.oms.last_error)
+        elif outcome is SubmitOutcome.REFUSED:  # recorded by the OMS; nothing was sent
+            self.stats.blocked[reasons.UNSUPPORTED_ORDER_TYPE] += 1
         if outcome is SubmitOutcome.UNKNOWN:
             self.fail_closed(
                 reasons.ORDER_STATUS_UNKNOWN, TradingState.REDUCING, client_order_id=request.client_order_id
@@ -407,6 +466,7 @@ class DecisionEngine:
         self.eqs.on_order_event(event, now)
         if isinstance(event, OrderFilled):
             self.stats.fills += 1
+            self.ops.on_fill(event.symbol, event.side.value)
             closed = self.portfolio.apply_fill(event)
             if closed is not None:
                 self.recorder.record("trade_closed", closed, ts=self.clock.now(), symbol=closed.symbol)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -29,6 +30,10 @@ class Recorder(Protocol):
         client_order_id: str | None = None,
     ) -> None:
         """Append an event and return only once it is committed (the OMS write-ahead)."""
+        ...
+
+    def unit(self) -> AbstractContextManager[None]:
+        """The events recorded inside the (synchronous) block are committed together or not at all."""
         ...
 
     async def wait_capacity(self) -> None:

@@ -5,6 +5,11 @@
 The source stops taking bars on SIGINT/SIGTERM (or ``request_stop``); the stages then drain what is in
 flight, the store is flushed, and the run ends normally. Broker events from a live venue are merged into
 the decide stage's input, so one task owns all trading state.
+
+Fail closed: an exception that escapes any stage (the feed, ingest, signals, the decide stage with its
+sizer, gates, portfolio, recorder and OMS, the broker events or the intents) stops every stage at once —
+nothing is decided or sent after it — and ``run`` records it and moves the trading state to HALTED
+(``pipeline.failure.fail_closed``), then raises ``PipelineFailed`` (one exception, never a group).
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from tradebot.domain.events import BrokerEvent
 from tradebot.domain.signals import Signal
 from tradebot.pipeline.channel import Receiver, Sender, channel
 from tradebot.pipeline.engine import DecisionEngine
+from tradebot.pipeline.failure import StageFailure, fail_closed
 from tradebot.pipeline.gc_policy import collect_between_items
+from tradebot.pipeline.stop import StopRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +81,7 @@ class Pipeline:
         max_bars: int | None = None,
         stop_at: datetime | None = None,
         wall_clock: Clock | None = None,
+        stop: StopRequest | None = None,
     ) -> None:
         self.source = source
         self.validator = validator
@@ -90,8 +98,13 @@ class Pipeline:
         # intake at that time when no bar comes
         self.stop_at = stop_at
         self.wall_clock = wall_clock
+        self.stop = stop  # the run's signal handling; without it, the pipeline takes SIGINT/SIGTERM itself
+        self.stale_poll_s = 5.0  # how often a wall-clock run checks for an overdue bar
         self._stop = anyio.Event()
         self._waiting: anyio.CancelScope | None = None  # set while intake waits for the source
+        self._all: anyio.CancelScope | None = None  # every task of the run: a stage failure cancels it
+        self._failed: tuple[str, BaseException] | None = None  # the first stage that failed, and its error
+        self.failure: StageFailure | None = None
 
     def request_stop(self) -> None:
         """Stop taking new bars; what is in flight is still processed."""
@@ -103,19 +116,46 @@ class Pipeline:
         to_signals: tuple[Sender[Bar], Receiver[Bar]] = channel(self.capacity)
         to_decide: tuple[Sender[DecideItem], Receiver[DecideItem]] = channel(self.capacity)
         async with anyio.create_task_group() as tg:
-            if handle_signals:
+            self._all = tg.cancel_scope
+            if self.stop is not None:
+                tg.start_soon(self._stop_watch, self.stop)
+            elif handle_signals:
                 tg.start_soon(self._signals_watch)
             if self.broker_events is not None:
-                tg.start_soon(self._events_stage, self.broker_events, to_decide[0].clone())
+                events, sender = self.broker_events, to_decide[0].clone()
+                tg.start_soon(self._guarded, "broker events", self._events_stage, events, sender)
             if self.intents is not None:
-                tg.start_soon(self._intents_stage, self.intents, to_decide[0].clone())
+                intents = self.intents
+                tg.start_soon(self._guarded, "intents", self._intents_stage, intents, to_decide[0].clone())
             if self.stop_at is not None and self.wall_clock is not None:
                 tg.start_soon(self._stop_at_watch, self.stop_at, self.wall_clock)
+            if self.wall_clock is not None:
+                tg.start_soon(self._guarded, "stale data watch", self._stale_data_watch, self.wall_clock)
             async with anyio.create_task_group() as stages:
-                stages.start_soon(self._ingest_stage, to_signals[0])
-                stages.start_soon(self._signal_stage, to_signals[1], to_decide[0])
-                stages.start_soon(self._decide_stage, to_decide[1])
+                stages.start_soon(self._guarded, "ingest", self._ingest_stage, to_signals[0])
+                stages.start_soon(self._guarded, "signals", self._signal_stage, to_signals[1], to_decide[0])
+                stages.start_soon(self._guarded, "decide", self._decide_stage, to_decide[1])
             tg.cancel_scope.cancel()  # the bar stages are done: stop watchers and the event merger
+        if self._failed is not None:
+            stage, exc = self._failed
+            failed = fail_closed(self.engine, stage, exc)
+            self.failure = failed.failure
+            raise failed from exc
+
+    async def _guarded(self, stage: str, run_stage: Callable[..., Any], *args: Any) -> None:
+        """Run one stage; an exception out of it stops every stage at once (``run`` records it)."""
+        try:
+            await run_stage(*args)
+        except Exception as exc:  # noqa: BLE001 - fail closed: classified and recorded by ``run``
+            if self._failed is None:
+                self._failed = (stage, exc)
+            self._stop.set()
+            if self._all is not None:
+                self._all.cancel()
+
+    async def _stop_watch(self, stop: StopRequest) -> None:
+        with stop.subscribe(self.request_stop):
+            await anyio.sleep_forever()
 
     async def _signals_watch(self) -> None:
         import signal
@@ -128,6 +168,13 @@ class Pipeline:
         while (remaining := (stop_at - clock.now()).total_seconds()) > 0:
             await anyio.sleep(min(remaining, 5.0))
         self.request_stop()
+
+    async def _stale_data_watch(self, clock: Clock) -> None:
+        """On the wall clock a silent feed sends no bar to look at: ask every few seconds whether the
+        next bar is overdue (ALERT_STALE_DATA, from the engine's ops hooks)."""
+        while True:
+            await anyio.sleep(self.stale_poll_s)
+            self.engine.ops.check_data_age(clock.now())
 
     async def _ingest_stage(self, out: Sender[Bar]) -> None:
         accepted = 0

@@ -3,22 +3,24 @@
 Resuming: when the store already holds bars (a crashed or stopped run), the run resumes after the last
 recorded bar. Earlier bars still flow through validation and the ensemble (to rebuild indicator state)
 but not through decisions; positions and the order ledger are rebuilt from the store, then reconciled with
-the venue (whose state survives the crash: the simulated venue keeps its own durable state file next to
-the store). A bar's events are appended bar first, so a crash mid-bar leaves that bar recorded and its
-unfinished decisions are not redone: no event is written twice, and an order whose write-ahead record
-is in the store is found at the venue by its client order id or reported as never sent.
+the venue (whose state survives the crash: the simulated venue is rebuilt from the store's own record of
+the calls it received, so it never knows more than the store). A bar's events (the venue's fills on it,
+the bar, its signal, sizing and decisions) are committed together or not at all, so a crash mid-bar leaves
+either the whole bar or none of it, and a resumed run decides it exactly once; an order whose write-ahead
+record is in the store is found at the venue by its client order id or reported as never sent.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import asdict
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tradebot.brokers.protocol import Broker
 from tradebot.domain import reasons
@@ -28,20 +30,29 @@ from tradebot.domain.state import Mode, TradingState
 from tradebot.exit_codes import ExitCode
 from tradebot.pipeline.app import RunOptions, RunRefused, instrument_body
 from tradebot.pipeline.engine import DecisionEngine
+from tradebot.pipeline.failure import PipelineFailed, fail_closed
+from tradebot.pipeline.guarded_broker import guard
 from tradebot.pipeline.portfolio import Portfolio
 from tradebot.pipeline.resume import ResumeState, load_resume_state, reconcile_after_restart
 from tradebot.pipeline.runner import Pipeline, RefusedBar, SourceItem
 from tradebot.pipeline.stats import RunStats
+from tradebot.pipeline.stop import StopRequest
 from tradebot.pipeline.store_recorder import StoreRecorder
 from tradebot.pipeline.summary import summarize_store
+from tradebot.session.errors import SessionRefused
+
+if TYPE_CHECKING:
+    from tradebot.session import WindowPlan
 
 
 def _refuse(message: str, code: ExitCode = ExitCode.CONFIG_ERROR) -> RunRefused:
     return RunRefused(message, code)
 
 
-async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
+async def run_session(settings: Any, options: RunOptions, stop: StopRequest | None = None) -> dict[str, Any]:
     from tradebot.feeds.sample import sample_path
+
+    stop = stop or StopRequest()  # a stop before the store is open: RunInterrupted at the next checkpoint
 
     mode = Mode(options.mode)
     symbol = settings.data.symbol
@@ -55,17 +66,25 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
         data_path = data_path or sample_path()
         if not Path(data_path).exists():
             raise _refuse(f"data file not found: {data_path}")
-    store_path = Path(options.store or settings.store_path)
-    store_path.parent.mkdir(parents=True, exist_ok=True)
+    # everything `tradebot config check` builds, every problem listed at once, before any file is touched
+    parts = build_parts(settings, mode, from_file=from_file)
+    chain, constitution, sizer, ensembles = parts.chain, parts.constitution, parts.sizer, parts.ensembles
+    stop.checkpoint("building the pipeline")
+    _check_intents_path(options)
+    store_path = _choose_store(settings, options, mode, from_file, data_path, instruments)
+    _owner_only_dir(store_path.parent)
 
     resume = load_resume_state(store_path, instruments, settings_calendars())
-    first_ts = _first_bar_ts(Path(data_path), symbol, settings.data.bar_size_s) if from_file else None
+    stop.checkpoint("reading the event store", resume.machine.to_dict())
+    first_ts = (
+        _first_bar_ts(Path(data_path), symbol, settings.data.bar_size_s, instruments) if from_file else None
+    )
     clock = _build_clock(settings, from_file, resume.clock_start or first_ts)
 
     run_dir = Path(settings.run.run_dir)
     runtime_dir = Path(settings.runtime_dir)
+    _owner_only_dir(run_dir)
     logging_handle = _setup_logging(settings, run_dir, options)
-    _check_runtime_contract(settings, mode)
     broker = _build_broker(settings, mode, clock, store_path)
     # observe on a broker's feed: the broker plugin supplies bars, the simulated venue executes
     feed_broker: Broker | None = None
@@ -73,17 +92,19 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
         feed_broker = broker if mode is Mode.LIVE else _load_broker(settings.broker.name, settings, clock)
     if hasattr(broker, "register_instrument"):
         broker.register_instrument(instrument)
-    chain, constitution = _build_chain(settings, mode)
-    sizer = _build_sizer(settings, constitution, instrument)
-    ensembles = _build_ensembles(settings, instruments)
-    window = _session_window(options, instrument, constitution, clock)
+    plan = _session_window(options, instrument, constitution, clock, store_path)
+    window = plan.window if plan is not None else None
+    stop.checkpoint("preparing the venue")
     async with contextlib.AsyncExitStack() as stack:
-        if window is not None:
-            stack.enter_context(_instance_lock(settings, run_dir))
-            if isinstance(clock, WallClock):
+        if plan is not None:
+            lock = stack.enter_context(_instance_lock(settings, run_dir))
+            _owner_only_files([Path(lock.path)], run_dir=run_dir)
+            if isinstance(clock, WallClock) and plan.kind != "close_only":
                 from tradebot.session import wait_for_open
 
-                await wait_for_open(window, clock, max_wait=timedelta(seconds=settings.session.max_wait_s))
+                max_wait = timedelta(seconds=settings.session.max_wait_s)
+                with stop.cancelling("waiting for the session to open"):
+                    await wait_for_open(plan.window, clock, max_wait=max_wait)
         summary = await _run(
             settings,
             options,
@@ -104,9 +125,40 @@ async def run_session(settings: Any, options: RunOptions) -> dict[str, Any]:
             window,
             from_file,
             data_path,
+            plan,
+            stop,
         )
     logging_handle.close()
+    summary["paths"] = _output_paths(store_path, logging_handle, run_dir)
     return summary
+
+
+def _output_paths(store_path: Path, logging_handle: Any, run_dir: Path) -> dict[str, str]:
+    """Where this run's output went, for the end of the run: store, log, manifest, report."""
+    from tradebot.ops.manifest import MANIFEST_NAME
+
+    paths = {"store": str(store_path)}
+    if getattr(logging_handle, "json_path", None) is not None:
+        paths["log"] = str(logging_handle.json_path)
+    paths["manifest"] = str(run_dir / MANIFEST_NAME)
+    paths["report"] = f"tradebot report --store {store_path}"
+    return paths
+
+
+def _progress(
+    engine: DecisionEngine, options: RunOptions, from_file: bool, data_path: Any, resume: ResumeState
+) -> contextlib.AbstractContextManager[None]:
+    """The progress bar on a terminal (bars, %, bars/s, time left); nothing with --quiet or in a pipe."""
+    import sys
+
+    from tradebot.pipeline.progress import bar_progress, data_rows
+
+    total = data_rows(Path(data_path)) if from_file and resume.last_bar_ts is None else None
+    if total is not None and options.max_bars is not None:
+        total = min(total, options.max_bars)
+    return bar_progress(
+        lambda: engine.stats.bars, total=total, stream=sys.stderr, enabled=not options.quiet
+    )
 
 
 async def _run(
@@ -129,8 +181,12 @@ async def _run(
     window: Any,
     from_file: bool,
     data_path: Any,
+    plan: WindowPlan | None = None,
+    stop: StopRequest | None = None,
 ) -> dict[str, Any]:
     symbol = instrument.symbol
+    # a session whose window is over (or whose close began) before this start only finishes its close
+    close_only = plan is not None and plan.kind == "close_only"
 
     stats = RunStats()
     portfolio = resume.portfolio or Portfolio(settings.portfolio.starting_cash, instruments)
@@ -150,7 +206,14 @@ async def _run(
         store_path, on_failure=on_failure, run_id=run_id, durable_sync=durable
     ) as writer:
         recorder = StoreRecorder(writer)
-        ops, webhook = _build_ops(settings, recorder, clock)
+        ops, ops_resources = _build_ops(settings, recorder, clock)
+        # every broker read and the feed go through the dependency breakers from here on
+        guarded = guard(broker, ops, clock)
+        if feed_broker is not None:
+            feed_broker = guarded if feed_broker is broker else guard(feed_broker, ops, clock)
+        broker = guarded
+        if isinstance(clock, WallClock):  # a feed silent from the start is stale too
+            ops.watch(symbol, instrument.calendar, settings.data.bar_size_s, clock.now())
         engine = DecisionEngine(
             mode=mode,
             clock=clock,
@@ -169,22 +232,26 @@ async def _run(
             constitution_sha256=constitution.sha256,
             resume_after=resume.last_bar_ts,
             ops=ops,
+            dvs=resume.dvs,
+            eqs=resume.eqs,
+            intent_history=resume.intents,
+            intent_max_age=timedelta(seconds=settings.intents.max_age_bars * settings.data.bar_size_s),
         )
-        if window is not None:
+        if plan is not None:
             engine.session_open, engine.session_close = window.open, window.close
             engine.flatten_at_session_close = settings.session.flatten_at_close
-            recorder.record("session_window", window.as_dict(), ts=clock.now())
+            if plan.kind == "new":  # fixed when the session starts: a restart keeps the stored one
+                await recorder.record_durable("session_window", window.as_dict(), ts=clock.now())
         recorder.record(
             "run_start",
             {
                 "mode": mode.value,
-                "run_id_hint": "see write_batches",
                 "config_hash": settings.config_hash(),
                 "constitution_sha256": constitution.sha256,
                 "chain": [g.name for g in chain.gates],
                 "instruments": [instrument_body(i) for i in instruments.values()],
                 "starting_cash": str(settings.portfolio.starting_cash),
-                "data": Path(data_path).name if from_file else "broker",
+                "data": _data_name(from_file, data_path),
                 "resumed_after": resume.last_bar_ts.isoformat() if resume.last_bar_ts else None,
             },
             ts=clock.now(),
@@ -209,6 +276,7 @@ async def _run(
         await broker.connect()
         if feed_broker is not None and feed_broker is not broker:
             await feed_broker.connect()
+        phase = "startup"  # where an error outside the stage tasks happened (the stages name their own)
         try:
             if resume.last_bar_ts is not None:
                 await reconcile_after_restart(engine, broker, resume)
@@ -231,7 +299,7 @@ async def _run(
             )
             pipeline = Pipeline(
                 source=source,
-                validator=_validator(),
+                validator=_validator(instruments),
                 ensembles=ensembles,
                 engine=engine,
                 broker_events=None if hasattr(broker, "drain_events") else broker.events(),
@@ -241,22 +309,33 @@ async def _run(
                 max_bars=options.max_bars,
                 stop_at=window.close if window is not None else None,
                 wall_clock=clock if isinstance(clock, WallClock) else None,
+                stop=stop,
             )
-            for item in preloaded:  # replay clock: every intent is known up front, held until its time
+            for item in [] if close_only else preloaded:  # replay clock: held until each intent's time
                 await engine.on_external(item)
-            await pipeline.run(handle_signals=True)
-            if window is not None:
+            if not close_only:
+                with _progress(engine, options, from_file, data_path, resume):
+                    await pipeline.run(handle_signals=True)
+                if isinstance(clock, ReplayClock):
+                    from tradebot.pipeline.end_of_data import report_undecided_intents
+
+                    report_undecided_intents(engine)
+            phase = "shutdown"
+            if plan is not None:
                 session_ok = await _close_session(
-                    settings, engine, broker, recorder, writer, clock, store_path, run_dir, window
+                    settings, engine, broker, recorder, writer, clock, store_path, run_dir, plan
                 )
+        except (RunRefused, SessionRefused, PipelineFailed):
+            raise
+        except Exception as exc:  # fail closed: recorded, HALTED, exit 70
+            raise fail_closed(engine, phase, exc) from exc
         finally:
             engine.finish()
             await control.close()
             await broker.close()
             if feed_broker is not None and feed_broker is not broker:
                 await feed_broker.close()
-            if webhook is not None:
-                webhook.close()
+            ops_resources.close()  # queued notifications sent, the metrics endpoint closed
         await writer.flush()
     summary = summarize_store(store_path)
     if window is not None:
@@ -264,19 +343,67 @@ async def _run(
     return summary
 
 
-def _session_window(options: RunOptions, instrument: Instrument, constitution: Any, clock: Clock) -> Any:
-    """The window a ``--session`` run trades in (None without ``--session``); MarketClosed propagates."""
+def _choose_store(
+    settings: Any,
+    options: RunOptions,
+    mode: Mode,
+    from_file: bool,
+    data_path: Any,
+    instruments: Mapping[str, Instrument],
+) -> Path:
+    """The store this run writes (``store_choice``): a new one per backtest unless ``--resume``; the
+    account's one, always continued, on a broker feed or in a ``--session`` run. A store continued must
+    hold a run of the same config hash, instruments and data (else exit 2, naming what differs)."""
+    from tradebot.pipeline.store_choice import RunIdentity, check_continuable, choose_store, stored_run
+
+    choice = choose_store(
+        named=Path(options.store or settings.run.store) if (options.store or settings.run.store) else None,
+        run_dir=Path(settings.run.run_dir),
+        mode=mode.value,
+        resume=options.resume,
+        continuous=options.session is not None or not from_file,
+        now=datetime.now(UTC),  # names the new store only; no decision reads it
+    )
+    stored = stored_run(choice.path) if choice.continues else None
+    if stored is not None:
+        identity = RunIdentity(
+            config_hash=settings.config_hash(),
+            instruments=[instrument_body(i) for i in instruments.values()],
+            data=_data_name(from_file, data_path),
+            config=settings.decision_config(),
+        )
+        check_continuable(choice.path, stored, identity)
+    return choice.path
+
+
+def _data_name(from_file: bool, data_path: Any) -> str:
+    """What ``run_start`` records as the run's data: the bar file's name, or ``broker``."""
+    return Path(data_path).name if from_file else "broker"
+
+
+def _session_window(
+    options: RunOptions, instrument: Instrument, constitution: Any, clock: Clock, store_path: Path
+) -> WindowPlan | None:
+    """The ``WindowPlan`` of a ``--session`` run (None without ``--session``): the window stored when the
+    session started if the store holds one still to trade or to close, else a new one from the calendar
+    (``MarketClosed`` propagates: nothing to trade, nothing touched)."""
     if options.session is None:
         return None
-    from tradebot.session import regular_hours_of, session_window
+    from tradebot.session import load_session_progress, plan_window, regular_hours_of, session_window
 
+    spec = options.session
     rules = constitution.rules_for(instrument.symbol).session
-    return session_window(
-        options.session,
-        instrument.calendar,
+    return plan_window(
+        load_session_progress(store_path),
+        spec,
         clock.now(),
-        settings_calendars(),
-        regular_hours=regular_hours_of(rules),
+        lambda: session_window(
+            spec,
+            instrument.calendar,
+            clock.now(),
+            settings_calendars(),
+            regular_hours=regular_hours_of(rules),
+        ),
     )
 
 
@@ -301,8 +428,17 @@ async def _startup_cleanup(
         recorder.record(
             STARTUP_CLEANUP_KIND, {"code": exc.code, "refused": str(exc), **exc.details}, ts=clock.now()
         )
+        _alert_position_gaps(engine, clock, exc.details.get("report", {}))
         raise
     recorder.record(STARTUP_CLEANUP_KIND, report.as_dict(), ts=clock.now())
+    _alert_position_gaps(engine, clock, report.as_dict())
+
+
+def _alert_position_gaps(engine: DecisionEngine, clock: Clock, report: Mapping[str, Any]) -> None:
+    """Store and venue positions differ at startup: ALERT_RECONCILIATION_MISMATCH (adopted or not)."""
+    gaps = report.get("position_gaps") or []
+    if gaps:
+        engine.ops.on_mismatch(clock.now(), {"when": "startup", "mismatches": list(gaps)})
 
 
 async def _close_session(
@@ -314,12 +450,14 @@ async def _close_session(
     clock: Clock,
     store_path: Path,
     run_dir: Path,
-    window: Any,
+    plan: WindowPlan,
 ) -> bool:
-    """SESSION_CLOSE_CLEANUP: cancel DAY orders, check flat, reconcile, write the reports."""
-    from tradebot.session import close_session, write_window_reports
+    """SESSION_CLOSE_CLEANUP: cancel DAY orders, flatten, reconcile, write the reports. Resumable: each
+    completed step is stored durably; a close begun before a restart goes on from its first undone step."""
+    from tradebot.session import CloseJournal, close_session, write_window_reports
 
     cfg = settings.session
+    window = plan.window
 
     async def reconcile() -> dict[str, Any]:
         venue = {p.symbol: p.quantity for p in await broker.positions()}
@@ -329,6 +467,8 @@ async def _close_session(
             for s in sorted(set(venue) | set(ours))
             if venue.get(s, Decimal(0)) != ours.get(s, Decimal(0))
         ]
+        if mismatches:
+            engine.ops.on_mismatch(clock.now(), {"when": "session_close", "mismatches": mismatches})
         return {"mismatches": mismatches, "venue": {s: str(q) for s, q in venue.items()}}
 
     async def write_reports() -> dict[str, str]:
@@ -341,21 +481,105 @@ async def _close_session(
             day=(window.day or window.open.date()).isoformat(),
             sub=cfg.report_dir,
         )
+        written = [Path(v) for v in paths.as_dict().values()]
+        _owner_only_files(written, run_dir=run_dir)
         return {k: str(v) for k, v in paths.as_dict().items()}
 
+    async def flatten() -> dict[str, Any]:
+        return await _flatten_at_close(engine, clock, window.close)
+
+    async def durable(kind: str, body: dict[str, Any]) -> None:
+        await recorder.record_durable(kind, body, ts=clock.now())
+
+    journal = CloseJournal(durable, window)
+
+    async def step_done(step: str, body: Mapping[str, Any]) -> None:
+        engine._apply_venue_events()  # the step's order events are in the store before its marker
+        await journal.step_done(step, body)
+
+    resuming = plan.resumes_close
+    if resuming:
+        reason = plan.progress.close_reason or "session_end"
+    else:
+        reason = "sigterm" if engine.stats.bars and clock.now() < window.close else "session_end"
+        await journal.started(reason)
     closed = await close_session(
         broker,
         clock,
-        reason="sigterm" if engine.stats.bars and clock.now() < window.close else "session_end",
+        reason=reason,
         cancel_day_orders=cfg.cancel_day_orders,
-        flatten=None,
+        flatten=flatten if cfg.flatten_at_close else None,
         reconcile=reconcile,
         record=lambda kind, body: recorder.record(kind, body, ts=clock.now()),
         write_reports=write_reports,
         cancel_timeout=timedelta(seconds=cfg.cancel_timeout_s),
+        done=plan.progress.steps if resuming else None,
+        on_step=step_done,
     )
     engine._apply_venue_events()
+    await journal.finished(closed.ok, closed.reports)
     return bool(closed.ok)
+
+
+async def _flatten_at_close(engine: DecisionEngine, clock: Clock, close: datetime) -> dict[str, Any]:
+    """A reduce-only market order for each position still open when the close sequence runs (normally none:
+    the last bar of the window flattens). Its intent id is fixed by the window's close, so its client order
+    id is the same on every attempt: one found in the ledger (sent before a restart) is not sent again."""
+    from dataclasses import replace
+
+    from tradebot.oms.client_ids import client_order_id
+    from tradebot.risk.flatten import flatten_intents
+
+    orders: dict[str, Any] = {}
+    for symbol, position in sorted(engine.portfolio.positions.items()):
+        if position.quantity == 0:
+            continue
+        last = engine.portfolio.last_prices.get(symbol)
+        if last is None:
+            raise ValueError(f"cannot flatten {symbol} {position.quantity}: no price seen")
+        intent_id = f"{symbol}-close-flatten-{close.strftime('%Y%m%dT%H%M%S')}"
+        cid = client_order_id(intent_id)
+        if cid in engine.ledger:
+            orders[symbol] = {"client_order_id": cid, "sent_before_restart": True}
+            continue
+        # the position's resting exits as the venue has them (the ledger of a restarted run may not)
+        for order in await engine.broker.open_orders():
+            if order.symbol == symbol and order.reduce_only:
+                await engine.broker.cancel(order.client_order_id)
+        engine._apply_venue_events()
+        for intent in flatten_intents(clock.now(), engine.instruments[symbol], position.quantity, last):
+            decision = await engine.decide(replace(intent, intent_id=intent_id))
+            blocked = decision.blocked_by
+            orders[symbol] = {"client_order_id": cid, "blocked": blocked.code if blocked else None}
+    return orders
+
+
+def _owner_only_dir(path: Path) -> None:
+    """Create ``path`` owner-only (0700); a directory that cannot be created refuses the run."""
+    from tradebot.store.permissions import owner_only_dir
+
+    try:
+        owner_only_dir(path)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise _refuse(f"{path}: a file is in the way of this directory ({exc.strerror})") from exc
+    except OSError as exc:
+        raise _refuse(
+            f"cannot create the directory {path}: {exc.strerror or exc}", ExitCode.STORE_UNUSABLE
+        ) from exc
+
+
+def _owner_only_files(paths: list[Path], run_dir: Path | None = None) -> None:
+    """Files the run wrote made 0600, and their directories under ``run_dir`` 0700 (umask-independent)."""
+    from tradebot.store.permissions import DIR_MODE, owner_only
+
+    owner_only(paths)
+    if run_dir is None:
+        return
+    root = run_dir.resolve()
+    for directory in {p.resolve().parent for p in paths}:
+        while directory != root and root in directory.parents:
+            directory.chmod(DIR_MODE)
+            directory = directory.parent
 
 
 def _setup_logging(settings: Any, run_dir: Path, options: RunOptions) -> Any:
@@ -370,6 +594,9 @@ def _setup_logging(settings: Any, run_dir: Path, options: RunOptions) -> Any:
         console=not options.quiet,
         console_level=log.console_level,
         file_level=log.file_level,
+        rotation=log.rotation,
+        retention=log.retention,
+        color=log.color,
     )
 
 
@@ -393,7 +620,10 @@ def _check_runtime_contract(settings: Any, mode: Mode) -> None:
         allow_simulated=settings.broker.environment != "production",
     )
     if problems:
-        raise _refuse("live mode refuses to start (runtime contract):\n  - " + "\n  - ".join(problems))
+        raise _refuse(
+            f"{reasons.RUNTIME_CONTRACT_VIOLATION}: live mode refuses to start (runtime contract):\n  - "
+            + "\n  - ".join(problems)
+        )
 
 
 def _model_verifier(settings: Any) -> Any:
@@ -410,23 +640,23 @@ def _model_verifier(settings: Any) -> Any:
 
 
 def _build_ops(settings: Any, recorder: StoreRecorder, clock: Clock) -> tuple[Any, Any]:
+    """The ops hooks, and what to close when the run ends (notifications sent, the metrics server)."""
     from tradebot.ops.alerts import AlertRules, build_sinks
     from tradebot.ops.breakers import BreakerBoard
-    from tradebot.ops.metrics import Metrics
-    from tradebot.pipeline.ops_hooks import OpsHooks
+    from tradebot.ops.metrics import Metrics, maybe_start_metrics_server
+    from tradebot.ops.notify import build_notifier
+    from tradebot.pipeline.ops_hooks import OpsHooks, OpsResources
 
     ops_cfg = settings.ops
-    url = ops_cfg.alerts.webhook_url
-    dispatcher, webhook = build_sinks(
-        store_write=lambda code, body: recorder.record(code, dict(body), ts=clock.now()),
-        webhook_url=url.get_secret_value() if url is not None else None,
-        webhook_timeout_s=ops_cfg.alerts.webhook_timeout_s,
-    )
     metrics = Metrics() if ops_cfg.metrics.enabled else None
+    notifier = build_notifier(ops_cfg.alerts, on_result=metrics.count_notification if metrics else None)
+    dispatcher = build_sinks(
+        store_write=lambda code, body: recorder.record(code, dict(body), ts=clock.now()),
+        notifier=notifier,
+    )
+    server = None
     if metrics is not None:
-        from tradebot.ops.metrics import maybe_start_metrics_server
-
-        maybe_start_metrics_server(
+        server = maybe_start_metrics_server(
             metrics, enabled=True, port=ops_cfg.metrics.port, host=ops_cfg.metrics.host
         )
     hooks = OpsHooks(
@@ -434,8 +664,10 @@ def _build_ops(settings: Any, recorder: StoreRecorder, clock: Clock) -> tuple[An
         AlertRules(ops_cfg.alert_thresholds()),
         dispatcher,
         metrics,
+        retry=ops_cfg.retry_policy(),
+        calendars=settings_calendars(),
     )
-    return hooks, webhook
+    return hooks, OpsResources(notifier, server)
 
 
 _RUN_SPECIFIC = ("time", "run_id", "host")
@@ -480,13 +712,21 @@ def _write_manifest(
     )
 
 
+def _check_intents_path(options: RunOptions) -> None:
+    if options.intents is None or options.intents == "-":
+        return
+    if not Path(options.intents).exists():
+        raise _refuse(f"--intents: file not found: {options.intents}")
+    if not Path(options.intents).is_file():
+        raise _refuse(f"--intents: {options.intents} is not a file (give a JSON-lines file, or - for stdin)")
+
+
 def _intent_source(options: RunOptions, instruments: Mapping[str, Instrument], clock: Clock) -> Any:
     if options.intents is None:
         return None
     from tradebot.intents import JsonlIntentSource
 
-    if options.intents != "-" and not Path(options.intents).exists():
-        raise _refuse(f"--intents: file not found: {options.intents}")
+    _check_intents_path(options)
     # on the replay clock intents are held until their own time, so any timestamp in the data is fine
     skew = 10 * 365 * 86_400.0 if isinstance(clock, ReplayClock) else 5.0
     return aiter(JsonlIntentSource(options.intents, instruments, clock, max_skew_s=skew))
@@ -531,13 +771,33 @@ def _load_broker(name: str, settings: Any, clock: Clock, store_path: Path | None
     from tradebot.brokers.registry import PluginError, load_plugin
 
     table: dict[str, Any] = settings.broker.plugin_table(name)
-    if name == "sim" and store_path is not None and "state_path" not in table:
-        # the simulated venue keeps its own durable state, like a real venue, so a restart can reconcile
-        table["state_path"] = str(store_path.with_name(store_path.name + ".venue.db"))
+    # the run's simulated venue keeps no state of its own: it is rebuilt from the store on every start, so
+    # it can never be ahead of what the store committed (see pipeline/venue_projection.py)
+    projected = name == "sim" and store_path is not None
+    if projected and "state_path" in table:
+        raise _refuse(
+            "broker.sim.state_path: a run's simulated venue is rebuilt from the run's event store; "
+            "state_path is only for a simulated venue used on its own (remove it from [broker.sim])"
+        )
     try:
-        return load_plugin(name).factory(table, clock)
+        broker: Broker = load_plugin(name).factory(table, clock)
     except (PluginError, ValueError) as exc:
         raise _refuse(str(exc)) from exc
+    if projected and store_path is not None:
+        _restore_sim_venue(broker, store_path)
+    return broker
+
+
+def _restore_sim_venue(broker: Broker, store_path: Path) -> None:
+    from tradebot.brokers.sim import SimBroker
+    from tradebot.pipeline.venue_projection import VenueProjectionError, restore_venue
+
+    if not isinstance(broker, SimBroker):
+        raise TypeError(f"the sim plugin built a {type(broker).__name__}, not a SimBroker")
+    try:
+        restore_venue(broker.venue, store_path)
+    except VenueProjectionError as exc:
+        raise _refuse(str(exc), ExitCode.RECONCILIATION_FAILED) from exc
 
 
 def _build_broker(settings: Any, mode: Mode, clock: Clock, store_path: Path) -> Broker:
@@ -549,10 +809,10 @@ def _build_chain(settings: Any, mode: Mode) -> tuple[Any, Any]:
     from tradebot.risk.build import DEFAULT_CHAIN, ChainConfigError, build_chain
     from tradebot.risk.constitution import ConstitutionError, load_constitution
 
-    try:
-        constitution = load_constitution(settings.gates.constitution)
-    except (ConstitutionError, OSError) as exc:
-        raise _refuse(str(exc)) from exc
+    try:  # with its TRADEBOT_CONSTITUTION__ overrides; live mode refuses one that loosens a limit
+        constitution = load_constitution(settings.gates.constitution, os.environ, mode)
+    except ConstitutionError as exc:
+        raise ConfigProblems(_constitution_problems(exc, settings)) from exc
     names = settings.gates.chain or list(DEFAULT_CHAIN)
     try:
         chain = build_chain(
@@ -612,21 +872,192 @@ def _build_ensembles(settings: Any, instruments: Mapping[str, Instrument]) -> di
         raise _refuse(f"strategy.model: {exc.code}: {exc}") from exc
 
 
-def _validator() -> Any:
+class ConfigProblems(RunRefused):
+    """Configuration problems, one ``key: message (from <source>)`` line each (exit 2)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        message = f"invalid configuration ({len(problems)} problem(s)):\n{lines}"
+        super().__init__(message, ExitCode.CONFIG_ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class RunParts:
+    """What a run builds from its configuration before it touches the store or a venue."""
+
+    instruments: dict[str, Instrument]
+    constitution: Any
+    chain: Any
+    sizer: Any
+    ensembles: dict[str, Any]
+
+
+def build_parts(settings: Any, mode: Mode, *, from_file: bool) -> RunParts:
+    """Build the instrument, the constitution (with its environment overrides), the gate chain, the sizer
+    and the signal ensembles (profile, model artifact), and check the broker tables the mode uses, the
+    instruments' calendars and (live) the runtime contract. Every problem is listed at once (ConfigProblems,
+    exit 2). ``tradebot config check`` calls this too: it refuses exactly what a run refuses."""
+    symbol = settings.data.symbol
+    instruments = {symbol: settings.instrument(symbol)}
+    problems = _calendar_problems(settings, instruments) + _broker_problems(settings, mode, from_file)
+    chain: Any = None
+    constitution: Any = None
+    sizer: Any = None
+    ensembles: dict[str, Any] = {}
+    try:
+        if mode is Mode.LIVE:
+            _check_runtime_contract(settings, mode)
+    except RunRefused as exc:
+        problems += _problems(settings, exc)
+    try:
+        chain, constitution = _build_chain(settings, mode)
+        for sym in instruments:
+            missing = constitution.missing_for(sym)
+            if missing:
+                problems.append(
+                    f"instruments.{sym}: the constitution has no section for {sym} and its default lacks "
+                    f"{', '.join(missing)} (from file {settings.gates.constitution})"
+                )
+        if not problems:
+            sizer = _build_sizer(settings, constitution, instruments[symbol])
+    except RunRefused as exc:
+        problems += _problems(settings, exc)
+    try:
+        ensembles = _build_ensembles(settings, instruments)
+    except RunRefused as exc:
+        problems += _problems(settings, exc)
+    problems += _capability_problems(settings, mode)
+    if problems:
+        raise ConfigProblems(problems)
+    return RunParts(instruments, constitution, chain, sizer, ensembles)
+
+
+def _capability_problems(settings: Any, mode: Mode) -> list[str]:
+    """The broker orders go to (the configured one in live, the simulated venue otherwise) must declare
+    what the strategy sends; read from the plugin's static declaration, before anything is built."""
+    from tradebot.brokers.registry import PluginError, load_plugin
+    from tradebot.oms.capability_check import strategy_needs, unsupported
+
+    name = settings.broker.name if mode is Mode.LIVE else "sim"
+    try:
+        missing = unsupported(strategy_needs(), load_plugin(name).capabilities)
+    except PluginError:
+        return []  # an unknown or broken plugin is already a broker problem
+    if not missing:
+        return []
+    return [
+        f"broker.name: {reasons.UNSUPPORTED_ORDER_TYPE}: broker {name!r} does not declare "
+        f"{', '.join(missing)}, which the strategy sends (MARKET entries with a stop-loss/take-profit "
+        "bracket, MARKET exits); choose a broker that does"
+    ]
+
+
+def _problems(settings: Any, exc: RunRefused) -> list[str]:
+    """The problem lines of a refusal, each naming where its value came from: a line that starts with a
+    settings key gets that key's source (file, environment or default)."""
+    from tradebot.settings import settings_source
+
+    if isinstance(exc, ConfigProblems):
+        return list(exc.problems)
+    lines = [line.strip().removeprefix("- ") for line in str(exc).splitlines() if line.strip()]
+    key = lines[0].split(":", 1)[0] if lines else ""
+    if "." in key and " " not in key:
+        lines[0] += f" (from {settings_source(settings, key)})"
+    return lines
+
+
+def _constitution_problems(exc: Any, settings: Any) -> list[str]:
+    if exc.source == "environment":
+        out = []
+        for line in exc.errors:
+            name = line.split(":", 1)[0]
+            out.append(f"{line} (from environment {name})" if name.startswith("TRADEBOT_") else line)
+        return out
+    return [f"{line} (from file {exc.source})" for line in exc.errors]
+
+
+def _calendar_problems(settings: Any, instruments: Mapping[str, Instrument]) -> list[str]:
+    from tradebot.ops.calendars import CalendarError
+    from tradebot.settings import settings_source
+
+    problems = []
+    for symbol, instrument in instruments.items():
+        try:
+            settings_calendars().validate(instrument.calendar)
+        except CalendarError as exc:
+            key = f"instruments.{symbol}.calendar"
+            problems.append(f"{key}: {exc} (from {settings_source(settings, key)})")
+    return problems
+
+
+def _broker_problems(settings: Any, mode: Mode, from_file: bool) -> list[str]:
+    """The ``[broker.<name>]`` tables the run will build, validated by their plugin without building a
+    venue; a table or ``broker.name`` that names no installed plugin is refused too."""
+    from tradebot.brokers.registry import PluginError, load_plugin, plugin_names
+    from tradebot.brokers.sim.config import SimConfig
+    from tradebot.settings import did_you_mean, settings_source
+
+    installed = plugin_names()
+    problems = []
+    for name in sorted({settings.broker.name, *(settings.broker.model_extra or {})}):
+        if name not in installed:
+            key = "broker.name" if name == settings.broker.name else f"broker.{name}"
+            problems.append(
+                f"{key}: no installed broker plugin {name!r}{did_you_mean(name, installed)} "
+                f"(installed: {', '.join(sorted(installed))}) (from {settings_source(settings, key)})"
+            )
+    if problems:
+        return problems
+    used = {"sim"} if mode is not Mode.LIVE else {settings.broker.name}
+    if mode is Mode.OBSERVE and not from_file:
+        used.add(settings.broker.name)
+    for name in sorted(used):
+        key = f"broker.{name}"
+        try:
+            table = settings.broker.plugin_table(name)
+            if name == "sim":
+                SimConfig.from_mapping(table)
+            else:  # a plugin validates its own table when it builds its broker (connect() is the network)
+                load_plugin(name).factory(table, ReplayClock(datetime(1970, 1, 1, tzinfo=UTC)))
+        except (PluginError, ValueError) as exc:
+            lines = getattr(exc, "problems", None) or [str(exc)]
+            for line in lines:
+                typo = line.removeprefix("broker.sim.").removesuffix(": unknown key")
+                sim_key = name == "sim" and "." not in typo
+                hint = did_you_mean(typo, list(SimConfig.model_fields)) if sim_key else ""
+                problems.append(f"{line}{hint} (from {settings_source(settings, key)})")
+    return problems
+
+
+def _validator(instruments: Mapping[str, Instrument]) -> Any:
     from tradebot.ingest.validation import BarValidator
+    from tradebot.ops.calendars import CalendarError
 
-    return BarValidator()
+    ranges = {}
+    for symbol, instrument in instruments.items():
+        try:
+            known = settings_calendars().known_range(instrument.calendar)
+        except CalendarError:
+            continue  # an unusable calendar code is refused where the calendar is first needed
+        if known is not None:
+            ranges[symbol] = known
+    return BarValidator(ranges)  # a bar the calendar cannot place is refused, not a crash at its gates
 
 
-def _first_bar_ts(path: Path, symbol: str, bar_size_s: int) -> datetime | None:
+def _first_bar_ts(
+    path: Path, symbol: str, bar_size_s: int, instruments: Mapping[str, Instrument]
+) -> datetime | None:
+    """The time of the file's first bar that validation accepts (the replay clock starts there)."""
     from tradebot.feeds.csv_bars import CsvBarFeed, FeedError
 
+    validator = _validator(instruments)
     try:
         for item in CsvBarFeed(path, symbol=symbol, interval_s=bar_size_s):
-            if isinstance(item, tuple):
+            if isinstance(item, tuple) and validator.check(item[1]) is None:
                 return item[1].ts
     except FeedError as exc:
-        raise _refuse(f"{path}: {exc}") from exc
+        raise _refuse(str(exc)) from exc  # the message names the file
     return None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +35,11 @@ class StoreRecorder:
         client_order_id: str | None = None,
     ) -> None:
         await self.writer.append_durable(kind, body, ts=ts, symbol=symbol, client_order_id=client_order_id)
+
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        with self.writer.unit():
+            yield
 
     async def wait_capacity(self) -> None:
         await self.writer.wait_capacity()

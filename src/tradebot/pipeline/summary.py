@@ -1,5 +1,7 @@
 """The run summary, derived from the event store alone, so a finished run and ``tradebot status`` print
-the same thing: bars, refusals, signals, intents, approvals and blocks by reason code, orders, fills, PnL.
+the same thing: bars, refusals, signals, intents, approvals and blocks by reason code, orders, fills, PnL,
+and the trading state with the reason code that set it, since when, what holds it and its details (for a
+fail-closed halt: the stage, the part and the error).
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ def summarize_events(
     first_bar = last_bar = None
     runs: list[dict[str, Any]] = []
     state = "ACTIVE"
+    last_move: Mapping[str, Any] | None = None
     for kind, body in events:
         if counting:
             counts[kind] += 1
@@ -95,6 +98,7 @@ def summarize_events(
             portfolio.apply_fill(from_body(OrderFilled, body))
         elif kind == "trading_state":
             state = body["to"]
+            last_move = body
     summary: dict[str, Any] = {
         "runs": runs,
         "bars": counts["bar"],
@@ -105,6 +109,8 @@ def summarize_events(
         "approved": counts["decision"] - sum(blocked.values()),
         "blocked": dict(sorted(blocked.items())),
         "clamped": dict(sorted(clamped.items())),
+        "intents_refused": counts["intent_refused"],
+        "intents_not_decided": counts["intent_not_decided"],  # INTENT_AFTER_END_OF_DATA
         "orders": counts["order_submit"] - counts["order_submit_failed"],
         "fills": counts["order_filled"],
         "rejects": counts["order_rejected"],
@@ -112,6 +118,8 @@ def summarize_events(
         "last_bar": last_bar,
         "trading_state": state,
     }
+    if last_move is not None:
+        summary.update(_state_reason(last_move))
     if portfolio is not None:
         summary.update(
             {
@@ -125,6 +133,40 @@ def summarize_events(
     return summary
 
 
+def _state_reason(move: Mapping[str, Any]) -> dict[str, Any]:
+    """Why the trading state is what it is: the last ``trading_state`` event's code, time, hold, details."""
+    machine = move.get("machine") or {}
+    return {
+        "trading_state_reason": move.get("code", ""),
+        "trading_state_since": move.get("ts"),
+        "trading_state_hold": machine.get("hold", ""),
+        "trading_state_details": dict(move.get("details") or {}),
+    }
+
+
+# what holds a state, in words
+_HOLDS = {
+    "OPERATOR": "held until an operator resumes: `tradebot resume`",
+    "SESSION": "an automatic hold, lifted at the symbol's next session",
+}
+
+
+def render_state(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The trading state row, with its reason, time and hold, and a row of its details."""
+    state = summary["trading_state"]
+    code = summary.get("trading_state_reason")
+    if state == "ACTIVE" or not code:
+        return [("trading state:", state)]
+    hold = _HOLDS.get(summary.get("trading_state_hold") or "", "")
+    rows = [("trading state:", f"{state} since {summary.get('trading_state_since')} ({code}" + (
+        f"; {hold})" if hold else ")"
+    ))]
+    details = summary.get("trading_state_details") or {}
+    if details:
+        rows.append(("", ", ".join(f"{k}: {details[k]}" for k in sorted(details))))
+    return rows
+
+
 def _symbol(body: Mapping[str, Any], instruments: Mapping[str, Instrument]) -> str:
     symbol = body.get("symbol")
     if isinstance(symbol, str):
@@ -132,36 +174,93 @@ def _symbol(body: Mapping[str, Any], instruments: Mapping[str, Instrument]) -> s
     return next(iter(instruments))
 
 
-def render_summary(summary: Mapping[str, Any]) -> str:
-    """Human text: one fact a line, reason codes spelled out."""
-    lines = ["== tradebot run summary =="]
+def money(value: object) -> str:
+    """A Decimal amount exactly, without exponent or trailing zeros: ``0E-8`` -> ``0``, ``1.2500`` ->
+    ``1.25``, ``1E+2`` -> ``100``; every significant digit kept."""
+    amount = Decimal(str(value))
+    if amount == 0:
+        return "0"
+    return format(amount.normalize(), "f")
+
+
+def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The summary as (label, value) rows: one fact a row, reason codes spelled out."""
+    rows: list[tuple[str, str]] = []
     for run in summary.get("runs", []):
         resumed = f", resumed after bar {run['resumed_after']}" if run.get("resumed_after") else ""
-        lines.append(f"run: mode {run['mode']}{resumed}")
-    lines.append(f"bars: {summary['bars']} processed ({summary['first_bar']} .. {summary['last_bar']})")
+        rows.append(("run:", f"mode {run['mode']}{resumed}"))
+    rows.append(("bars:", f"{summary['bars']} processed ({summary['first_bar']} .. {summary['last_bar']})"))
     refused = summary["bars_refused"]
-    lines.append(f"bars refused: {sum(refused.values())}" + _codes(refused))
-    lines.append(f"signals: {summary['signals']}")
+    rows.append(("bars refused:", f"{sum(refused.values())}" + _codes(refused)))
+    rows.append(("signals:", f"{summary['signals']}"))
     for code, n in summary.get("signals_not_sized", {}).items():
-        lines.append(f"  no intent {code}: {n}")
-    lines.append(
-        f"intents: {summary['intents']}  approved: {summary['approved']}  "
-        f"blocked: {sum(summary['blocked'].values())}"
-    )
+        rows.append((f"  no intent {code}:", f"{n}"))
+    rows.append((
+        "intents:",
+        f"{summary['intents']}  approved: {summary['approved']}  blocked: {sum(summary['blocked'].values())}",
+    ))
     for code, n in summary["blocked"].items():
-        lines.append(f"  blocked {code}: {n}")
+        rows.append((f"  blocked {code}:", f"{n}"))
     for code, n in summary["clamped"].items():
-        lines.append(f"  clamped {code}: {n}")
-    lines.append(f"orders: {summary['orders']}  fills: {summary['fills']}  rejects: {summary['rejects']}")
+        rows.append((f"  clamped {code}:", f"{n}"))
+    if summary.get("intents_refused") or summary.get("intents_not_decided"):
+        rows.append((
+            "external intents:",
+            f"refused: {summary.get('intents_refused', 0)}  not decided: "
+            f"{summary.get('intents_not_decided', 0)} (INTENT_AFTER_END_OF_DATA: after the last bar)",
+        ))
+    rows.append(("orders:", f"{summary['orders']}  fills: {summary['fills']}  rejects: {summary['rejects']}"))
     if "net_pnl" in summary:
-        lines.append(
-            f"pnl: realized {summary['realized_pnl']}  unrealized {summary['unrealized_pnl']}  "
-            f"fees {summary['fees']}  net {summary['net_pnl']}"
-        )
-        positions = ", ".join(f"{s} {q}" for s, q in summary["positions"].items()) or "none"
-        lines.append(f"positions: {positions}")
-    lines.append(f"trading state: {summary['trading_state']}")
-    return "\n".join(lines)
+        rows.append((
+            "pnl:",
+            f"realized {money(summary['realized_pnl'])}  unrealized {money(summary['unrealized_pnl'])}  "
+            f"fees {money(summary['fees'])}  net {money(summary['net_pnl'])}",
+        ))
+        positions = ", ".join(f"{s} {money(q)}" for s, q in summary["positions"].items()) or "none"
+        rows.append(("positions:", positions))
+    rows.extend(render_state(summary))
+    return rows
+
+
+def render_summary(
+    summary: Mapping[str, Any], paths: Mapping[str, object] | None = None, width: int | None = None
+) -> str:
+    """The summary as a table (rich), then ``paths`` (store, log, manifest, report) a row each.
+
+    ``width``: the terminal's; None renders every row on one line, however long (logs, pipes, tests).
+    """
+    from io import StringIO
+
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title="tradebot run summary",
+        title_justify="left",
+        box=None,
+        show_header=False,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
+    )
+    table.add_column("what", no_wrap=True, style="bold")
+    table.add_column("value", overflow="fold")
+    for label, value in summary_rows(summary):
+        table.add_row(Text(label), Text(value))  # Text: a value's brackets are never markup
+    for name, path in (paths or {}).items():
+        table.add_row(Text(f"{name}:"), Text(str(path)))
+    out = StringIO()
+    console = Console(
+        file=out,
+        width=width or 100_000,
+        color_system=None,
+        force_terminal=False,
+        highlight=False,
+        emoji=False,
+        markup=False,
+    )
+    console.print(table)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
 
 
 def _codes(counts: Mapping[str, int]) -> str:

@@ -1,4 +1,4 @@
-"""Gate: canary mode (seed 002 F). With canary symbols configured, entries trade only those symbols."""
+"""Gate: canary mode. With canary symbols configured, entries trade only those symbols."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ class GateContext:
     positions: Mapping[str, Decimal] = field(default_factory=dict)
     dvs: float = 1.0
     eqs: float = 1.0
-    # --- added for the gates of issue 4 (all optional; ``RiskTracker.snapshot`` fills them) ---------
+    # --- state the later gates read (all optional; ``RiskTracker.snapshot`` fills them) ---------
     trading_state_reason: str = ""  # the reason code that set ``trading_state`` (e.g. KILL_SWITCH)
     pending_exit_qty: Decimal = Decimal(0)  # signed qty of the symbol's working reduce-only orders
     mid_price: Decimal | None = None  # quote mid when known; the collar prefers it to ``last_price``

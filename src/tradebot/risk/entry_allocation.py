@@ -1,4 +1,4 @@
-"""Entry policy: seed 003's capital allocation formula, applied as a clamp (never enlarges an order).
+"""Entry policy: the capital allocation formula, applied as a clamp (never enlarges an order).
 
     available  = max(equity - total exposure, 0)
     allocation = available x base_fraction (0.20) x (conf_base 0.70 + confidence x conf_slope 0.30)

@@ -1,4 +1,4 @@
-"""Entry policy step 1 (seed 003): the signal's confidence is at least the minimum (0.7)."""
+"""Entry policy step 1: the signal's confidence is at least the minimum (0.7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Entry policy step 2 (seed 003): at least ``cooldown_global_s`` (60 s) since any entry."""
+"""Entry policy step 2: at least ``cooldown_global_s`` (60 s) since any entry."""
 
 from __future__ import annotations
 

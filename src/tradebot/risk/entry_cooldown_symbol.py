@@ -1,4 +1,4 @@
-"""Entry policy step 3 (seed 003): at least ``cooldown_symbol_s`` (300 s) since this symbol's last entry."""
+"""Entry policy step 3: at least ``cooldown_symbol_s`` (300 s) since this symbol's last entry."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Entry policy step 5 (seed 003): total exposure (notional / leverage) under ``max_exposure_total_usd``.
+"""Entry policy step 5: total exposure (notional / leverage) under ``max_exposure_total_usd``.
 
-As in the seed, this compares the current exposure; the capital allocation gate then cuts the order to
+This compares the current exposure; the capital allocation gate then cuts the order to
 the remaining room, so the two together keep exposure + order within the cap."""
 
 from __future__ import annotations

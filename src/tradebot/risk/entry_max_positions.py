@@ -1,4 +1,4 @@
-"""Entry policy step 4 (seed 003): fewer than ``max_positions_total`` (10) open positions."""
+"""Entry policy step 4: fewer than ``max_positions_total`` (10) open positions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Entry policy step 9 (seed 003): fewer than ``max_positions_per_regime`` (5) open positions in the
+"""Entry policy step 9: fewer than ``max_positions_per_regime`` (5) open positions in the
 intent's regime."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Entry policy step 6 (seed 003): an existing position. Adding to it (scale-in) needs scale-in on, the
+"""Entry policy step 6: an existing position. Adding to it (scale-in) needs scale-in on, the
 same direction, confidence above the position's by ``scale_in_conf_delta`` (0.05), fewer than
 ``scale_in_max`` (2) scale-ins so far and symbol exposure under its cap. A scale-in that passes skips
 steps 7-9 (as in the seed); an order against the position that is not reduce-only is blocked."""

@@ -1,4 +1,4 @@
-"""Entry policy step 7 (seed 003): the symbol's exposure is under ``max_exposure_per_symbol_usd``."""
+"""Entry policy step 7: the symbol's exposure is under ``max_exposure_per_symbol_usd``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Entry policy step 8 (seed 003): fewer than ``max_positions_per_symbol`` (3) entries stacked in the
+"""Entry policy step 8: fewer than ``max_positions_per_symbol`` (3) entries stacked in the
 symbol (filled or working)."""
 
 from __future__ import annotations

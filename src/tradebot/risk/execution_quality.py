@@ -57,6 +57,20 @@ class ExecutionQuality:
         while len(self._orders) > self.config.window:
             self._orders.popitem(last=False)
 
+    def forget(self, client_order_id: str) -> None:
+        """An order that never reached the venue (abandoned after a restart) says nothing about execution."""
+        self._orders.pop(client_order_id, None)
+
+    def on_found_at_venue(self, client_order_id: str, now: datetime) -> None:
+        """Reconciliation found at the venue an order whose acknowledgement this process never saw (it was
+        lost with a kill, or only a fill recovered ``now`` said so): it was acknowledged, at a time nobody
+        knows, so no latency is charged for it (acknowledged at its submit). Slippage and rejects still
+        count."""
+        order = self._orders.get(client_order_id)
+        if order is not None and (order.acked_at is None or order.acked_at >= now):
+            order.acked_at = order.submitted_at
+            order.penalty = None
+
     def on_order_event(self, event: BrokerEvent, now: datetime) -> None:
         cid = getattr(event, "client_order_id", None)
         order = self._orders.get(cid) if cid else None

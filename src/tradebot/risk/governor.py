@@ -1,4 +1,4 @@
-"""Risk governor (seed 000): clamp in preference to reject, and fail closed.
+"""Risk governor: clamp in preference to reject, and fail closed.
 
 In order: confidence floor (block: GOVERNOR_CONFIDENCE_FLOOR); leverage clamped to [min, max] where the
 venue has leverage, and removed where it has none (GOVERNOR_CLAMP_LEVERAGE); quantity cut so that

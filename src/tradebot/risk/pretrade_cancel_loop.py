@@ -1,4 +1,4 @@
-"""Pre-trade control (seed 002 D): cancels per minute and the cancel/replace loop guard.
+"""Pre-trade control: cancels per minute and the cancel/replace loop guard.
 
 New entries are blocked (CANCEL_LOOP_BLOCK) while the cancels sent in the last 60 s reach
 ``max_cancels_per_min``, and, for a symbol whose cancels since its last fill reach

@@ -1,4 +1,4 @@
-"""Pre-trade control (seed 002 D, exits too): never the same order twice. Blocks an intent already sent
+"""Pre-trade control (exits too): never the same order twice. Blocks an intent already sent
 (same intent id, hence the same deterministic client order id) or one with the same
 (symbol, side, quantity, bar) as an order already sent: DUPLICATE_ORDER_BLOCK."""
 

@@ -1,4 +1,4 @@
-"""Pre-trade control (seed 002 D, exits too): one order's notional and quantity stay under
+"""Pre-trade control (exits too): one order's notional and quantity stay under
 MAX_ORDER_DOLLARS and MAX_ORDER_SHARES; otherwise ORDER_SIZE_BLOCK."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pre-trade control (seed 002 D, exits too): the order's price (limit, else the reference it was sized
+"""Pre-trade control (exits too): the order's price (limit, else the reference it was sized
 at) is within ``collar_pct`` of the quote mid, or of the last price when no quote is known.
 Otherwise PRICE_COLLAR_BLOCK. Stop triggers are not collared (a protective stop is away from the market
 by design)."""

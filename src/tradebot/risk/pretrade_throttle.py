@@ -1,4 +1,4 @@
-"""Pre-trade control (seed 002 D): message-rate throttles. Orders sent in the last 60 s, all symbols
+"""Pre-trade control: message-rate throttles. Orders sent in the last 60 s, all symbols
 and this symbol, stay under ``max_orders_per_min`` / ``max_orders_per_min_symbol``: RATE_THROTTLE_BLOCK.
 Exits are not throttled (they are never blocked by entry rules)."""
 

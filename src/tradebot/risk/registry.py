@@ -47,7 +47,7 @@ class GateConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    canary_symbols: tuple[str, ...] = ()  # seed 002 F: when set, entries only in these symbols
+    canary_symbols: tuple[str, ...] = ()  # canary mode: when set, entries only in these symbols
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ GATES: Mapping[str, GateFactory] = {
     "session_open": lambda d: SessionOpenGate(d.constitution, d.calendars),
     "no_trade_window": lambda d: NoTradeWindowGate(d.constitution),
     "flatten_deadline": lambda d: FlattenDeadlineGate(d.constitution, d.calendars),
-    # constitution (seed 004)
+    # constitution: the hard limits, checked first
     "min_capital": lambda d: MinCapitalGate(d.constitution),
     "daily_loss_cap": lambda d: DailyLossCapGate(d.constitution),
     "consecutive_losses": lambda d: ConsecutiveLossesGate(d.constitution),
@@ -76,7 +76,7 @@ GATES: Mapping[str, GateFactory] = {
     "per_trade_risk": lambda d: PerTradeRiskGate(d.constitution),
     "dvs_floor": lambda d: DvsFloorGate(d.constitution),
     "eqs_floor": lambda d: EqsFloorGate(d.constitution),
-    # entry policy (seed 003), steps 1-9 then the allocation formula
+    # entry policy, steps 1-9 then the allocation formula
     "entry_confidence": lambda d: EntryConfidenceGate(d.constitution),
     "entry_global_cooldown": lambda d: EntryGlobalCooldownGate(d.constitution),
     "entry_symbol_cooldown": lambda d: EntrySymbolCooldownGate(d.constitution),
@@ -87,9 +87,9 @@ GATES: Mapping[str, GateFactory] = {
     "entry_symbol_positions": lambda d: EntrySymbolPositionsGate(d.constitution),
     "entry_regime": lambda d: EntryRegimeGate(d.constitution),
     "entry_allocation": lambda d: EntryAllocationGate(d.constitution),
-    # risk governor (seed 000)
+    # risk governor: clamps in preference to rejecting
     "governor": lambda d: GovernorGate(d.constitution),
-    # instrument increments, then pre-trade controls (seed 002 D) right before the order leaves
+    # instrument increments, then pre-trade controls right before the order leaves
     "instrument_sanity": lambda d: InstrumentSanityGate(),
     "order_size": lambda d: OrderSizeGate(d.constitution),
     "price_collar": lambda d: PriceCollarGate(d.constitution),

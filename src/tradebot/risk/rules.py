@@ -7,6 +7,7 @@ env overrides that loosen (see ``risk.constitution.apply_overrides``). ``None`` 
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from decimal import Decimal
 from typing import Any
@@ -42,7 +43,7 @@ class _Frozen(BaseModel):
 
 
 class LimitsRules(_Frozen):
-    """Seed 004's hard limits (the MES constitution)."""
+    """The constitution's hard limits (the defaults are the MES constitution's)."""
 
     daily_loss_cap_usd: Decimal | None = cap(None, ge=0)
     max_consecutive_losses: int | None = cap(None, ge=0)
@@ -56,12 +57,32 @@ class LimitsRules(_Frozen):
     eqs_min: float = floor(0.0, ge=0.0, le=1.0)
 
 
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def local_time(value: Any) -> Any:
+    """A time of day is a quoted "HH:MM" (or a ``time``). Anything else is refused with what was read:
+    YAML 1.1 reads an unquoted 15:55 as the base-60 number 955, which must never become 00:15:55."""
+    if isinstance(value, time) or (isinstance(value, str) and _HHMM.fullmatch(value)):
+        return value
+    hint = ""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        hint = f' (YAML reads an unquoted {value // 60}:{value % 60:02d} as the number {value}: quote it)'
+    raise ValueError(f'expected a quoted "HH:MM" time, read {value!r}{hint}')
+
+
+def optional_local_time(value: Any) -> Any:
+    return None if value is None else local_time(value)
+
+
 class Window(_Frozen):
     """A local-time window [start, end) in the session timezone; end <= start wraps past midnight."""
 
     name: str = "window"
     start: time
     end: time
+
+    _times = field_validator("start", "end", mode="before")(local_time)
 
     def contains(self, local: time) -> bool:
         if self.start < self.end:
@@ -75,6 +96,8 @@ class SessionRules(_Frozen):
     no_trade_windows: tuple[Window, ...] = ()
     flatten_at: time | None = None  # local time; entries blocked from then and positions flattened
     flatten_before_close_min: int = Field(5, ge=0)  # on early closes: deadline = close - this
+
+    _flatten_at = field_validator("flatten_at", mode="before")(optional_local_time)
 
     @field_validator("timezone")
     @classmethod
@@ -91,7 +114,7 @@ class SessionRules(_Frozen):
 
 
 class EntryPolicyRules(_Frozen):
-    """Seed 003's nine steps and capital allocation formula, with its defaults.
+    """The entry policy's nine steps and capital allocation formula, with their defaults.
 
     Exposure is capital at risk: notional / leverage (leverage 1 where the venue has none).
     """
@@ -116,7 +139,7 @@ class EntryPolicyRules(_Frozen):
 
 
 class GovernorRules(_Frozen):
-    """Seed 000's risk governor bounds. Sizes are capital (notional / leverage) in account currency."""
+    """The risk governor's bounds. Sizes are capital (notional / leverage) in account currency."""
 
     min_order_usd: Decimal = floor(Decimal(50), ge=0)
     max_position_usd: Decimal = cap(Decimal(10000), ge=0)
@@ -134,7 +157,7 @@ class GovernorRules(_Frozen):
 
 
 class PretradeRules(_Frozen):
-    """Seed 002 D's pre-trade controls."""
+    """The pre-trade controls' limits (they apply to exits too)."""
 
     max_order_usd: Decimal | None = cap(Decimal(10000), ge=0)  # notional of one order
     max_order_qty: Decimal | None = cap(None, ge=0)  # shares / contracts / coins of one order

@@ -474,7 +474,13 @@ class RiskTracker:
             return
         if not isinstance(event, OrderRejected | OrderCanceled | OrderExpired):
             return
-        working = self._remove_working(event.client_order_id)
+        self.on_order_closed(event.client_order_id, now)
+
+    def on_order_closed(self, client_order_id: str, now: datetime) -> None:
+        """The order will not trade (any more): rejected, canceled, expired, abandoned by reconciliation
+        (it never reached the venue) or found final at the venue. Its working quantity is released; an
+        entry that never filled gives back its trade and its place in the position."""
+        working = self._remove_working(client_order_id)
         if working is None or working.reduce_only:
             return
         book = self._book(working.symbol, now)

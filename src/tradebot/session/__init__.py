@@ -10,7 +10,11 @@ lock, startup leftovers, heartbeats, the session-close sequence and the session 
         cleanup = await startup_cleanup(broker, ledger_ids, our_positions, cfg.leftovers, now=clock.now())
         record(STARTUP_CLEANUP_KIND, cleanup.as_dict())
         ...pipeline | heartbeat(...) | wait_until(window.close, clock) in one task group (or SIGTERM)...
-        closed = await close_session(broker, clock, flatten=..., record=..., write_reports=...)
+        closed = await close_session(broker, clock, flatten=..., record=..., write_reports=...,
+                                     done=..., on_step=journal.step_done)   # resumable (session.progress)
+
+A restart on the same store keeps the window stored when the session started and finishes a close that a
+kill interrupted (``load_session_progress`` → ``plan_window``; ``CloseJournal`` stores each completed step).
 """
 
 from tradebot.session.config import LeftoversPolicy, SessionConfig
@@ -24,6 +28,14 @@ from tradebot.session.errors import (
 )
 from tradebot.session.heartbeat import HEARTBEAT_KIND, heartbeat
 from tradebot.session.lock import InstanceLock, instance_lock, lock_path
+from tradebot.session.progress import (
+    CloseJournal,
+    SessionProgress,
+    WindowPlan,
+    load_session_progress,
+    plan_window,
+    window_from_dict,
+)
 from tradebot.session.report import (
     OrderRow,
     ReportPaths,
@@ -50,6 +62,7 @@ __all__ = [
     "SESSION_CLOSE_KIND",
     "STARTUP_CLEANUP_KIND",
     "AlreadyRunning",
+    "CloseJournal",
     "InstanceLock",
     "LeftoversPolicy",
     "MarketClosed",
@@ -60,6 +73,7 @@ __all__ = [
     "ReportPaths",
     "SessionCloseRecord",
     "SessionConfig",
+    "SessionProgress",
     "SessionRefused",
     "SessionReport",
     "SessionSpec",
@@ -67,18 +81,22 @@ __all__ = [
     "SessionWindow",
     "StartupCleanupReport",
     "WaitResult",
+    "WindowPlan",
     "build_session_report",
     "close_session",
     "heartbeat",
     "instance_lock",
+    "load_session_progress",
     "lock_path",
     "parse_session_spec",
+    "plan_window",
     "regular_hours_of",
     "report_dir",
     "session_window",
     "startup_cleanup",
     "wait_for_open",
     "wait_until",
+    "window_from_dict",
     "write_session_reports",
     "write_window_reports",
 ]

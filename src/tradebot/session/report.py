@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -32,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from tradebot.ops.atomic import write_atomic
 from tradebot.pipeline.summary import summarize_events
 from tradebot.session.heartbeat import HEARTBEAT_KIND
 from tradebot.session.shutdown import SESSION_CLOSE_KIND
@@ -165,12 +165,12 @@ def write_session_reports(report: SessionReport, out_dir: Path) -> ReportPaths:
         out / "summary.json", out / "summary.csv", out / "execution.json", out / "execution.csv"
     )
     option = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
-    _atomic_write(paths.summary_json, orjson.dumps(report.summary, option=option, default=str))
-    _atomic_write(paths.summary_csv, _csv([("key", "value"), *_flatten(report.summary)]))
-    _atomic_write(paths.execution_json, orjson.dumps(report.execution(), option=option, default=str))
+    write_atomic(paths.summary_json, orjson.dumps(report.summary, option=option, default=str))
+    write_atomic(paths.summary_csv, _csv([("key", "value"), *_flatten(report.summary)]))
+    write_atomic(paths.execution_json, orjson.dumps(report.execution(), option=option, default=str))
     header = [f.name for f in fields(OrderRow) if not f.name.startswith("_")]
     rows = [tuple("" if v is None else v for v in o.as_dict().values()) for o in report.orders]
-    _atomic_write(paths.execution_csv, _csv([tuple(header), *rows]))
+    write_atomic(paths.execution_csv, _csv([tuple(header), *rows]))
     return paths
 
 
@@ -364,12 +364,3 @@ def _csv(rows: list[tuple[Any, ...]]) -> bytes:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerows(rows)
     return buffer.getvalue().encode()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

@@ -1,4 +1,4 @@
-"""The session-close sequence (seed 002 E, session boundary hygiene), recorded as SESSION_CLOSE_CLEANUP.
+"""The session-close sequence (session boundary hygiene), recorded as SESSION_CLOSE_CLEANUP.
 
 In order: (1) cancel open DAY orders and confirm each is gone, (2) flatten if configured (through the
 caller's callback, which sends reduce-only orders through the OMS), (3) the final reconciliation (the
@@ -7,6 +7,12 @@ caller's callback, or: venue positions against the positions the caller expects)
 failure is classified (``ops.errors.classify_exception``), logged and listed in ``problems`` with its
 reason code, and ``ok`` is False, so the caller can exit non-zero. Nothing is silently skipped.
 SIGTERM runs the same sequence (the caller decides when; this module only does it).
+
+Resumable: ``on_step(name, body)`` is told after each step with what it did (its problems included), for the
+caller to store durably; a restart passes those bodies back as ``done`` and the sequence skips each done
+step, taking its result from the body instead, so a cancel or flatten is never sent twice and the record
+and the reports are completed. A step stored with problems is tried again. The ``session_close`` event
+marks the ``record`` step.
 """
 
 from __future__ import annotations
@@ -28,6 +34,16 @@ from tradebot.ops.errors import classify_exception
 
 ZERO = Decimal(0)
 SESSION_CLOSE_KIND = "session_close"  # the event kind ``record`` is called with
+RECORD_STEP = "record"  # the step that records the ``session_close`` event (the event is its marker)
+# what each step contributes to the record: restored from the step's stored body when it is not redone
+_STEP_FIELDS: dict[str, tuple[str, ...]] = {
+    "cancel_day_orders": ("day_orders_canceled", "day_orders_still_open"),
+    "flatten": ("flattened", "flatten_result"),
+    "venue_snapshot": ("positions_after", "open_orders_after"),
+    "reconcile": ("reconciliation",),
+    "write_reports": ("reports",),
+}
+StepWriter = Callable[[str, Mapping[str, Any]], Awaitable[None]]
 Sleeper = Callable[[float], Awaitable[None]]
 ReportWriter = Callable[[], Awaitable[Mapping[str, str] | None]]
 
@@ -79,6 +95,8 @@ async def close_session(
     cancel_timeout: timedelta = timedelta(seconds=30),
     sleep: Sleeper = anyio.sleep,
     poll_s: float = 0.5,
+    done: Mapping[str, Mapping[str, Any]] | None = None,
+    on_step: StepWriter | None = None,
 ) -> SessionCloseRecord:
     """Run the close sequence (see the module doc) and return what it did.
 
@@ -86,42 +104,71 @@ async def close_session(
     pipeline's final reconciliation; without it, venue positions are compared with
     ``expected_positions()`` when given. ``record(kind, body)`` appends the ``session_close`` event;
     ``write_reports()`` runs last (after the event is recorded, so the reports include it) and returns
-    the written paths by name.
+    the written paths by name. ``done``/``on_step``: see the module doc.
     """
     out = SessionCloseRecord(at=clock.now(), reason=reason)
+    finished = done or {}
+
+    async def step(name: str, work: Callable[[], Awaitable[None]]) -> None:
+        await _step(out, name, broker, work, finished.get(name), on_step)
+
     if cancel_day_orders:
-        cancel = _cancel_day_orders(broker, out, cancel_timeout, sleep, poll_s)
-        await _step(out, "cancel_day_orders", broker, cancel)
+        await step("cancel_day_orders",
+                   lambda: _cancel_day_orders(broker, out, cancel_timeout, sleep, poll_s))
     if flatten is not None:
-        await _step(out, "flatten", broker, _flatten(flatten, out))
-    await _step(out, "venue_snapshot", broker, _snapshot(broker, out))
+        flatten_now = flatten
+        await step("flatten", lambda: _flatten(flatten_now, out))
+    await step("venue_snapshot", lambda: _snapshot(broker, out))
     if flatten is not None:
         for symbol, qty in out.positions_after.items():
             out.problems.append({"step": "flatten", "code": reasons.SESSION_CLOSE_CLEANUP,
                                  "message": f"position {symbol} {qty} still open after flattening"})
     if reconcile is not None:
-        await _step(out, "reconcile", broker, _reconcile(reconcile, out))
+        reconcile_now = reconcile
+        await step("reconcile", lambda: _reconcile(reconcile_now, out))
     elif expected_positions is not None:
         _compare_positions(out, expected_positions())
     out.finished_at = clock.now()
-    if record is not None:
+    if record is not None and RECORD_STEP not in finished:
         try:
             record(SESSION_CLOSE_KIND, out.as_dict())
         except Exception as exc:  # noqa: BLE001 - listed in problems and logged: the close must go on
             _problem(out, "record", exc, broker)
     if write_reports is not None:
-        await _step(out, "write_reports", broker, _reports(write_reports, out))
+        await step("write_reports", lambda: _reports(write_reports, out))
     level = "INFO" if out.ok else "ERROR"
     logger.log(level, "SESSION_CLOSE_CLEANUP ({}): canceled {} DAY order(s), flattened={}, problems={}",
                reason, len(out.day_orders_canceled), out.flattened, out.problems)
     return out
 
 
-async def _step(out: SessionCloseRecord, name: str, broker: Broker, work: Awaitable[None]) -> None:
+async def _step(
+    out: SessionCloseRecord,
+    name: str,
+    broker: Broker,
+    work: Callable[[], Awaitable[None]],
+    recorded: Mapping[str, Any] | None,
+    on_step: StepWriter | None,
+) -> None:
+    if recorded is not None and not recorded.get("problems"):  # done before a restart: not run again
+        for attr in _STEP_FIELDS.get(name, ()):
+            if attr in recorded:
+                setattr(out, attr, recorded[attr])
+        out.problems.extend(dict(p) for p in recorded.get("problems", []))
+        return
+    before = len(out.problems)
     try:
-        await work
+        await work()
     except Exception as exc:  # noqa: BLE001 - classified, logged and listed in problems; next step runs
         _problem(out, name, exc, broker)
+    if on_step is None:
+        return
+    body = {attr: _jsonable(getattr(out, attr)) for attr in _STEP_FIELDS.get(name, ())}
+    body["problems"] = [dict(p) for p in out.problems[before:]]
+    try:
+        await on_step(name, body)
+    except Exception as exc:  # noqa: BLE001 - the step is done; an unrecorded step is redone on a restart
+        _problem(out, f"{name} (recording it)", exc, broker)
 
 
 def _problem(out: SessionCloseRecord, step: str, exc: BaseException, broker: Broker) -> None:

@@ -51,7 +51,7 @@ def regular_hours_of(rules: SessionRules) -> RegularHours | None:
     return RegularHours(rules.timezone, rules.trading_hours.start, rules.trading_hours.end)
 
 
-# CME equity index futures: the cash-market hours (seed 004: MES trades 09:30–16:00 ET)
+# CME equity index futures: the cash-market hours (MES trades 09:30–16:00 ET)
 _DEFAULT_RTH = {
     "CME": RegularHours("America/New_York", time(9, 30), time(16, 0)),
     "CMES": RegularHours("America/New_York", time(9, 30), time(16, 0)),

@@ -1,4 +1,4 @@
-"""The AI sizer (seed 000): confidence and volatility -> size, leverage and a harvest policy with exits.
+"""The AI sizer: confidence and volatility -> size, leverage and a harvest policy with exits.
 
     pct        = min_pct + (max_pct - min_pct) * confidence                 (0.5 % .. 2 % of equity)
     vol_factor = clamp(reference_atr_bps / atr_bps, vol_factor_min, vol_factor_max)
@@ -120,7 +120,7 @@ class AiSizer:
             return SizingResult(base.intent, {**base.record, "ai": skipped})
         try:
             proposal = self.propose(signal, ctx)
-        except Exception as exc:  # noqa: BLE001 - seed 000: a sizer failure is recorded and non-blocking
+        except Exception as exc:  # noqa: BLE001 - a sizer failure is recorded and non-blocking
             return self._failed(base, exc)
         ai: dict[str, Any] = {"mode": self.mode.value, "status": "computed", **proposal.detail}
         if self.mode is SizerMode.SHADOW:

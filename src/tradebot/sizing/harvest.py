@@ -1,4 +1,4 @@
-"""Harvest policies (seed 000): how a position is harvested, chosen by confidence.
+"""Harvest policies: how a position is harvested, chosen by confidence.
 
 Low confidence takes quick, small profits (SCALPER); high confidence lets a winner run (TREND_RUNNER).
 Each policy has concrete exit parameters in ATR multiples plus a time stop; ``exit_plan`` turns them into
@@ -28,7 +28,7 @@ def _defaults() -> dict[HarvestPolicy, HarvestParams]:
         HarvestPolicy.SCALPER: HarvestParams(
             stop_atr=Decimal("1.0"), target_atr=Decimal("1.5"), time_stop_s=15 * 60
         ),
-        # seed 002 K: stop 1.6 ATR, take profit 2.4 ATR
+        # the default exits: stop 1.6 ATR, take profit 2.4 ATR
         HarvestPolicy.SWING: HarvestParams(
             stop_atr=Decimal("1.6"), target_atr=Decimal("2.4"), time_stop_s=60 * 60
         ),

@@ -9,15 +9,25 @@
 """
 
 from tradebot.store.codec import decode_body, encode_body, format_ts, parse_ts
-from tradebot.store.errors import StoreError, StoreLocked, StoreWriteFailed
+from tradebot.store.errors import (
+    StoreDamaged,
+    StoreEmpty,
+    StoreError,
+    StoreLocked,
+    StoreUnwritable,
+    StoreWriteFailed,
+)
 from tradebot.store.reader import StoredEvent, StoreReader, WriteBatch
 from tradebot.store.writer import EventWriter
 
 __all__ = [
     "EventWriter",
+    "StoreDamaged",
+    "StoreEmpty",
     "StoreError",
     "StoreLocked",
     "StoreReader",
+    "StoreUnwritable",
     "StoreWriteFailed",
     "StoredEvent",
     "WriteBatch",

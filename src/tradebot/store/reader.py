@@ -14,17 +14,23 @@ at the same time (WAL).
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterable, Iterator
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from tradebot.store.codec import decode_body, format_ts, parse_ts
+from tradebot.store.errors import describe_sqlite_error
 from tradebot.store.schema import open_for_reading
 
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
 _COLUMNS = "seq, kind, ts, symbol, client_order_id, body"
 _NULL = b"\xff" * 8  # no length prefix can be this: marks a NULL column in events_digest
 
@@ -53,6 +59,36 @@ def _event(row: tuple[Any, ...]) -> StoredEvent:
     return StoredEvent(row[0], row[1], parse_ts(row[2]), row[3], row[4], decode_body(row[5]))
 
 
+def _damaged_as_store_error(method: Callable[P, R]) -> Callable[P, R]:
+    """A damaged page met while reading raises ``StoreDamaged`` naming the store, not a bare sqlite3 error."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            reader = args[0]
+            assert isinstance(reader, StoreReader)
+            raise describe_sqlite_error(reader.path, exc, "cannot read the event store") from exc
+
+    return wrapper
+
+
+def _damaged_in_iteration(method: Callable[P, Iterator[T]]) -> Callable[P, Iterator[T]]:
+    """``_damaged_as_store_error`` for a generator method (the error comes while iterating)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
+        try:
+            yield from method(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            reader = args[0]
+            assert isinstance(reader, StoreReader)
+            raise describe_sqlite_error(reader.path, exc, "cannot read the event store") from exc
+
+    return wrapper
+
+
 class StoreReader:
     def __init__(self, path: Path | str, *, fetch_size: int = 2_000) -> None:
         self.path = Path(path)
@@ -70,6 +106,7 @@ class StoreReader:
     ) -> None:
         self.close()
 
+    @_damaged_in_iteration
     def iter_events(
         self,
         kinds: Iterable[str] | None = None,
@@ -108,16 +145,19 @@ class StoreReader:
         finally:
             cursor.close()
 
+    @_damaged_as_store_error
     def last_event(self, kind: str) -> StoredEvent | None:
         row = self._conn.execute(
             f"SELECT {_COLUMNS} FROM events WHERE kind = ? ORDER BY seq DESC LIMIT 1", (kind,)
         ).fetchone()
         return None if row is None else _event(row)
 
+    @_damaged_as_store_error
     def count_by_kind(self) -> dict[str, int]:
         rows = self._conn.execute("SELECT kind, COUNT(*) FROM events GROUP BY kind ORDER BY kind")
         return {kind: int(count) for kind, count in rows}
 
+    @_damaged_as_store_error
     def last_of_kind_by_symbol(self, kind: str) -> list[StoredEvent]:
         """The last event of ``kind`` for each symbol, in seq order (events without a symbol excluded)."""
         rows = self._conn.execute(
@@ -127,12 +167,14 @@ class StoreReader:
         ).fetchall()
         return [_event(row) for row in rows]
 
+    @_damaged_as_store_error
     def first_event(self, kind: str) -> StoredEvent | None:
         row = self._conn.execute(
             f"SELECT {_COLUMNS} FROM events WHERE kind = ? ORDER BY seq LIMIT 1", (kind,)
         ).fetchone()
         return None if row is None else _event(row)
 
+    @_damaged_as_store_error
     def count_by_body_value(self, kind: str, key: str) -> dict[str, int]:
         """How many events of ``kind`` have each value of the top-level body field ``key`` (counted in
         SQLite, no body decoded in Python); events without it, or with null, are not counted."""
@@ -145,6 +187,7 @@ class StoreReader:
         )
         return {str(value): int(count) for value, count in rows}
 
+    @_damaged_as_store_error
     def max_seq(self) -> int:
         """The highest seq in the store, 0 when it is empty."""
         return int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
@@ -154,6 +197,7 @@ class StoreReader:
         rows = self._conn.execute("PRAGMA integrity_check").fetchall()
         return "\n".join(str(row[0]) for row in rows)
 
+    @_damaged_as_store_error
     def write_batch(self, seq: int) -> WriteBatch | None:
         """When and by which run event ``seq`` was committed."""
         row = self._conn.execute(
@@ -186,6 +230,7 @@ class StoreReader:
                 digest.update(part)
         return digest.hexdigest()
 
+    @_damaged_in_iteration
     def _raw_column(self, columns: str, kinds: Iterable[str] | None) -> Iterator[Any]:
         single = "," not in columns
         if kinds is None:

@@ -7,10 +7,12 @@ bodies of two replays are byte-comparable. When and by which run each event was 
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 from pathlib import Path
 
-from tradebot.store.errors import StoreError
+from tradebot.store.errors import StoreEmpty, StoreError, describe_sqlite_error
+from tradebot.store.permissions import create_owner_only, owner_only_dir, owner_only_sqlite
 
 SCHEMA_VERSION = 1
 
@@ -46,10 +48,24 @@ def open_for_writing(path: Path, busy_timeout_s: float) -> tuple[sqlite3.Connect
     """Open (creating if needed) the store for its single writer; returns the connection and max seq.
 
     The connection is in autocommit mode (the writer issues BEGIN/COMMIT itself) and may be handed to
-    the writer thread. WAL journal, ``synchronous=NORMAL``.
+    the writer thread. WAL journal, ``synchronous=NORMAL``. The file (and its ``-wal``/``-shm``) is
+    owner-only (0600); an empty file becomes a new store (a run refuses one before: see
+    ``is_empty_file``). A file that cannot be used raises a
+    ``StoreError`` naming it and is not changed: ``StoreDamaged`` (truncated, overwritten, not SQLite),
+    ``StoreUnwritable`` (read-only, no permission, disk full).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory, not an event store file")
+    try:
+        owner_only_dir(path.parent)
+        create_owner_only(path)
+        owner_only_sqlite(path)
+    except OSError as exc:
+        raise describe_sqlite_error(path, exc, "cannot create the event store") from exc
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
+    except sqlite3.Error as exc:
+        raise describe_sqlite_error(path, exc, "cannot open the event store") from exc
     try:
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":
@@ -60,10 +76,27 @@ def open_for_writing(path: Path, busy_timeout_s: float) -> tuple[sqlite3.Connect
         conn.execute("PRAGMA wal_autocheckpoint=0")
         _ensure_schema(conn, path)
         max_seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+    except sqlite3.Error as exc:
+        conn.close()
+        raise describe_sqlite_error(path, exc, "cannot open the event store for writing") from exc
     except BaseException:
         conn.close()
         raise
     return conn, int(max_seq)
+
+
+def is_empty_file(path: Path) -> bool:
+    """An empty file with no write-ahead log beside it (the writer makes a new store of one; a run
+    refuses it, as its readers do: where a store should be, an empty file may be one that lost all)."""
+    return path.is_file() and path.stat().st_size == 0 and not path.with_name(path.name + "-wal").exists()
+
+
+def _refuse_empty(path: Path) -> None:
+    """Reading: a directory or an empty file is not a store."""
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a directory, not an event store file", str(path))
+    if is_empty_file(path):
+        raise StoreEmpty(f"{path} is empty (0 bytes): not an event store")
 
 
 def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
@@ -90,13 +123,21 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
 
 def open_for_reading(path: Path) -> sqlite3.Connection:
     """A read-only connection of its own (readers never share the writer's)."""
+    _refuse_empty(path)
     if not path.is_file():
         raise FileNotFoundError(f"no event store at {path}")
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise describe_sqlite_error(path, exc, "cannot open the event store") from exc
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:
             raise StoreError(f"{path} is not a tradebot event store (schema version {version})")
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        conn.close()
+        raise describe_sqlite_error(path, exc, "cannot read the event store") from exc
     except BaseException:
         conn.close()
         raise

@@ -37,6 +37,11 @@ Design
   batch the thread is writing. A thread hand-off and the loop's wake-up cost several hundred µs on a busy
   loop (the GIL), the inline commit tens of µs plus the fsync: the order reaches the venue that much sooner.
   ``flush`` commits the same way (everything appended so far), so it never waits out the thread's linger.
+* Units: the events appended inside ``with w.unit():`` are committed together: the thread commits none
+  of them before the block ends, and a batch cut at ``max_batch`` is extended to a unit's end. So a kill
+  never leaves half a unit — a bar's fills without the bar, a bar without its decision. An
+  ``append_durable`` (or ``flush``) inside a unit commits at once, with the part of the unit appended
+  before it: a write-ahead is never held back. Never await ``wait_capacity`` inside a unit.
 * Durability: WAL with ``synchronous=NORMAL``: a committed transaction survives a crash or SIGKILL of the
   process (it is in the WAL file, which the OS keeps), not a power loss or OS crash. A batch holding an
   ``append_durable`` event (the OMS write-ahead of an order, before the broker call) is committed with
@@ -65,7 +70,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from functools import cache, partial
 from itertools import chain
@@ -75,7 +80,8 @@ from typing import Literal
 import anyio
 
 from tradebot.store.codec import encode_body, format_ts
-from tradebot.store.errors import StoreLocked, StoreWriteFailed
+from tradebot.store.errors import StoreError, StoreLocked, StoreWriteFailed, describe_sqlite_error
+from tradebot.store.permissions import FILE_MODE, owner_only_dir
 from tradebot.store.schema import INSERT_BATCH, INSERT_EVENT, open_for_writing
 
 _Row = tuple[int, str, str, str | None, str | None, bytes]  # seq, kind, ts, symbol, client_order_id, body
@@ -126,6 +132,8 @@ class EventWriter:
         self._closed = False
         self._wake = threading.Event()
         self._conn_lock = threading.Lock()  # one batch at a time: the thread's, or an inline durable commit
+        self._hold_from: int | None = None  # a unit is open from this seq: the thread leaves it for now
+        self._units: deque[tuple[int, int]] = deque()  # (first, last) seq of each unit not yet committed
         self._write_broken = False  # a commit raised on the loop thread: the thread writes no more
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._waiter_ids = itertools.count()
@@ -233,6 +241,25 @@ class EventWriter:
             self._release_waiters()
         self._raise_if_failed()
 
+    @contextlib.contextmanager
+    def unit(self) -> Iterator[None]:
+        """The events appended inside the block are committed together (see Units above). A unit inside a
+        unit is part of it."""
+        if self._hold_from is not None:
+            yield
+            return
+        with self._conn_lock:
+            first = self._hold_from = self._next_seq
+        try:
+            yield
+        finally:
+            with self._conn_lock:
+                last = self._next_seq - 1
+                if last > first and last > self._committed:
+                    self._units.append((max(first, self._committed + 1), last))
+                self._hold_from = None
+            self._wake.set()
+
     async def flush(self) -> None:
         """Commit every event appended so far (on this thread, like the write-ahead) and return."""
         self._raise_if_failed()
@@ -316,7 +343,11 @@ class EventWriter:
         if isinstance(exc, StoreWriteFailed):
             error = StoreWriteFailed(f"{exc}{lost}")
         else:
-            error = StoreWriteFailed(f"{self.path}: the event store writer failed: {exc!r}{lost}")
+            why = f"{type(exc).__name__}: {exc}"
+            error = StoreWriteFailed(
+                f"{self.path}: the event store could not be written ({why}); events up to "
+                f"{self._committed} are committed and kept{lost}"
+            )
         error.__cause__ = exc
         return error
 
@@ -338,8 +369,12 @@ class EventWriter:
                 self._wake.clear()
                 while self._queue and not self._write_broken:
                     with self._conn_lock:
-                        if self._queue and not self._write_broken:  # an inline commit may have taken it
-                            self._write(self._take(), notify=True)
+                        # an inline commit may have taken it; an open unit's events wait for its end
+                        batch = self._take(hold=True) if not self._write_broken else []
+                        if batch:
+                            self._write(batch, notify=True)
+                    if not batch:
+                        break
                 if self._write_broken:  # an inline commit failed to write: it reported already
                     break
                 if self._committed - checkpointed >= CHECKPOINT_EVERY:
@@ -357,9 +392,19 @@ class EventWriter:
                 checkpointer.close()
             self._conn.close()  # the last connection to close checkpoints the rest
 
-    def _take(self) -> list[_Row]:
-        queue = self._queue
+    def _take(self, *, hold: bool = False) -> list[_Row]:
+        """The next batch (the caller holds ``_conn_lock``): up to ``max_batch`` rows, more if the cut would
+        fall inside a unit; ``hold`` (the thread): none of an open unit's rows."""
+        queue, units = self._queue, self._units
         count = min(len(queue), self._max_batch)
+        if hold and self._hold_from is not None and count:
+            count = min(count, max(0, self._hold_from - queue[0][0]))
+        if units and count:
+            first_seq, cut = queue[0][0], queue[count - 1][0]
+            while units and units[0][1] <= cut:
+                units.popleft()  # ends inside the batch: whole
+            if units and units[0][0] <= cut:
+                count = min(len(queue), units[0][1] - first_seq + 1)
         return [queue.popleft() for _ in range(count)]
 
     def _write(self, batch: list[_Row], *, notify: bool) -> None:
@@ -418,11 +463,22 @@ def _insert_statement(rows: int) -> str:
 
 def _lock_store(path: Path) -> int:
     lock_path = path.with_name(path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
+        if path.is_dir():
+            raise StoreError(f"{path} is a directory, not an event store file")
+        owner_only_dir(lock_path.parent)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    except OSError as exc:
+        raise describe_sqlite_error(path, exc, "cannot create the store's lock file") from exc
+    try:
+        os.fchmod(fd, FILE_MODE)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise StoreLocked(f"{path} is open by another writer (lock {lock_path})") from None
+        raise StoreLocked(
+            f"{path} is in use by another writer (a tradebot run holds its lock {lock_path})"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
     return fd

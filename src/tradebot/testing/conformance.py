@@ -27,6 +27,7 @@ from tradebot.domain.events import (
     AccountSnapshot,
     OrderCanceled,
     OrderRejected,
+    OrderSnapshot,
     OrderStatus,
 )
 from tradebot.domain.instruments import PriceRounding
@@ -56,7 +57,10 @@ CASES: dict[str, str] = {
     "C15": "an auth failure classifies as AUTH / HALT_TRADING (AUTH_HALT)",
     "C16": "a rate limit classifies as RATE_LIMIT / RETRY (RATE_LIMIT_RETRY)",
     "C17": "a network failure classifies as TRANSIENT_NETWORK / RETRY (NET_RETRY)",
+    "C18": "after a restart with working bracket legs, a leg's fill arrives at once, accepted only once",
+    "C19": "after a restart, a reused client order id of a filled order never reaches the venue again",
 }
+FAULT_CASES = ("C15", "C16", "C17")  # each ends by checking the failed order left no trace
 
 
 def _require(broker: Broker, order_type: OrderType) -> None:
@@ -66,6 +70,32 @@ def _require(broker: Broker, order_type: OrderType) -> None:
 
 def _kit(broker: Broker, venue: VenueController, settings: KitSettings, case: str) -> Kit:
     return Kit(broker, venue, settings, case)
+
+
+async def _venue_legs(kit: Kit, entry: str, stop: Decimal, target: Decimal) -> dict[str, OrderSnapshot]:
+    """The entry's bracket legs as the VENUE holds them ("sl", "tp"), told apart by price.
+
+    A venue may name legs itself (ids it assigns): a leg is the entry's when the venue says so
+    (``parent_client_order_id``) or when it carries our leg id. Act on it at the venue by the venue's id.
+    """
+    ours = {child_order_id(entry, "sl"), child_order_id(entry, "tp")}
+    legs: dict[str, OrderSnapshot] = {}
+    for order in await kit.venue.venue_open_orders():
+        if order.parent_client_order_id != entry and order.client_order_id not in ours:
+            continue
+        prices = {order.limit_price, order.stop_price}
+        if target in prices:
+            legs["tp"] = order
+        elif stop in prices:
+            legs["sl"] = order
+    return legs
+
+
+def _fail_without_factory(broker_factory: BrokerFactory | None, case: str) -> BrokerFactory:
+    if broker_factory is None:
+        pytest.fail(f"{case} needs a `broker_factory` fixture: an async callable returning a new connected "
+                    "broker on the same venue, as after a restart")
+    return broker_factory
 
 
 # --- C01 ---------------------------------------------------------------------------------------------
@@ -264,14 +294,14 @@ async def test_C08_bracket_children_one_cancels_other(
         for leg in (sl, tp):
             await kit.tap.expect("order_accepted", leg)
         kit.quantities[sl] = kit.quantities[tp] = entry.quantity
-        working = {o.client_order_id: o for o in await venue.venue_open_orders()}
-        assert sl in working and tp in working, f"bracket legs not working at the venue: {sorted(working)}"
-        assert working[sl].side is Side.SELL and working[tp].side is Side.SELL
-        await venue.fill(tp)
+        working = await _venue_legs(kit, cid, stop, target)
+        assert set(working) == {"sl", "tp"}, f"bracket legs not working at the venue: {working}"
+        assert working["sl"].side is Side.SELL and working["tp"].side is Side.SELL
+        await venue.fill(working["tp"].client_order_id)
         await kit.tap.expect_filled(tp, entry.quantity)
         final = await kit.tap.expect_terminal(sl)
         assert isinstance(final, OrderCanceled), f"stop leg ended as {final.kind}, not canceled by the target"
-        assert {sl, tp}.isdisjoint(o.client_order_id for o in await venue.venue_open_orders())
+        assert not await _venue_legs(kit, cid, stop, target), "a bracket leg is still working at the venue"
         assert await kit.venue_position() == kit.start_position
 
 
@@ -406,9 +436,7 @@ async def test_C13_reconciliation_reports_after_restart(
     broker: Broker, venue: VenueController, conformance_settings: KitSettings,
     broker_factory: BrokerFactory | None,
 ) -> None:
-    if broker_factory is None:
-        pytest.fail("C13 needs a `broker_factory` fixture: an async callable returning a new connected "
-                    "broker on the same venue, as after a restart")
+    broker_factory = _fail_without_factory(broker_factory, "C13")
     _require(broker, OrderType.LIMIT)
     _require(broker, OrderType.MARKET)
     async with _kit(broker, venue, conformance_settings, "C13") as kit:
@@ -487,11 +515,28 @@ async def _fault_case(
             assert again is None or again.category is category, "classify_error disagrees with the raise"
         # the fault was one request: the adapter works again, and nothing was sent twice
         await broker.open_orders()
-        mine = [o for o in await venue.venue_open_orders() if o.client_order_id == request.client_order_id]
+        cid = request.client_order_id
+        mine = [o for o in await venue.venue_open_orders() if o.client_order_id == cid]
         assert len(mine) <= 1
         if mine:
-            await kit.cancel(request.client_order_id)
-        kit.quantities.pop(request.client_order_id, None)
+            await kit.cancel(cid)
+        else:
+            await _no_trace(kit, cid)
+        kit.quantities.pop(cid, None)
+
+
+async def _no_trace(kit: Kit, cid: str) -> None:
+    """An order that never reached the venue: cancel-all, open orders and events show nothing of it."""
+    broker = kit.broker
+    await broker.cancel_all()
+    assert cid not in {o.client_order_id for o in await broker.open_orders()}, (
+        f"open_orders() reports {cid}, which never reached the venue")
+    snapshot = await broker.order_status(cid)
+    assert snapshot is None or snapshot.status is OrderStatus.REJECTED, (
+        f"order_status() reports {cid} as {snapshot.status}, but it never reached the venue")
+    await kit.settle()  # events the adapter sent before this barrier have arrived
+    assert not kit.tap.for_order(cid), (
+        f"events for {cid}, which never reached the venue: {kit.tap.describe(cid)}")
 
 
 @pytest.mark.conformance("C15")
@@ -519,6 +564,88 @@ async def test_C17_network_error_classified(
 ) -> None:
     await _fault_case(broker, venue, conformance_settings, "C17", "network",
                       ErrorCategory.TRANSIENT_NETWORK, ErrorAction.RETRY, reasons.NET_RETRY)
+
+
+# --- C18 ---------------------------------------------------------------------------------------------
+@pytest.mark.conformance("C18")
+@pytest.mark.parametrize("report", ["open_orders", "order_status"])
+@pytest.mark.asyncio
+async def test_C18_restart_with_working_legs_leg_fill_arrives(
+    broker: Broker, venue: VenueController, conformance_settings: KitSettings,
+    broker_factory: BrokerFactory | None, report: str,
+) -> None:
+    """A new adapter instance reconciles (by the open-orders report, or by looking each leg up as the
+    daemon's startup does); a leg that fills at the venue afterwards is reported without any further call,
+    its sibling ends, and no leg is accepted a second time."""
+    factory = _fail_without_factory(broker_factory, "C18")
+    if not broker.capabilities.brackets:
+        pytest.skip("capabilities: brackets not supported")
+    _require(broker, OrderType.MARKET)
+    async with _kit(broker, venue, conformance_settings, "C18") as kit:
+        stop, target = kit.away(Side.BUY), kit.away(Side.SELL)
+        entry = await kit.place(kit.order(Side.BUY, OrderType.MARKET, bracket=Bracket(stop, target)))
+        cid = entry.client_order_id
+        sl, tp = child_order_id(cid, "sl"), child_order_id(cid, "tp")
+        if not kit.tap.fills(cid):
+            await kit.push_bar()
+        await kit.tap.expect_filled(cid, entry.quantity)
+        for leg in (sl, tp):
+            await kit.tap.expect("order_accepted", leg)
+        kit.quantities[sl] = kit.quantities[tp] = entry.quantity
+        await broker.close()
+        restarted = await factory()
+        await kit.switch_broker(restarted)
+        if report == "open_orders":
+            found = {o.client_order_id for o in await restarted.open_orders()}
+            assert {sl, tp} <= found, f"open_orders() after the restart lacks the legs: {sorted(found)}"
+        else:
+            for leg in (sl, tp):
+                snapshot = await restarted.order_status(leg)
+                assert snapshot is not None and snapshot.status in OPEN_STATUSES, (
+                    f"order_status({leg}) after the restart: {snapshot}")
+        legs = await _venue_legs(kit, cid, stop, target)
+        assert set(legs) == {"sl", "tp"}, f"bracket legs not working at the venue: {legs}"
+        await venue.fill(legs["tp"].client_order_id)
+        fills = await kit.tap.expect_filled(tp, entry.quantity)  # no other call: the update itself arrives
+        assert fills[-1].leaves_qty == 0
+        final = await kit.tap.expect_terminal(sl)
+        assert isinstance(final, OrderCanceled), f"stop leg ended as {final.kind}, not canceled by the target"
+        assert not await _venue_legs(kit, cid, stop, target), "a bracket leg is still working at the venue"
+        assert await kit.venue_position() == kit.start_position
+        assert await kit.broker_position() == kit.start_position
+
+
+# --- C19 ---------------------------------------------------------------------------------------------
+@pytest.mark.conformance("C19")
+@pytest.mark.asyncio
+async def test_C19_restart_reused_id_of_filled_order_never_sent(
+    broker: Broker, venue: VenueController, conformance_settings: KitSettings,
+    broker_factory: BrokerFactory | None,
+) -> None:
+    """Some venues refuse a reused client order id only while the first order is open: the adapter (which
+    after a restart has no memory of the id) must look it up and never send a second order."""
+    factory = _fail_without_factory(broker_factory, "C19")
+    _require(broker, OrderType.LIMIT)
+    _require(broker, OrderType.MARKET)
+    async with _kit(broker, venue, conformance_settings, "C19") as kit:
+        fills = await kit.open_position(Side.BUY)
+        filled_cid = fills[0].client_order_id
+        await broker.close()
+        restarted = await factory()
+        await kit.switch_broker(restarted)
+        position = await kit.venue_position()
+        # a resting limit: had the venue taken it, it would be working there now
+        await _resubmit(kit, kit.order(Side.BUY, cid=filled_cid))
+        await kit.settle()
+        assert filled_cid not in {o.client_order_id for o in await venue.venue_open_orders()}, (
+            f"the venue got a second order with client order id {filled_cid}")
+        await _resubmit(kit, kit.order(Side.BUY, OrderType.MARKET, cid=filled_cid))
+        await kit.push_bar()
+        await kit.settle()
+        assert await kit.venue_position() == position, "a reused id traded again after the restart"
+        assert not kit.tap.fills(filled_cid), f"fills for the reused id: {kit.tap.describe(filled_cid)}"
+        status = await restarted.order_status(filled_cid)
+        assert status is not None and status.status is OrderStatus.FILLED
 
 
 __all__ = [name for name in list(globals()) if name.startswith("test_C")]

@@ -31,8 +31,9 @@ class VenueController(Protocol):
         ...
 
     async def fail_next(self, kind: FaultKind) -> None:
-        """Make the venue's next request fail with an auth error, a rate limit (429 or venue equivalent,
-        with a retry-after where the venue sends one) or a network failure (connection reset/timeout)."""
+        """Make the venue's next new-order request fail with an auth error, a rate limit (429 or venue
+        equivalent, with a retry-after where the venue sends one) or a network failure (connection
+        reset/timeout) before the venue takes the order. Requests before it (a lookup) pass."""
         ...
 
     async def drop_connection(self) -> None:

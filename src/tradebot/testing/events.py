@@ -3,7 +3,8 @@
 ``EventTap`` reads ``broker.events()`` in a background task and keeps every event. Tests wait for what
 they expect with a timeout (``expect``/``wait_for``): never sleep-and-hope. ``problems()`` checks the
 per-order rules every adapter must keep:
-- the first event of an order is OrderAccepted or OrderRejected, and OrderAccepted comes at most once;
+- the first event of an order is OrderAccepted or OrderRejected, and OrderAccepted comes at most once —
+  across a restart too: an order accepted before it (adopted by the new adapter) is not accepted again;
 - every fill id is seen once (a fill emitted twice is a bug, even with the same body);
 - nothing follows a terminal event (final fill, canceled, rejected, expired), except the rejection of a
   reused client order id the test itself provoked (``tolerate_duplicate_reject``);
@@ -34,10 +35,13 @@ _TAPS: dict[int, EventTap] = {}
 
 
 class EventTap:
-    def __init__(self, broker: Broker, timeout: float = 5.0, carried: frozenset[str] = frozenset()) -> None:
-        """``carried``: ids of orders whose earlier events went to another tap (before a restart)."""
+    def __init__(self, broker: Broker, timeout: float = 5.0, carried: frozenset[str] = frozenset(),
+                 accepted_before: frozenset[str] = frozenset()) -> None:
+        """``carried``: ids of orders whose earlier events went to another tap (before a restart);
+        ``accepted_before``: those of them already accepted there (never to be accepted again)."""
         self.broker = broker
-        self.carried = carried
+        self.carried = carried | accepted_before
+        self.accepted_before = accepted_before
         self.timeout = timeout
         self.events: list[BrokerEvent] = []
         self._changed = asyncio.Event()
@@ -154,7 +158,13 @@ class EventTap:
             carried = cid in self.carried
             quantity = None if carried else quantities.get(cid)
             found.extend(_order_problems(cid, events, quantity, self._tolerated.get(cid, 0), carried))
+            if cid in self.accepted_before and any(isinstance(e, OrderAccepted) for e in events):
+                found.append(f"{cid}: order_accepted emitted again after the restart (accepted before it)")
         return found
+
+    def accepted_ids(self) -> frozenset[str]:
+        """Orders this tap (or the one before a restart) saw accepted."""
+        return self.accepted_before | {e.client_order_id for e in self.events if isinstance(e, OrderAccepted)}
 
 
 def _order_problems(

@@ -74,11 +74,13 @@ class Kit:
 
     async def switch_broker(self, broker: Broker) -> None:
         """Follow a new broker (after a restart): the old tap is checked and stopped, a new one starts."""
-        problems = self.tap.problems(self.quantities)
         await self.tap.stop()
+        problems = self.tap.problems(self.quantities)
         assert not problems, f"{self.case}: event rules broken before restart:\n  " + "\n  ".join(problems)
+        accepted = self.tap.accepted_ids()
         self.broker = broker
-        self.tap = EventTap(broker, self.settings.timeout, carried=frozenset(self.quantities))
+        self.tap = EventTap(broker, self.settings.timeout, carried=frozenset(self.quantities),
+                            accepted_before=accepted)
         await self.tap.start()
 
     # --- ids, prices, bars --------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def test_cli_verify_prints_the_manifest_or_the_failure(artifact: Path) -> None:
     assert '"version"' in ok.output and "verified" in ok.output
     flip_one_byte(artifact / "ensemble_params.json", 10)
     bad = runner.invoke(app, ["verify", str(artifact)])
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2  # a bad artifact is bad input (the README's table)
     assert reasons.MODEL_VERIFICATION_FAILED in bad.output
 
 

@@ -1,12 +1,10 @@
-"""Alert rules and the dispatcher (the webhook sink is exercised in tests/integration)."""
+"""Alert rules and the dispatcher (notifications through apprise: tests/integration/test_ops_webhook.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import pytest
 
 from tradebot.domain.errors import ErrorAction, ErrorCategory, ErrorClass, ErrorScope
 from tradebot.ops.alerts import (
@@ -15,7 +13,6 @@ from tradebot.ops.alerts import (
     AlertRules,
     AlertThresholds,
     Severity,
-    WebhookSink,
     build_sinks,
     store_sink,
 )
@@ -73,6 +70,14 @@ def test_stale_data_and_fresh_data() -> None:
     assert AlertRules().on_data_age(at(0), "MES", None) is not None  # no bar at all
 
 
+def test_stale_data_counts_from_when_the_next_bar_was_due() -> None:
+    rules = AlertRules(AlertThresholds(stale_after_s=180))
+    # 5-minute bars: the next one is due 300 s after the last one closed, stale 180 s after that
+    assert rules.on_data_age(at(480), "MES", at(0), interval_s=300) is None
+    stale = rules.on_data_age(at(481), "MES", at(0), interval_s=300)
+    assert stale is not None and stale.details["late_s"] == 181 and stale.details["age_s"] == 481
+
+
 def test_halt_errors_and_mismatches_always_alert() -> None:
     rules = AlertRules()
     auth = ErrorClass(ErrorCategory.AUTH, ErrorScope.GLOBAL, ErrorAction.HALT_TRADING, "AUTH_HALT")
@@ -107,13 +112,6 @@ def test_dispatcher_survives_a_failing_sink_and_feeds_the_store() -> None:
     ]
 
 
-def test_webhook_url_is_validated() -> None:
-    with pytest.raises(ValueError, match=r"alerts\.webhook_url"):
-        WebhookSink("file:///etc/passwd")
-    with pytest.raises(ValueError, match="webhook_timeout_s"):
-        WebhookSink("http://127.0.0.1:9/x", timeout_s=0)
-
-
-def test_build_sinks_without_webhook() -> None:
-    dispatcher, webhook = build_sinks(store_write=lambda code, body: None)
-    assert webhook is None and len(dispatcher.sinks) == 2
+def test_build_sinks_without_notifier() -> None:
+    dispatcher = build_sinks(store_write=lambda code, body: None)
+    assert len(dispatcher.sinks) == 2

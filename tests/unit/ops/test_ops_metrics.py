@@ -17,18 +17,23 @@ def test_metrics_render_counters_gauges_and_histogram() -> None:
     m.count_reason("CIRCUIT_OPEN_QUOTES", "oms")
     m.count_alert("ALERT_HALT", "CRITICAL")
     m.set_trading_state(TradingState.HALTED)
-    m.set_position("MES", Decimal("-2"))
-    m.set_pnl(Decimal("12.5"), Decimal("-3"))
+    m.set_position("MES", Decimal("-2"), "contracts")
+    m.set_pnl("MES", "USD", Decimal("12.5"), Decimal("-3"), Decimal("1.24"))
     m.set_breakers({"quotes": BreakerState.OPEN, "broker_submit": BreakerState.CLOSED})
     m.observe_decision_latency(0.003)
+    m.observe_decision_latency(0.004, "submit")
     text = m.render().decode()
     assert 'tradebot_reason_codes_total{code="CIRCUIT_OPEN_QUOTES",stage="oms"} 2.0' in text
     assert 'tradebot_alerts_total{code="ALERT_HALT",severity="CRITICAL"} 1.0' in text
     assert 'tradebot_trading_state{tradebot_trading_state="HALTED"} 1.0' in text
-    assert 'tradebot_position{symbol="MES"} -2.0' in text
-    assert 'tradebot_pnl{kind="realized"} 12.5' in text
+    assert 'tradebot_position_units{symbol="MES",unit="contracts"} -2.0' in text
+    assert 'tradebot_pnl_account_currency{currency="USD",kind="realized",symbol="MES"} 12.5' in text
+    assert 'tradebot_pnl_account_currency{currency="USD",kind="fees",symbol="MES"} 1.24' in text
     assert 'tradebot_breaker_state{dependency="quotes"} 2.0' in text
-    assert "tradebot_decision_latency_seconds_count 1.0" in text
+    assert 'tradebot_breaker_state{dependency="calendar"} 0.0' in text  # every breaker from the start
+    assert 'tradebot_decision_latency_seconds_count{stage="decision"} 1.0' in text
+    assert 'tradebot_decision_latency_seconds_count{stage="submit"} 1.0' in text
+    assert 'tradebot_build_info{python="' in text and "process_cpu_seconds_total" in text
 
 
 def test_two_metrics_objects_do_not_share_a_registry() -> None:

@@ -1,25 +1,17 @@
-"""Bounded retries of idempotent reads, and the safe-resubmit rule for unacknowledged submits."""
+"""Bounded retries of idempotent reads (the guarded broker reads and the order manager's lookups use them)."""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 
 from tradebot.domain.clock import ReplayClock
-from tradebot.domain.errors import ErrorAction, ErrorCategory, ErrorClass, ErrorScope
-from tradebot.domain.events import OrderSnapshot, OrderStatus
-from tradebot.domain.orders import OrderType, Side
 from tradebot.ops.breakers import BreakerBoard, BreakerState
 from tradebot.ops.retry import (
     CircuitOpenError,
-    ResubmitAction,
     RetryPolicy,
-    VenueLookup,
-    decide_resubmit,
-    lookup_order,
     retry_idempotent_read,
 )
 
@@ -174,90 +166,3 @@ async def test_breaker_half_open_probe_success_closes_it() -> None:
         == "positions"
     )
     assert board.states(clock.now())["quotes"] is BreakerState.CLOSED
-
-
-# --- safe resubmit ---------------------------------------------------------------------------------
-
-SNAP = OrderSnapshot(
-    "c-1", "v-9", "MES", Side.BUY, Decimal(1), Decimal(0), OrderType.LIMIT, OrderStatus.ACCEPTED
-)
-NET = ErrorClass(ErrorCategory.TRANSIENT_NETWORK, ErrorScope.PROVIDER, ErrorAction.RETRY, "NET_RETRY")
-OLD = T0 - timedelta(seconds=30)
-
-
-@pytest.mark.parametrize(
-    ("status", "lookup", "submitted_at", "attempts", "expected"),
-    [
-        (OrderStatus.SUBMITTED, VenueLookup.unknown(), OLD, 0, ResubmitAction.RESUBMIT_SAME_ID),
-        (OrderStatus.PENDING_SUBMIT, VenueLookup.unknown(), OLD, 1, ResubmitAction.RESUBMIT_SAME_ID),
-        (OrderStatus.SUBMITTED, VenueLookup.found(SNAP), OLD, 0, ResubmitAction.ALREADY_AT_VENUE),
-        (OrderStatus.SUBMITTED, VenueLookup.lookup_failed(NET), OLD, 0, ResubmitAction.WAIT),
-        (OrderStatus.SUBMITTED, None, OLD, 0, ResubmitAction.WAIT),
-        (OrderStatus.SUBMITTED, VenueLookup.unknown(), T0 - timedelta(seconds=1), 0, ResubmitAction.WAIT),
-        (OrderStatus.SUBMITTED, VenueLookup.unknown(), OLD, 2, ResubmitAction.DO_NOT_RESUBMIT),
-        (OrderStatus.ACCEPTED, VenueLookup.unknown(), OLD, 0, ResubmitAction.ALREADY_AT_VENUE),
-        (OrderStatus.FILLED, None, OLD, 0, ResubmitAction.ALREADY_AT_VENUE),
-        (OrderStatus.REJECTED, VenueLookup.unknown(), OLD, 0, ResubmitAction.DO_NOT_RESUBMIT),
-        (None, VenueLookup.unknown(), OLD, 0, ResubmitAction.DO_NOT_RESUBMIT),
-    ],
-)
-def test_decide_resubmit(
-    status: OrderStatus | None,
-    lookup: VenueLookup | None,
-    submitted_at: datetime,
-    attempts: int,
-    expected: ResubmitAction,
-) -> None:
-    decision = decide_resubmit("c-1", status, lookup, now=T0, submitted_at=submitted_at, attempts=attempts)
-    assert decision.action is expected
-    assert decision.client_order_id == "c-1"
-    assert decision.details["why"]
-
-
-class AcceptsThenTimesOut:
-    """A venue stand-in: the first submit reaches the venue, but the answer is lost (a timeout)."""
-
-    def __init__(self) -> None:
-        self.orders: dict[str, OrderSnapshot] = {}
-        self.submits = 0
-        self.lookup_fails = 0
-
-    async def submit(self, client_order_id: str) -> None:
-        self.submits += 1
-        self.orders[client_order_id] = SNAP
-        if self.submits == 1:
-            raise TimeoutError("read timed out")
-
-    async def order_status(self, client_order_id: str) -> OrderSnapshot | None:
-        if self.lookup_fails:
-            self.lookup_fails -= 1
-            raise ConnectionResetError("reset")
-        return self.orders.get(client_order_id)
-
-    def classify_error(self, exc: BaseException) -> ErrorClass | None:
-        return None
-
-
-async def test_a_timed_out_submit_is_found_at_the_venue_not_sent_twice() -> None:
-    venue = AcceptsThenTimesOut()
-    venue.lookup_fails = 1
-    with pytest.raises(TimeoutError):
-        await venue.submit("c-1")
-    first = await lookup_order(venue, "c-1")
-    assert first.failed and first.error is not None and first.error.code == "NET_RETRY"
-    assert (
-        decide_resubmit("c-1", OrderStatus.SUBMITTED, first, now=T0, submitted_at=OLD).action
-        is ResubmitAction.WAIT
-    )
-    second = await lookup_order(venue, "c-1")
-    decision = decide_resubmit("c-1", OrderStatus.SUBMITTED, second, now=T0, submitted_at=OLD)
-    assert decision.action is ResubmitAction.ALREADY_AT_VENUE
-    assert decision.details["venue_order_id"] == "v-9"
-    assert venue.submits == 1
-
-
-async def test_an_order_unknown_at_the_venue_is_resent_with_the_same_id() -> None:
-    venue = AcceptsThenTimesOut()
-    lookup = await lookup_order(venue, "c-2")
-    decision = decide_resubmit("c-2", OrderStatus.SUBMITTED, lookup, now=T0, submitted_at=OLD)
-    assert decision.action is ResubmitAction.RESUBMIT_SAME_ID and decision.code == "RESUBMIT_SAME_ID"

@@ -37,3 +37,17 @@ def test_missing_ack_counts_at_query_time() -> None:
     eqs.on_submitted("a", Side.SELL, Decimal(100), T0)
     assert eqs.score(T0 + timedelta(seconds=1)) == 1.0
     assert eqs.score(T0 + timedelta(seconds=5)) == 0.5
+
+
+def test_an_order_found_at_the_venue_after_a_restart_is_not_charged_an_unmeasured_latency() -> None:
+    restart = T0 + timedelta(minutes=5)
+    eqs = ExecutionQuality()
+    eqs.on_submitted("lost-ack", Side.BUY, Decimal(100), T0)  # its acknowledgement was lost with a kill
+    eqs.on_submitted("recovered", Side.BUY, Decimal(100), T0)
+    eqs.on_order_event(_fill("recovered", "100.10"), restart)  # a fill recovered at restart: 10 bps slip
+    eqs.on_submitted("seen", Side.BUY, Decimal(100), T0)
+    eqs.on_order_event(OrderAccepted("seen", "v", T0), T0 + timedelta(milliseconds=3000))  # 1 s late: 0.25
+    for cid in ("lost-ack", "recovered", "seen"):
+        eqs.on_found_at_venue(cid, restart)
+    # no latency for the first two (unknown); the slippage stays; the latency seen live stays
+    assert abs(eqs.score(restart) - (1 - (0.0 + 0.5 + 0.25) / 3)) < 1e-9

@@ -100,3 +100,19 @@ def test_throttle_and_cancel_loop_inputs() -> None:
     assert ctx.trades_today == 0  # all canceled unfilled
     tracker.on_bar(Bar("MES", NOW, 1, 1, 1, 1, 1), NOW + timedelta(seconds=400))
     assert _snap(tracker, NOW + timedelta(seconds=400)).recent_orders == ()
+
+
+def test_an_order_closed_without_a_venue_event_is_released_like_a_rejected_one() -> None:
+    """Abandoned by reconciliation (never reached the venue): no working qty or exposure; trade given back."""
+    tracker = RiskTracker(INSTRUMENTS)
+    tracker.on_bar(Bar("MES", NOW, 4500, 4500, 4500, 4500, 10), NOW)
+    tracker.on_order_submitted(_request("a"), NOW, intent(intent_id="MES-a"))
+    assert (_snap(tracker).pending_qty, _snap(tracker).trades_today) == (1, 1)
+    assert tracker.exposure_by_symbol() != {}
+    tracker.on_order_closed("a", NOW)
+    ctx = _snap(tracker)
+    assert (ctx.pending_qty, ctx.trades_today, ctx.entries_in_position) == (0, 0, 0)
+    assert tracker.exposure_by_symbol() == {}
+    tracker.on_order_closed("a", NOW)  # twice, or for an unknown id: nothing more
+    tracker.on_order_closed("unknown", NOW)
+    assert _snap(tracker).trades_today == 0

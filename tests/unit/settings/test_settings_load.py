@@ -48,7 +48,7 @@ def test_two_errors_are_both_reported(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(write(tmp_path, bad))
     problems = err.value.problems
-    assert "instruments.MES.bogus: unknown key" in problems
+    assert f"instruments.MES.bogus: unknown key (from file {tmp_path / 'tradebot.toml'})" in problems
     assert any(p.startswith("run.mode:") for p in problems)
     assert len(problems) == 2
 

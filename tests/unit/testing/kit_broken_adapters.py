@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tradebot.brokers.sim import SimBroker
-from tradebot.domain.events import BrokerEvent, ConnectionEvent, OrderFilled
+from tradebot.domain.errors import BrokerError
+from tradebot.domain.events import (
+    BrokerEvent,
+    ConnectionEvent,
+    OrderAccepted,
+    OrderCanceled,
+    OrderFilled,
+    OrderSnapshot,
+)
 from tradebot.domain.orders import OrderRequest
 
 
@@ -38,8 +46,42 @@ class IgnoresReduceOnlyBroker(SimBroker):
         await super().submit(replace(request, reduce_only=False))
 
 
+class AcceptsAdoptedAgainBroker(SimBroker):
+    """Reports every open order it finds at the venue as newly accepted (after a restart: a second time)."""
+
+    async def open_orders(self) -> list[OrderSnapshot]:
+        found = await super().open_orders()
+        self._enqueue([OrderAccepted(o.client_order_id, o.venue_order_id, self.clock.now()) for o in found])
+        return found
+
+
+class PhantomAfterFaultBroker(SimBroker):
+    """Keeps an order whose submit failed, and cancel-all then reports it accepted and canceled."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._failed: list[OrderRequest] = []
+
+    async def submit(self, request: OrderRequest) -> None:
+        try:
+            await super().submit(request)
+        except BrokerError:
+            self._failed.append(request)
+            raise
+
+    async def cancel_all(self, symbol: str | None = None) -> None:
+        await super().cancel_all(symbol)
+        now = self.clock.now()
+        for request in self._failed:
+            self._enqueue([OrderAccepted(request.client_order_id, "", now),
+                           OrderCanceled(request.client_order_id, now, "cancel_all")])
+        self._failed.clear()
+
+
 BROKEN = {
     "double_fill": DoubleFillBroker,
     "lost_client_id": LostClientIdBroker,
     "ignores_reduce_only": IgnoresReduceOnlyBroker,
+    "accepts_adopted_again": AcceptsAdoptedAgainBroker,
+    "phantom_after_fault": PhantomAfterFaultBroker,
 }

@@ -30,7 +30,7 @@ def parse_time(value: Any, what: str) -> datetime:
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+            return datetime.fromisoformat(value).astimezone(UTC)
         except ValueError as exc:
             raise schema_error(what, f"bad timestamp {value!r}") from exc
     raise schema_error(what, f"bad timestamp {value!r}")

@@ -1,9 +1,11 @@
 """AlpacaBroker: tradebot's Broker protocol over alpaca-py (REST in worker threads, two websocket streams).
 
 Orders and their events pass one lock, held across a submit's REST call too, so the trade-updates stream
-never sees an order before we know its id and legs; events leave in venue order, each exactly once (see
-tracker.py). After every (re)connection of the trade-updates stream the working orders are reconciled
-from REST (order lookups + FILL activities), so fills that happened while the stream was down still arrive.
+never sees an order before we know its id and legs; events leave in venue order, each exactly once (the
+core's OrderTracking). An order found at the venue (open-orders report, a lookup, a stream update after a
+restart) is adopted, legs included: its later updates are reported at once, never accepted twice. After
+every (re)connection of the trade-updates stream the working orders are reconciled from REST (order
+lookups + FILL activities), so fills that happened while the stream was down still arrive.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -28,6 +31,7 @@ from alpaca.trading.models import Order
 from alpaca.trading.requests import GetOrdersRequest
 
 from tradebot.brokers.capabilities import Capabilities, PositionMode
+from tradebot.brokers.order_tracking import Fill, OrderTracking
 from tradebot.domain.bars import Bar
 from tradebot.domain.clock import Clock
 from tradebot.domain.errors import BrokerError, ErrorAction, ErrorCategory, ErrorClass, ErrorScope
@@ -37,6 +41,7 @@ from tradebot.domain.events import (
     ConnectionEvent,
     OrderFilled,
     OrderSnapshot,
+    OrderStatus,
     PositionSnapshot,
 )
 from tradebot.domain.instruments import Instrument
@@ -63,7 +68,6 @@ from tradebot_alpaca.instruments import AssetFlags, asset_flags, instrument_from
 from tradebot_alpaca.market_hours import MarketHours, VenueClock
 from tradebot_alpaca.rest import DataRest, TradingRest
 from tradebot_alpaca.streams import HookedStockDataStream, HookedTradingStream, StreamRunner, data_feed
-from tradebot_alpaca.tracker import OrderTracker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -118,7 +122,7 @@ class AlpacaBroker:
         self._data = DataRest(config, credentials)
         self._limiter = anyio.CapacityLimiter(config.rest_concurrency)
         self._events: asyncio.Queue[BrokerEvent] = asyncio.Queue(maxsize=config.queue_size)
-        self._tracker = OrderTracker()
+        self._tracker = OrderTracking(default_fee_currency="USD")
         self._lock = asyncio.Lock()
         self._hub = BarHub(self._fetch_bars, clock, config.queue_size)
         self._hours = MarketHours(self._fetch_clock, clock, cache_s=config.clock_cache_s,
@@ -265,26 +269,41 @@ class AlpacaBroker:
         async with self._lock:
             await self._emit(self._apply_update(str(data.get("event", "")), data, order, ts))
 
-    def _resolve(self, order: Order, parent: Order | None = None) -> str:
-        """Our client order id for a venue order (tracking it if it is new to us)."""
+    def _resolve(self, order: Order, parent: Order | None = None, *,
+                 before_event: Decimal | None = None) -> str:
+        """Our client order id for a venue order, handing an order new to us to the tracking.
+
+        A leg of an order this process placed is ours to report (its acceptance is still to come); any
+        other order found at the venue is adopted: already accepted, its later updates reported at once.
+        ``before_event``: the order arrived with a stream event still to be applied; it is adopted as it
+        was before that event (working, with this much filled).
+        """
         venue_id = str(order.id)
         cid = self._tracker.client_id_for(venue_id)
-        if cid is None and parent is not None:
-            pcid = self._tracker.client_id_for(str(parent.id)) or parent.client_order_id
-            cid = child_order_id(pcid, leg_role(order))
+        parent_cid: str | None = None
+        if parent is not None:
+            parent_cid = self._tracker.client_id_for(str(parent.id)) or parent.client_order_id
+        if cid is None and parent_cid is not None:
+            cid = child_order_id(parent_cid, leg_role(order))
         if cid is None:
             cid = order.client_order_id
-        if self._tracker.get(cid) is None:
-            side = Side.BUY if getattr(order.side, "value", order.side) == "buy" else Side.SELL
-            self._tracker.track(cid, str(order.symbol), side, to_decimal(order.qty or "0", "order.qty"),
-                                parent=self._tracker.client_id_for(str(parent.id)) if parent else None)
         tracked = self._tracker.get(cid)
-        if tracked is not None and tracked.venue_order_id is None:
+        owner = self._tracker.get(parent_cid) if parent_cid is not None else None
+        if tracked is None and owner is not None and not owner.adopted:
+            side = Side.BUY if getattr(order.side, "value", order.side) == "buy" else Side.SELL
+            tracked = self._tracker.expect(cid, str(order.symbol), side,
+                                           to_decimal(order.qty or "0", "order.qty"), parent=parent_cid)
+        if tracked is None:
+            snapshot = order_snapshot(order, cid, parent_cid)
+            if before_event is not None:
+                snapshot = replace(snapshot, status=OrderStatus.ACCEPTED, filled_qty=before_event)
+            self._tracker.adopt(snapshot)
+        elif tracked.venue_order_id is None:
             # first sight of the venue's order: its quantity is the truth (a reused id keeps the original)
-            tracked.quantity = to_decimal(order.qty or tracked.quantity, "order.qty")
-            self._tracker.bind(cid, venue_id, order.created_at)
-        elif tracked is not None and tracked.venue_order_id != venue_id:
-            self._tracker.alias(venue_id, cid)
+            self._tracker.relate(cid, quantity=to_decimal(order.qty or tracked.quantity, "order.qty"))
+            self._tracker.link(cid, venue_id)
+        elif tracked.venue_order_id != venue_id:
+            self._tracker.link(cid, venue_id, primary=False)
         for leg in order.legs or []:
             self._resolve(leg, order)
         return cid
@@ -292,15 +311,16 @@ class AlpacaBroker:
     def _apply_update(
         self, event: str, data: Mapping[str, Any], order: Order, ts: datetime
     ) -> list[BrokerEvent]:
-        cid = self._resolve(order)
+        cum = to_decimal(order.filled_qty or "0", "order.filled_qty")
+        filling = event in ("fill", "partial_fill")
+        qty = to_decimal(data.get("qty"), "trade_update.qty") if filling else Decimal(0)
+        cid = self._resolve(order, before_event=cum - qty)
         if event in ("new", "accepted"):
             return self._tracker.accepted(cid, ts)
-        if event in ("fill", "partial_fill"):
-            qty = to_decimal(data.get("qty"), "trade_update.qty")
+        if filling:
             price = to_decimal(data.get("price"), "trade_update.price")
-            cum = to_decimal(order.filled_qty or "0", "order.filled_qty")
             fill_id = str(data.get("execution_id") or f"{order.id}:{cum}")
-            return self._tracker.filled(cid, fill_id, qty, price, ts, cum)
+            return self._tracker.filled(cid, Fill(fill_id, qty, price, ts, cum_qty=cum))
         if event == "canceled":
             return self._tracker.canceled(cid, ts, "canceled at venue")
         if event == "expired":
@@ -309,7 +329,7 @@ class AlpacaBroker:
             return self._tracker.rejected(cid, str(data.get("reason") or "rejected by venue"), ts, None)
         if event == "replaced":
             if order.replaced_by is not None:
-                self._tracker.alias(str(order.replaced_by), cid)
+                self._tracker.link(cid, str(order.replaced_by), primary=False)
             return []
         log.debug("alpaca trade update %s for %s ignored", event, cid)
         return []
@@ -331,7 +351,7 @@ class AlpacaBroker:
             token = str(page[-1]["id"])
 
     async def _sync_orders(self, roots: list[Order]) -> list[BrokerEvent]:
-        """Bring the tracker up to the venue's truth for ``roots`` and their legs (caller holds the lock)."""
+        """Bring the tracking up to the venue's truth for ``roots`` and their legs (caller holds the lock)."""
         now = self._clock.now()
         pairs = flatten(roots)
         ids = {str(order.id): self._resolve(order, parent) for order, parent in pairs}
@@ -345,7 +365,7 @@ class AlpacaBroker:
             cid = ids.get(act.venue_order_id) or self._tracker.client_id_for(act.venue_order_id)
             if cid is not None and self._tracker.get(cid) is not None:
                 events += self._tracker.filled(
-                    cid, act.execution_id, act.quantity, act.price, act.ts, act.cum_qty
+                    cid, Fill(act.execution_id, act.quantity, act.price, act.ts, cum_qty=act.cum_qty)
                 )
         for order, _ in pairs:
             cid = ids[str(order.id)]
@@ -373,8 +393,8 @@ class AlpacaBroker:
         if instrument is not None:
             price = instrument.round_price(price)
         log.warning("alpaca order %s: %s filled without an activity; one catch-up fill", cid, missing)
-        return self._tracker.filled(cid, f"{order.id}:cum:{venue_filled}", missing, price,
-                                    order.filled_at or now, venue_filled)
+        return self._tracker.filled(cid, Fill(f"{order.id}:cum:{venue_filled}", missing, price,
+                                              order.filled_at or now, cum_qty=venue_filled))
 
     async def _root_orders(self, cids: Iterable[str]) -> list[Order]:
         roots: dict[str, Order] = {}
@@ -413,6 +433,7 @@ class AlpacaBroker:
     async def submit(self, request: OrderRequest) -> None:
         cid = request.client_order_id
         known = self._tracker.get(cid)
+        fresh = known is None  # a record this call makes goes again if no order comes of it
         if known is not None and known.venue_order_id is not None:
             log.info("alpaca submit %s: already at the venue, not sent again", cid)
             return
@@ -432,14 +453,15 @@ class AlpacaBroker:
             await self._reject_locally(request, f"{ORDER_INVALID}: {exc}", now)
             return
         async with self._lock:
-            self._tracker.track(cid, request.symbol, request.side, request.quantity,
-                                parent=request.parent_client_order_id)
+            self._tracker.expect(cid, request.symbol, request.side, request.quantity,
+                                 parent=request.parent_client_order_id)
             try:
                 order = await self._raw(self._trading.submit, venue_request)
             except APIError as exc:
-                await self._emit(await self._submit_refused(request, exc))
+                await self._emit(await self._submit_refused(request, exc, fresh))
                 return
             except _REST_ERRORS as exc:
+                # the answer was lost: the order may be at the venue; it stays silent until it shows up
                 raise errors.to_broker_error(exc, f"submit {cid}") from exc
             self._resolve(order)
             await self._emit(self._tracker.accepted(cid, order.submitted_at or now))
@@ -447,15 +469,16 @@ class AlpacaBroker:
     async def _reject_locally(self, request: OrderRequest, reason: str, ts: datetime) -> None:
         log.warning("alpaca order %s refused before submit: %s", request.client_order_id, reason)
         async with self._lock:
-            if self._tracker.get(request.client_order_id) is None:
-                self._tracker.track(request.client_order_id, request.symbol, request.side, request.quantity)
+            self._tracker.expect(request.client_order_id, request.symbol, request.side, request.quantity)
             await self._emit(self._tracker.rejected(request.client_order_id, reason, ts))
 
-    async def _submit_refused(self, request: OrderRequest, exc: APIError) -> list[BrokerEvent]:
+    async def _submit_refused(self, request: OrderRequest, exc: APIError, fresh: bool) -> list[BrokerEvent]:
         cid = request.client_order_id
         if errors.is_duplicate_client_order_id(exc):
             # The venue already has this client order id: adopt that order, never send a second one.
             log.warning("alpaca submit %s: duplicate client_order_id (422); adopting the existing order", cid)
+            if fresh:  # not an order of this process: what it did before is not reported again
+                self._tracker.forget(cid)
             try:
                 existing = await self._raw(self._trading.order_by_client_id, cid)
             except _REST_ERRORS as lookup_exc:
@@ -466,6 +489,7 @@ class AlpacaBroker:
             reason = str(body.get("message") or exc)
             code = str(body["code"]) if "code" in body else str(errors.api_status(exc))
             return self._tracker.rejected(cid, reason, self._clock.now(), code)
+        self._tracker.forget(cid)  # the venue answered with an error: no order came of it
         raise errors.to_broker_error(exc, f"submit {cid}") from exc
 
     async def _venue_id_for(self, client_order_id: str) -> str | None:
@@ -515,16 +539,22 @@ class AlpacaBroker:
         try:
             if tracked is not None and tracked.venue_order_id is not None:
                 order = await self._raw(self._trading.order, tracked.venue_order_id)
+                async with self._lock:
+                    self._resolve(order)
                 return order_snapshot(order, client_order_id, tracked.parent)
             parent_cid, _, leg = client_order_id.rpartition("-")
             if leg in ("sl", "tp") and parent_cid:
                 parent_snap = await self.order_status(parent_cid)
                 if parent_snap is not None:
                     parent = await self._raw(self._trading.order, parent_snap.venue_order_id)
-                    for order, owner in flatten([parent]):
-                        if owner is not None and self._resolve(order, owner) == client_order_id:
-                            return order_snapshot(order, client_order_id, parent_cid)
+                    async with self._lock:
+                        found = [order for order, owner in flatten([parent])
+                                 if owner is not None and self._resolve(order, owner) == client_order_id]
+                    if found:
+                        return order_snapshot(found[0], client_order_id, parent_cid)
             order = await self._raw(self._trading.order_by_client_id, client_order_id)
+            async with self._lock:
+                self._resolve(order)
             return order_snapshot(order, client_order_id, None)
         except APIError as exc:
             if errors.api_status(exc) == 404:
@@ -538,12 +568,13 @@ class AlpacaBroker:
         request = GetOrdersRequest(status=QueryOrderStatus.OPEN, nested=True, limit=500)
         orders = await self._call("open orders", self._trading.orders, request)
         out = []
-        for order, parent in flatten(orders):
-            if getattr(order.status, "value", order.status) not in OPEN_STATUSES:
-                continue
-            cid = self._resolve(order, parent)
-            parent_cid = self._resolve(parent) if parent is not None else None
-            out.append(order_snapshot(order, cid, parent_cid))
+        async with self._lock:  # every open order found is handed to the tracking (legs included)
+            for order, parent in flatten(orders):
+                if getattr(order.status, "value", order.status) not in OPEN_STATUSES:
+                    continue
+                cid = self._resolve(order, parent)
+                parent_cid = self._resolve(parent) if parent is not None else None
+                out.append(order_snapshot(order, cid, parent_cid))
         return out
 
     async def positions(self) -> list[PositionSnapshot]:

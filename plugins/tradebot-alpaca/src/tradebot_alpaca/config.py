@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from tradebot.ops.secrets import load_secret
+
 TRADING_URLS = {"paper": "https://paper-api.alpaca.markets", "live": "https://api.alpaca.markets"}
 TRADING_STREAM_URLS = {
     "paper": "wss://paper-api.alpaca.markets/stream",
@@ -94,11 +96,15 @@ def load_config(
         config = AlpacaConfig.model_validate(dict(table))
     except ValidationError as exc:
         raise ValueError(_format_errors(exc, prefix)) from None
-    missing = [name for name in (config.key_id_env, config.secret_key_env) if not env.get(name)]
+    missing = [name for name in (config.key_id_env, config.secret_key_env) if not env.get(name, "").strip()]
     if missing:
         raise ValueError(
             f"{prefix}: environment variable(s) {', '.join(missing)} not set "
             f"(named by key_id_env/secret_key_env)"
         )
-    creds = Credentials(SecretStr(env[config.key_id_env]), SecretStr(env[config.secret_key_env]))
+    # tradebot's one way to load a secret: read, stripped and registered, so it is scrubbed everywhere
+    creds = Credentials(
+        load_secret(f"{prefix}.key_id", env=config.key_id_env, environ=env),
+        load_secret(f"{prefix}.secret_key", env=config.secret_key_env, environ=env),
+    )
     return config, creds

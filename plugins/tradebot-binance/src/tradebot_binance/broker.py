@@ -12,6 +12,7 @@ from binance.ws.streams import BinanceSocketManager
 from loguru import logger
 
 from tradebot.brokers.capabilities import Capabilities, PositionMode
+from tradebot.brokers.order_tracking import TrackedOrder
 from tradebot.domain.bars import Bar
 from tradebot.domain.clock import Clock
 from tradebot.domain.errors import ErrorClass, ErrorScope
@@ -24,7 +25,7 @@ from tradebot_binance.data import KlineFeed
 from tradebot_binance.errors import SYMBOL_NOT_TRADING, classify_error, state_error
 from tradebot_binance.execution import Execution, side_of, trade_fill
 from tradebot_binance.instruments import SymbolInfo, parse_exchange_info
-from tradebot_binance.orders import EventSink, TrackedOrder
+from tradebot_binance.orders import EventSink
 from tradebot_binance.rest import BinanceRest
 from tradebot_binance.user_stream import UserStream
 
@@ -85,7 +86,7 @@ class BinanceBroker:
         return bsm
 
     def _known_symbols(self) -> set[str]:
-        return set(self.config.symbols) | set(self._symbols) | self.execution.tracker.symbols()
+        return set(self.config.symbols) | set(self._symbols) | self.execution.tracking.symbols()
 
     async def connect(self) -> None:
         if self._connected:
@@ -210,7 +211,7 @@ class BinanceBroker:
             for trade in trades:
                 by_order.setdefault(str(trade["orderId"]), []).append(trade)
             for order_id in by_order:
-                tracked = self.execution.tracker.by_venue(order_id)
+                tracked = self.execution.tracking.find(venue_order_id=order_id)
                 if tracked is not None:
                     cid, quantity = tracked.client_order_id, tracked.quantity
                 else:
@@ -222,22 +223,22 @@ class BinanceBroker:
                 )
                 done = Decimal(0)
                 for trade in sorted(everything, key=lambda t: int(t["id"])):
-                    fill_id, qty, price, fee, fee_ccy, ts = trade_fill(trade)
-                    done += qty
-                    if ts < since:
+                    fill = trade_fill(trade)
+                    done += fill.quantity
+                    if fill.ts < since:
                         continue
                     out.append(
                         OrderFilled(
                             client_order_id=cid,
                             venue_order_id=order_id,
-                            fill_id=fill_id,
+                            fill_id=fill.fill_id,
                             symbol=symbol,
                             side=side_of(trade),
-                            quantity=qty,
-                            price=price,
-                            fee=fee,
-                            fee_currency=fee_ccy,
-                            ts=ts,
+                            quantity=fill.quantity,
+                            price=fill.price,
+                            fee=fill.fee,
+                            fee_currency=fill.fee_currency,
+                            ts=fill.ts,
                             leaves_qty=max(Decimal(0), quantity - done),
                         )
                     )
@@ -259,7 +260,7 @@ class BinanceBroker:
         return classify_error(exc)
 
     def tracked(self, client_order_id: str) -> TrackedOrder | None:
-        return self.execution.tracker.get(client_order_id)
+        return self.execution.tracking.get(client_order_id)
 
 
 def error_scope_is_global(error: ErrorClass) -> bool:

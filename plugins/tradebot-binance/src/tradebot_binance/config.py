@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from tradebot.ops.secrets import load_secret, register_secret
+
 
 class Environment(StrEnum):
     PRODUCTION = "production"
@@ -114,14 +116,15 @@ def load_config(table: Mapping[str, Any], environ: Mapping[str, str] | None = No
     updates: dict[str, SecretStr] = {}
     missing: list[str] = []
     for field, env_field in (("api_key", "api_key_env"), ("api_secret", "api_secret_env")):
-        if getattr(config, field) is not None:
+        given: SecretStr | None = getattr(config, field)
+        if given is not None:  # registered too, so it is scrubbed from every log, store and report
+            register_secret(given, f"broker.binance.{field}")
             continue
         var = getattr(config, env_field)
-        value = env.get(var)
-        if not value:
+        if not env.get(var, "").strip():
             missing.append(f"{field} (environment variable {var} is not set)")
-        else:
-            updates[field] = SecretStr(value)
+        else:  # tradebot's one way to load a secret: read, stripped and registered for scrubbing
+            updates[field] = load_secret(f"broker.binance.{field}", env=var, environ=env)
     if missing:
         raise ValueError("[broker.binance] config invalid: " + "; ".join(missing))
     return config.model_copy(update=updates)

@@ -1,9 +1,11 @@
 """The REST edge: one python-binance ``AsyncClient`` pointed at the configured URLs, with pacing.
 
 ``read`` is for idempotent queries: it waits out bans and weight ceilings, resyncs the clock on -1021
-and retries rate limits (per ``Retry-After``), 5xx answers and network failures, a bounded number of times.
-``write`` sends once (after the same pacing): a failure is classified and raised as ``BrokerError`` for the
-OMS to decide (it looks the order up by client id before any resubmit).
+and retries (tenacity) rate limits (per ``Retry-After``), 5xx answers and network failures, at most
+``max_read_retries`` times; network failures wait an exponential backoff with jitter capped at
+``max_backoff_s``, the others retry at once (the clock resync or the pacing is the wait).
+``write`` sends once and is never retried (after the same pacing): a failure is classified and raised as
+``BrokerError`` for the OMS to decide (it looks the order up by client id before any resubmit).
 """
 
 from __future__ import annotations
@@ -16,6 +18,13 @@ from typing import Any, TypeVar
 from binance import AsyncClient
 from binance.exceptions import BinanceAPIException
 from loguru import logger
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from tradebot.domain.errors import BrokerError, ErrorAction, ErrorCategory, ErrorClass, ErrorScope
 from tradebot.domain.reasons import RATE_LIMIT_RETRY
@@ -101,30 +110,43 @@ class BinanceRest:
             await self._sleep(delay)
 
     async def read(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        attempt = 0
-        while True:
-            await self._pace()
-            try:
-                result = await call()
-            except Exception as exc:
-                self._observe_failure(exc)
-                error = classify_error(exc)
-                if error is None or attempt >= self._config.max_read_retries:
-                    raise as_broker_error(exc, what) from exc
-                attempt += 1
-                if isinstance(exc, BinanceAPIException) and exc.code == TIMESTAMP_CODE:
-                    await self._resync_quietly()
-                    continue
-                if error.category is ErrorCategory.RATE_LIMIT:
-                    if error.action is not ErrorAction.RETRY:
-                        raise as_broker_error(exc, what) from exc
-                    continue  # _observe_failure recorded the ban; _pace waits it out
-                if error.category is ErrorCategory.TRANSIENT_NETWORK:
-                    await self._sleep(min(self._config.max_backoff_s, 0.2 * 2**attempt))
-                    continue
-                raise as_broker_error(exc, what) from exc
-            self._observe(getattr(self.client.response, "headers", None))
-            return result
+        retries = self._config.max_read_retries
+        network_wait = wait_exponential_jitter(
+            multiplier=NETWORK_BACKOFF_INITIAL_S,
+            max=self._config.max_backoff_s,
+            jitter=NETWORK_BACKOFF_JITTER_S,
+        )
+
+        def wait(state: RetryCallState) -> float:
+            failure = state.outcome.exception() if state.outcome is not None else None
+            if failure is not None and _is_network(failure):
+                return float(network_wait(state))
+            return 0.0  # a -1021 was resynced, a rate limit is waited out by _pace
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_retryable_read),
+            stop=stop_after_attempt(retries + 1),
+            wait=wait,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    await self._pace()  # a wait longer than max_backoff_s raises BrokerError: not retried
+                    try:
+                        result = await call()
+                    except Exception as exc:
+                        self._observe_failure(exc)
+                        if _is_timestamp(exc) and attempt.retry_state.attempt_number <= retries:
+                            await self._resync_quietly()
+                        raise
+        except BrokerError:
+            raise
+        except Exception as exc:
+            raise as_broker_error(exc, what) from exc
+        self._observe(getattr(self.client.response, "headers", None))
+        return result
 
     async def write(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         await self._pace()
@@ -156,6 +178,32 @@ class BinanceRest:
         except Exception as exc:  # noqa: BLE001 - best effort; the retry (or the caller) reports failure
             # resync is best effort; the retry (or the caller) reports the failure
             logger.warning("binance clock resync failed: {!r}", exc)
+
+
+NETWORK_BACKOFF_INITIAL_S = 0.4  # first wait after a network failure or 5xx; doubles, capped at max_backoff_s
+NETWORK_BACKOFF_JITTER_S = 0.2  # plus up to this much, at random, so clients do not retry in step
+
+
+def _is_timestamp(exc: BaseException) -> bool:
+    return isinstance(exc, BinanceAPIException) and exc.code == TIMESTAMP_CODE
+
+
+def _is_network(exc: BaseException) -> bool:
+    error = classify_error(exc)
+    return error is not None and error.category is ErrorCategory.TRANSIENT_NETWORK and not _is_timestamp(exc)
+
+
+def _retryable_read(exc: BaseException) -> bool:
+    """A read is retried on -1021 (after a clock resync), a rate limit the venue says to retry, a 5xx answer
+    or a network failure; never on our own BrokerError (pacing gave up) nor on anything else."""
+    if isinstance(exc, BrokerError):
+        return False
+    error = classify_error(exc)
+    if error is None:
+        return False
+    if error.category is ErrorCategory.RATE_LIMIT:
+        return error.action is ErrorAction.RETRY
+    return error.category is ErrorCategory.TRANSIENT_NETWORK
 
 
 def _rate_limited(delay: float) -> ErrorClass:

@@ -17,6 +17,13 @@ from binance.exceptions import ReadLoopClosed
 from binance.ws.keepalive_websocket import KeepAliveWebsocket
 from binance.ws.streams import BinanceSocketManager
 from loguru import logger
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_never,
+    wait_exponential_jitter,
+)
 
 from tradebot.domain.clock import Clock
 from tradebot.domain.errors import BrokerError
@@ -86,14 +93,21 @@ class UserStream:
         if self._sock is not None:
             await close_socket(self._sock)
             self._sock = None
-        delay = 0.2
-        while self._sock is None:
-            try:
+        # any failure to open is logged and retried until it opens (or stop() cancels this task)
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(Exception),
+            stop=stop_never,
+            wait=wait_exponential_jitter(
+                multiplier=REOPEN_BACKOFF_INITIAL_S,
+                max=self._config.max_backoff_s,
+                jitter=REOPEN_BACKOFF_JITTER_S,
+            ),
+            before_sleep=_log_reopen_failure,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
                 self._sock = await self._open()
-            except Exception as exc:  # noqa: BLE001 - connect failure: logged, backed off, retried
-                logger.warning("binance user stream reconnect failed: {!r}", exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._config.max_backoff_s)
         await self._recover_quietly()
 
     async def _recover_quietly(self) -> None:
@@ -132,3 +146,12 @@ class UserStream:
                 await self._reopen("listen key expired")
                 continue
             await self._on_message(msg)
+
+
+REOPEN_BACKOFF_INITIAL_S = 0.2  # first wait after a failed reopen; doubles, capped at max_backoff_s
+REOPEN_BACKOFF_JITTER_S = 0.1  # plus up to this much, at random
+
+
+def _log_reopen_failure(state: RetryCallState) -> None:
+    failure = state.outcome.exception() if state.outcome is not None else None
+    logger.warning("binance user stream reconnect failed (attempt {}): {!r}", state.attempt_number, failure)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -149,7 +149,7 @@ class IbkrBroker:
             )
         specs = [spec_from_details(d) for d in details]
         try:
-            spec = choose_front_month(specs, self._clock.now().date(), self.config.roll_days)
+            spec = choose_front_month(specs, await self._venue_date(), self.config.roll_days)
         except ValueError as exc:
             raise BrokerError(f"{symbol}: {exc}", E.classify_ib_code(200)) from exc
         contract = next(d.contract for d in details if d.contract.conId == spec.con_id)
@@ -163,6 +163,14 @@ class IbkrBroker:
             self.config.roll_days,
         )
         return spec
+
+    async def _venue_date(self) -> date:
+        """Today at the venue (TWS's clock). Not the pipeline's clock: on bar time it reads 1970 until the
+        first bar, and the front month must be chosen before any bar arrives."""
+        venue_now = await self._request(self._ib.reqCurrentTimeAsync, "current time")
+        if not isinstance(venue_now, datetime):
+            raise BrokerError(f"IB current time is not a time: {venue_now!r}", E.classify_ib_code(200))
+        return venue_now.astimezone(UTC).date()
 
     async def _contract(self, symbol: str) -> Any:
         if symbol not in self._contracts:
@@ -183,8 +191,13 @@ class IbkrBroker:
         dropped or TWS stayed silent (NET_RETRY: look the id up with ``order_status`` before any retry).
         """
         await self._ready()
-        if self._tracker.get(request.client_order_id) is not None:
+        cid = request.client_order_id
+        if self._tracker.get(cid) is not None:
             return  # idempotent: this client order id is already at the venue
+        if await self.order_status(cid) is not None:
+            # an order of an earlier process (TWS never refuses a reused orderRef): adopted, not sent again
+            logger.warning("ibkr submit {}: the venue already has this client order id; not sent", cid)
+            return
         contract = await self._contract(request.symbol)
         try:
             legs = build_legs(request, self.config.account, self._ib.client.getReqId)
@@ -197,7 +210,7 @@ class IbkrBroker:
             for leg in legs:
                 self._ib.placeOrder(contract, leg.order)
         except ConnectionError as exc:
-            self._forget(records)
+            self._forget(records, refused=True)
             raise BrokerError(
                 f"IB connection lost while sending {request.client_order_id}",
                 E.network_error(E.IB_NOT_CONNECTED),
@@ -216,14 +229,14 @@ class IbkrBroker:
             await asyncio.gather(answered, lost, return_exceptions=True)  # retrieve, never leak
         failed = next((r for r in records if r.failure is not None), None)
         if failed is not None and failed.failure is not None:
-            self._forget(records)
+            self._forget(records, refused=True)
             raise BrokerError(
                 f"IB refused {request.client_order_id}: {failed.failure_message}", failed.failure
             )
         if all(r.answered.is_set() for r in records):
             return
         if self.connection.state is not ConnState.READY:
-            self._forget([r for r in records if not r.answered.is_set()])
+            self._forget([r for r in records if not r.answered.is_set()], refused=False)
             raise BrokerError(
                 f"IB connection lost while submitting {request.client_order_id}; "
                 "look it up by client order id before any retry",
@@ -235,10 +248,11 @@ class IbkrBroker:
             E.network_error(E.IB_REQUEST_TIMEOUT, client_order_id=request.client_order_id),
         )
 
-    def _forget(self, records: list[OrderRecord]) -> None:
+    def _forget(self, records: list[OrderRecord], *, refused: bool) -> None:
         for record in records:
-            if not record.accepted and not record.terminal:
-                self._tracker.forget(record.client_order_id)
+            cid = record.client_order_id
+            if not self._tracker.is_accepted(cid) and not self._tracker.is_final(cid):
+                self._tracker.forget(cid, refused=refused)
 
     async def cancel(self, client_order_id: str) -> None:
         await self._ready()
@@ -246,7 +260,7 @@ class IbkrBroker:
         if record is None:
             cls = E.classify_ib_code(10147)
             raise BrokerError(f"unknown client order id {client_order_id}", cls)
-        if record.terminal:
+        if self._tracker.is_final(client_order_id):
             return
         trade = self._trade_for(client_order_id)
         if trade is not None:
@@ -266,14 +280,19 @@ class IbkrBroker:
         if symbol is None:
             self._ib.reqGlobalCancel()
             return
-        for record in list(self._tracker.records.values()):
-            if record.symbol == symbol and not record.terminal and record.parent_client_order_id is None:
-                await self.cancel(record.client_order_id)
-        for record in list(self._tracker.records.values()):
-            if record.symbol == symbol and not record.terminal and record.parent_client_order_id is not None:
-                parent = self._tracker.get(record.parent_client_order_id)
-                if parent is None or parent.filled > 0:  # unfilled parents take their children along
-                    await self.cancel(record.client_order_id)
+        tracker = self._tracker
+        mine = [r for r in tracker.records.values() if r.symbol == symbol]
+        for record in mine:
+            cid = record.client_order_id
+            if not tracker.is_final(cid) and record.parent_client_order_id is None:
+                await self.cancel(cid)
+        for record in mine:
+            cid, parent = record.client_order_id, record.parent_client_order_id
+            # an unfilled parent takes its children along
+            if parent is not None and not tracker.is_final(cid) and (
+                tracker.get(parent) is None or tracker.filled(parent) > 0
+            ):
+                await self.cancel(cid)
 
     async def flatten(self, symbol: str, client_order_id: str) -> str | None:
         """Cancel ``symbol``'s orders and close its position with a market order; None if already flat."""
@@ -297,13 +316,20 @@ class IbkrBroker:
         return client_order_id
 
     async def order_status(self, client_order_id: str) -> OrderSnapshot | None:
-        record = self._tracker.get(client_order_id)
-        if record is not None:
-            return record.snapshot()
+        """Our record, else TWS's (open or completed) order, which is then tracked (adopted)."""
+        snapshot = self._tracker.snapshot(client_order_id)
+        if snapshot is not None:
+            return snapshot
+        if client_order_id in self._tracker.never_sent:
+            return None  # the request failed: ib_async's local trace of it is no order
         trade = self._trade_for(client_order_id)
         if trade is None:
             return None
-        return snapshot_from_trade(trade, self._parent_ref(trade, self._ib.trades()), final=True)
+        parent_ref = self._parent_ref(trade, self._ib.trades())
+        found = snapshot_from_trade(trade, parent_ref, final=True)
+        if not found.status.is_terminal:
+            self._tracker.adopt(trade, parent_ref)
+        return found
 
     # ----- reconciliation reports
     async def open_orders(self) -> list[OrderSnapshot]:
@@ -312,7 +338,10 @@ class IbkrBroker:
         for trade in trades:
             if not trade.order.orderRef or trade.orderStatus.status not in ("PreSubmitted", "Submitted"):
                 continue
-            out.append(snapshot_from_trade(trade, self._parent_ref(trade, trades)))
+            parent_ref = self._parent_ref(trade, trades)
+            out.append(snapshot_from_trade(trade, parent_ref))
+            if self._tracker.get(str(trade.order.orderRef)) is None:
+                self._tracker.adopt(trade, parent_ref)  # its later updates are reported at once
         return sorted(out, key=lambda s: int(s.venue_order_id))
 
     def _parent_ref(self, trade: Any, trades: list[Any]) -> str | None:

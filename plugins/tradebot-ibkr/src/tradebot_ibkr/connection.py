@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from loguru import logger
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from tradebot.domain.clock import Clock
 from tradebot.domain.errors import BrokerError, ErrorClass
@@ -55,6 +56,10 @@ class Backoff:
         """Delay before retry ``attempt`` (0-based); ``unit_random`` in [0, 1) supplies the jitter."""
         base = min(self.max_s, self.initial_s * self.factor ** max(0, attempt))
         return max(0.0, base * (1.0 + self.jitter * (2.0 * unit_random - 1.0)))
+
+    def wait(self, rng: random.Random, *, skip: int = 0) -> Callable[[RetryCallState], float]:
+        """A tenacity wait: after the n-th failed attempt, ``delay(n - 1 + skip)`` jittered by ``rng``."""
+        return lambda state: self.delay(state.attempt_number - 1 + skip, rng.random())
 
 
 def in_restart_window(now: datetime, restart_minute_of_day: int, window_min: int) -> bool:
@@ -148,19 +153,16 @@ class ConnectionManager:
         if self._state in (ConnState.READY, ConnState.CONNECTED):
             return
         self._closing = False
-        last: BaseException | None = None
-        for attempt in range(self._config.connect_attempts):
-            if attempt:
-                await self._sleep(self._backoff.delay(attempt - 1, self._rng.random()))
-            try:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_retryable_connect),
+            stop=stop_after_attempt(self._config.connect_attempts),
+            wait=self._backoff.wait(self._rng),
+            sleep=self._sleep,
+            reraise=True,  # the last BrokerError, as is
+        )
+        async for attempt in retrying:
+            with attempt:
                 await self._connect_once(first=True)
-                return
-            except BrokerError as exc:
-                if exc.error_class.details.get("ib_reason") == E.IB_DUPLICATE_CLIENT_ID:
-                    raise  # another session holds our client id: retrying cannot help
-                last = exc
-        assert last is not None
-        raise last
 
     async def _connect_once(self, *, first: bool) -> None:
         self._connecting = True
@@ -287,15 +289,36 @@ class ConnectionManager:
             self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect_loop())
 
     async def _reconnect_loop(self) -> None:
-        attempt = 0
-        while not self._closing:
-            await self._sleep(self._backoff.delay(attempt, self._rng.random()))
-            if self.closing:
-                return
-            try:
-                await self._connect_once(first=False)
-                self.reconnects += 1
-                return
-            except BrokerError as exc:
-                logger.warning("ibkr reconnect attempt {} failed: {}", attempt + 1, exc)
-                attempt += 1
+        """Reconnect until connected or ``close()``: a wait before each attempt, longer after each failure."""
+        await self._sleep(self._backoff.delay(0, self._rng.random()))
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(lambda exc: isinstance(exc, BrokerError)),
+            stop=lambda state: self._closing,
+            wait=self._backoff.wait(self._rng, skip=1),
+            before_sleep=_log_reconnect_failure,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                if self._closing:
+                    return
+                with attempt:
+                    await self._connect_once(first=False)
+        except BrokerError:
+            if self._closing:
+                return  # close() during the last attempt: nothing to report
+            raise
+        self.reconnects += 1
+
+
+def _retryable_connect(exc: BaseException) -> bool:
+    """A failed first connect is retried, unless another session holds our client id (326)."""
+    if not isinstance(exc, BrokerError):
+        return False
+    return exc.error_class.details.get("ib_reason") != E.IB_DUPLICATE_CLIENT_ID
+
+
+def _log_reconnect_failure(state: RetryCallState) -> None:
+    failure = state.outcome.exception() if state.outcome is not None else None
+    logger.warning("ibkr reconnect attempt {} failed: {}", state.attempt_number, failure)

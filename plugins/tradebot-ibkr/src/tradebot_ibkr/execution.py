@@ -2,7 +2,8 @@
 
 Every IB order carries ``orderRef`` = our client order id, so orders and executions are matched back to us
 by orderRef (stable across reconnects, unlike ib_async's in-memory Trade objects). Each event is emitted
-exactly once: acceptance and the terminal event per client order id, fills per IB ``execId``.
+exactly once (the core's ``OrderTracking``): acceptance and the terminal event per client order id, fills
+per IB ``execId``; an order found at the venue after a restart is adopted, never accepted a second time.
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ from typing import Any
 
 from ib_async import Order
 
+from tradebot.brokers.order_tracking import Fill, OrderTracking, TrackedOrder
 from tradebot.domain.clock import Clock
 from tradebot.domain.errors import ErrorClass
 from tradebot.domain.events import (
     BrokerEvent,
-    OrderAccepted,
-    OrderCanceled,
     OrderFilled,
-    OrderRejected,
     OrderSnapshot,
     OrderStatus,
 )
@@ -161,6 +160,9 @@ def build_legs(request: OrderRequest, account: str, next_id: Callable[[], int]) 
 
 @dataclass(slots=True)
 class OrderRecord:
+    """How one of our orders is addressed at IB, and the submit handshake; its event state (accepted,
+    fills, final) is the core's ``OrderTracking``."""
+
     client_order_id: str
     symbol: str
     side: Side
@@ -172,10 +174,7 @@ class OrderRecord:
     reduce_only: bool
     parent_client_order_id: str | None
     order_id: int = 0
-    accepted: bool = False
-    terminal: bool = False
     status: OrderStatus = OrderStatus.SUBMITTED
-    filled: Decimal = Decimal(0)
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     failure: ErrorClass | None = None  # the request failed (rate limit, auth, network): no order exists
     failure_message: str = ""
@@ -196,14 +195,14 @@ class OrderRecord:
             order_id,
         )
 
-    def snapshot(self) -> OrderSnapshot:
+    def snapshot(self, filled: Decimal) -> OrderSnapshot:
         return OrderSnapshot(
             client_order_id=self.client_order_id,
             venue_order_id=str(self.order_id),
             symbol=self.symbol,
             side=self.side,
             quantity=self.quantity,
-            filled_qty=self.filled,
+            filled_qty=filled,
             order_type=self.order_type,
             status=self.status,
             limit_price=self.limit_price,
@@ -215,7 +214,7 @@ class OrderRecord:
 
 
 def record_from_trade(trade: Any, parent_ref: str | None) -> OrderRecord:
-    """Adopt an order found at the venue (after a restart) from its ib_async Trade."""
+    """An order found at the venue (e.g. after a restart), from its ib_async Trade."""
     o = trade.order
     ib_type = str(o.orderType)
     order_type = _OUR_TYPES.get(ib_type, OrderType.LIMIT)
@@ -237,26 +236,78 @@ def record_from_trade(trade: Any, parent_ref: str | None) -> OrderRecord:
     )
 
 
+def _trade_filled(trade: Any) -> Decimal:
+    raw = trade.orderStatus.filled or getattr(trade.order, "filledQuantity", 0.0)
+    return _dec(raw) if 0 < float(raw) < UNSET_DOUBLE else Decimal(0)
+
+
 class ExecutionTracker:
-    """Turns ib_async trade/fill callbacks into our events, once each."""
+    """Turns ib_async trade/fill callbacks into our events, once each (through the core's tracking).
+
+    An order of ours that TWS reports but this process did not place (after a restart) is adopted: it is
+    already accepted, so its later status and executions become events without a second OrderAccepted.
+    """
 
     def __init__(self, clock: Clock, emit: Callable[[BrokerEvent], None]) -> None:
         self._clock = clock
-        self._emit = emit
+        self._emit_one = emit
+        self.tracking = OrderTracking(default_fee_currency="USD")
         self.records: dict[str, OrderRecord] = {}
         self.by_order_id: dict[int, str] = {}
-        self.fill_ids: set[str] = set()
+        self.fill_ids: set[str] = set()  # executions seen (history before this process included)
+        self.never_sent: set[str] = set()  # ids whose request failed: TWS keeps a local trace of them
         self.history_mode = False  # while True, executions are recorded as history, not emitted
         self._pending_fills: dict[str, tuple[Any, Any]] = {}
 
+    def _emit(self, events: list[BrokerEvent]) -> None:
+        for event in events:
+            self._emit_one(event)
+
     # ----- bookkeeping
     def add(self, record: OrderRecord) -> None:
+        """An order this process is placing: pending until TWS answers."""
         self.records[record.client_order_id] = record
+        self.never_sent.discard(record.client_order_id)
+        self.tracking.expect(record.client_order_id, record.symbol, record.side, record.quantity,
+                             parent=record.parent_client_order_id)
         if record.order_id:
             self.by_order_id[record.order_id] = record.client_order_id
+            self.tracking.link(record.client_order_id, str(record.order_id))
+
+    def adopt(self, trade: Any, parent_ref: str | None) -> OrderRecord:
+        """An order found at the venue: tracked as accepted, its filled quantity the baseline."""
+        record = record_from_trade(trade, parent_ref)
+        filled = _trade_filled(trade)
+        record.status = OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.ACCEPTED
+        record.answered.set()
+        self.records[record.client_order_id] = record
+        self.never_sent.discard(record.client_order_id)
+        if record.order_id:
+            self.by_order_id[record.order_id] = record.client_order_id
+        self.tracking.adopt(record.snapshot(filled))
+        return record
 
     def get(self, client_order_id: str) -> OrderRecord | None:
         return self.records.get(client_order_id)
+
+    def state(self, client_order_id: str) -> TrackedOrder | None:
+        return self.tracking.get(client_order_id)
+
+    def is_final(self, client_order_id: str) -> bool:
+        state = self.tracking.get(client_order_id)
+        return state is not None and state.terminal
+
+    def is_accepted(self, client_order_id: str) -> bool:
+        state = self.tracking.get(client_order_id)
+        return state is not None and state.accepted
+
+    def filled(self, client_order_id: str) -> Decimal:
+        state = self.tracking.get(client_order_id)
+        return state.filled_qty if state is not None else Decimal(0)
+
+    def snapshot(self, client_order_id: str) -> OrderSnapshot | None:
+        record = self.records.get(client_order_id)
+        return None if record is None else record.snapshot(self.filled(client_order_id))
 
     def _record_for(self, trade: Any) -> OrderRecord | None:
         ref = str(getattr(trade.order, "orderRef", "") or "")
@@ -265,12 +316,11 @@ class ExecutionTracker:
             coid = self.by_order_id.get(int(trade.order.orderId))
             record = self.records.get(coid) if coid else None
         if record is None and ref:
-            parent_ref = self._parent_ref(trade)
-            record = record_from_trade(trade, parent_ref)
-            self.add(record)
+            record = self.adopt(trade, self._parent_ref(trade))
         if record is not None and trade.order.orderId and record.order_id != trade.order.orderId:
             record.order_id = int(trade.order.orderId)
             self.by_order_id[record.order_id] = record.client_order_id
+            self.tracking.link(record.client_order_id, str(record.order_id), primary=False)
         return record
 
     def _parent_ref(self, trade: Any) -> str | None:
@@ -281,25 +331,22 @@ class ExecutionTracker:
 
     # ----- emitters
     def _accept(self, record: OrderRecord) -> None:
-        if record.accepted or record.terminal:
-            return
-        record.accepted = True
-        record.status = OrderStatus.ACCEPTED
-        self._emit(OrderAccepted(record.client_order_id, str(record.order_id), self._clock.now()))
+        events = self.tracking.accepted(record.client_order_id, self._clock.now(), str(record.order_id))
+        if events:
+            record.status = OrderStatus.ACCEPTED
+        self._emit(events)
 
     def _cancel(self, record: OrderRecord, reason: str) -> None:
-        if record.terminal:
-            return
-        record.terminal = True
-        record.status = OrderStatus.CANCELED
-        self._emit(OrderCanceled(record.client_order_id, self._clock.now(), reason))
+        events = self.tracking.canceled(record.client_order_id, self._clock.now(), reason)
+        if events:
+            record.status = OrderStatus.CANCELED
+        self._emit(events)
 
     def _reject(self, record: OrderRecord, reason: str, code: int) -> None:
-        if record.terminal:
-            return
-        record.terminal = True
-        record.status = OrderStatus.REJECTED
-        self._emit(OrderRejected(record.client_order_id, reason, self._clock.now(), venue_code=str(code)))
+        events = self.tracking.rejected(record.client_order_id, reason, self._clock.now(), str(code))
+        if events:
+            record.status = OrderStatus.REJECTED
+        self._emit(events)
 
     # ----- ib_async callbacks
     def on_status(self, trade: Any) -> None:
@@ -323,26 +370,32 @@ class ExecutionTracker:
 
     def _ended(self, record: OrderRecord, code: int, message: str) -> None:
         """The venue ended an order: canceled (202 or no code), rejected, or the request itself failed."""
-        if record.terminal or record.failure is not None:
+        cid = record.client_order_id
+        if self.is_final(cid) or record.failure is not None:
             return
-        if code and code != 202 and not record.accepted:
+        if code and code != 202 and not self.is_accepted(cid):
             cls = E.classify_ib_code(code)
             if E.is_request_failure(cls):  # throttled / refused: submit() raises, no order exists
                 record.failure = cls
                 record.failure_message = message
             else:
                 self._reject(record, message or f"IB error {code}", code)
-        elif record.filled < record.quantity:
+        elif self.filled(cid) < record.quantity:
             self._cancel(
                 record, f"{E.IB_ORDER_REJECTED}:{code} {message}" if code and code != 202 else message
             )
         record.answered.set()
 
-    def forget(self, client_order_id: str) -> None:
-        """Drop a record whose submit failed as a request (the id may be submitted again)."""
+    def forget(self, client_order_id: str, *, refused: bool) -> None:
+        """Drop a record whose submit did not complete (the id may be submitted again). ``refused``: TWS
+        refused the request or it never left, so no order exists (ib_async's local trace of it is none);
+        otherwise the order may have reached TWS and a lookup by client order id decides."""
         record = self.records.pop(client_order_id, None)
         if record is not None and self.by_order_id.get(record.order_id) == client_order_id:
             del self.by_order_id[record.order_id]
+        self.tracking.forget(client_order_id)
+        if refused:
+            self.never_sent.add(client_order_id)
 
     def on_exec(self, trade: Any, fill: Any) -> None:
         exec_id = str(fill.execution.execId)
@@ -368,7 +421,8 @@ class ExecutionTracker:
                 if str(trade.orderStatus.status) in WORKING_STATUSES:
                     self._accept(record)
         for record in list(self.records.values()):
-            if not record.terminal and record.client_order_id not in seen and record.filled < record.quantity:
+            cid = record.client_order_id
+            if not self.is_final(cid) and cid not in seen and self.filled(cid) < record.quantity:
                 self._cancel(record, E.IB_RECONCILED_NOT_OPEN)
 
     def _fill(self, fill: Any, report: Any) -> None:
@@ -381,34 +435,20 @@ class ExecutionTracker:
         if record is None:
             return  # not ours (manual or another client's order)
         self.fill_ids.add(exec_id)
-        shares = _dec(ex.shares)
-        cum = _dec(ex.cumQty) if ex.cumQty else record.filled + shares
-        record.filled = max(record.filled, cum)
         if self.history_mode:
             return  # before this process started: fills_since reports it; it is not a new event
-        self._accept(record)
-        leaves = max(Decimal(0), record.quantity - record.filled)
-        record.status = OrderStatus.FILLED if leaves == 0 else OrderStatus.PARTIALLY_FILLED
+        shares = _dec(ex.shares)
         fee = _dec(report.commission) if report is not None and report.execId == exec_id else Decimal(0)
         currency = str(report.currency) if report is not None and report.currency else "USD"
         ts = ex.time if isinstance(ex.time, datetime) and ex.time.tzinfo is not None else self._clock.now()
-        self._emit(
-            OrderFilled(
-                client_order_id=record.client_order_id,
-                venue_order_id=str(record.order_id),
-                fill_id=exec_id,
-                symbol=record.symbol,
-                side=record.side,
-                quantity=shares,
-                price=_dec(ex.price),
-                fee=fee,
-                fee_currency=currency,
-                ts=ts,
-                leaves_qty=leaves,
-            )
-        )
-        if leaves == 0:
-            record.terminal = True
+        events = self.tracking.filled(record.client_order_id, Fill(
+            exec_id, shares, _dec(ex.price), ts, fee, currency,
+            cum_qty=_dec(ex.cumQty) if ex.cumQty else None, venue_order_id=str(record.order_id),
+        ))
+        state = self.tracking.get(record.client_order_id)
+        if events and state is not None:
+            record.status = OrderStatus.FILLED if state.leaves_qty == 0 else OrderStatus.PARTIALLY_FILLED
+        self._emit(events)
 
 
 def fill_report(

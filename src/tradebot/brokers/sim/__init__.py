@@ -1,7 +1,8 @@
 """The built-in simulated venue ``sim``, registered through the ``tradebot.brokers`` entry point.
 
 ``plugin.factory(config, clock)`` validates the ``[broker.sim]`` table (``SimConfig``) and returns a
-connected-on-demand ``SimBroker`` over a fresh ``SimVenue`` (durable when ``state_path`` is set).
+connected-on-demand ``SimBroker`` over a fresh ``SimVenue`` (durable when ``state_path`` is set; in a run
+the venue is instead rebuilt from the event store, see ``projection``).
 """
 
 from __future__ import annotations

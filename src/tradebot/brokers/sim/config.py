@@ -8,7 +8,9 @@ fee_bps = 0.5            # of notional (price x qty x multiplier), on every fill
 starting_cash = "10000"
 currency = "USD"
 latency_bars = 0         # extra bars an order waits before it can fill (0: the next bar)
-state_path = "runs/sim_venue.db"   # optional: SQLite file that keeps orders, fills, positions across restarts
+state_path = "runs/sim_venue.db"   # optional, for a venue used on its own (the conformance kit, tools): a
+                                   # SQLite file that keeps orders, fills, positions across restarts. A run
+                                   # refuses it: its venue is rebuilt from the event store instead
 
 [broker.sim.instruments.MES]       # optional specs; other symbols use default_instrument
 venue = "CME"

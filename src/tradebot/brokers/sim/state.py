@@ -77,7 +77,11 @@ class VenueStateFile:
     """Write-through persistence of a ``VenueState``; one writer (the venue)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from tradebot.store.permissions import create_owner_only, owner_only_dir, owner_only_sqlite
+
+        owner_only_dir(path.parent)
+        create_owner_only(path)  # 0600 before SQLite opens it: its -wal and -shm files take the same mode
+        owner_only_sqlite(path)
         self.path = path
         self._conn = sqlite3.connect(str(path), isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")

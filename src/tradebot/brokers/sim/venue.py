@@ -66,6 +66,11 @@ FaultKind = Literal["auth", "rate_limit", "network"]
 FEE_QUANTUM = Decimal("0.00000001")
 SUPPORTED_TYPES = frozenset({OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT})
 SUPPORTED_TIF = frozenset({TimeInForce.DAY, TimeInForce.GTC, TimeInForce.IOC})
+# the reasons of OrderCanceled events a client's request caused (every other cancel is the venue's own doing)
+CANCELED_BY_CLIENT = "canceled by client"
+CANCELED_BY_CANCEL_ALL = "cancel all"
+CLIENT_CANCEL_REASONS = frozenset({CANCELED_BY_CLIENT, CANCELED_BY_CANCEL_ALL})
+VENUE_REJECT = "VENUE_REJECT"  # the venue_code of a valid order the venue refused anyway (an injected reject)
 
 
 @dataclass(slots=True)
@@ -186,6 +191,15 @@ class SimVenue:
             del self._journal[:drop]
             self._journal_base = low
 
+    def forget_journal(self) -> None:
+        """Drop the events published so far (nobody can ask for them: no session reads before them)."""
+        self._journal_base = self.journal_end
+        self._journal = []
+
+    @property
+    def has_state_file(self) -> bool:
+        return self._file is not None
+
     def drop_connections(self, reason: str = "venue dropped the connection") -> None:
         sessions, self._sessions = self._sessions, []
         for session in sessions:
@@ -231,7 +245,7 @@ class SimVenue:
         entry = self._new_order(request, now)
         problem: tuple[str, str] | None = None
         if self._reject_next:
-            problem = ("VENUE_REJECT", self._reject_next.popleft())
+            problem = (VENUE_REJECT, self._reject_next.popleft())
         else:
             problem = self._validate(request)
         if problem is not None:
@@ -254,7 +268,7 @@ class SimVenue:
         if order is None or not order.is_open:
             return False
         change = _Change()
-        self._cancel(change, order, "canceled by client")
+        self._cancel(change, order, CANCELED_BY_CLIENT)
         if order.filled_qty == ZERO:
             for child in self._children(order):
                 if child.is_open:
@@ -267,7 +281,7 @@ class SimVenue:
         change = _Change()
         for order in [self._orders[cid] for cid in self._open_ids]:
             if order.is_open and (symbol is None or order.symbol == symbol):
-                self._cancel(change, order, "cancel all")
+                self._cancel(change, order, CANCELED_BY_CANCEL_ALL)
         self._commit(change)
         return len(change.events)
 
@@ -287,6 +301,10 @@ class SimVenue:
     def fills_since(self, since: datetime) -> list[OrderFilled]:
         self._request()
         return [f for f in self._fills if f.ts >= since]
+
+    def all_fills(self) -> list[OrderFilled]:
+        """Every fill the venue made, in order (its own truth; not a client request)."""
+        return list(self._fills)
 
     def positions(self) -> list[PositionSnapshot]:
         self._request()

@@ -1,0 +1,122 @@
+"""Bad command-line arguments and unreadable inputs they point at: exit 2 (bad input) with one or two lines
+naming the argument or file and what to do; nothing written. ``--debug`` shows the traceback as well.
+
+In each row's arguments ``{data}`` is a good bar file, ``{dir}`` a directory, ``{tmp}`` the test's folder
+and ``{store}`` a store path that does not exist yet. Any new argument gets its rows here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from bad_input_helpers import RunCli
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@dataclass(frozen=True)
+class ArgCase:
+    name: str
+    args: tuple[str, ...]
+    words: tuple[str, ...]
+    code: int = 2
+    env: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, bytes] = field(default_factory=dict)  # {tmp}-relative files to write first
+
+
+ARG_CASES = [
+    ArgCase(
+        "--data is a directory",
+        ("replay", "--data", "{dir}", "--out", "{store}"),
+        ("{dir}", "Is a directory"),
+    ),
+    ArgCase(
+        "--data does not exist", ("replay", "--data", "{tmp}/nope.csv", "--out", "{store}"), ("not found",)
+    ),
+    ArgCase(
+        "--out is a directory",
+        ("replay", "--data", "{data}", "--out", "{dir}"),
+        ("--store/--out", "{dir} is a directory", "tradebot.db"),
+    ),
+    ArgCase(
+        "--store is a directory",
+        ("run", "--data", "{data}", "--store", "{dir}"),
+        ("--store/--out", "{dir} is a directory"),
+    ),
+    ArgCase(
+        "--out under a file",
+        ("replay", "--data", "{data}", "--out", "{tmp}/a-file/week.db"),
+        ("{tmp}/a-file", "a file is in the way"),
+        files={"a-file": b"x"},
+    ),
+    ArgCase(
+        "--intents is a directory",
+        ("replay", "--data", "{data}", "--out", "{store}", "--intents", "{dir}"),
+        ("--intents", "{dir} is not a file"),
+    ),
+    ArgCase(
+        "--intents does not exist",
+        ("replay", "--data", "{data}", "--out", "{store}", "--intents", "{tmp}/none.jsonl"),
+        ("--intents", "not found"),
+    ),
+    ArgCase(
+        "--mode is unknown", ("run", "--mode", "yolo", "--data", "{data}", "--store", "{store}"), ("--mode",)
+    ),
+    ArgCase(
+        "--max-bars 0", ("run", "--data", "{data}", "--store", "{store}", "--max-bars", "0"), ("--max-bars",)
+    ),
+    ArgCase("an unknown option", ("replay", "--data", "{data}", "--out", "{store}", "--fast"), ("--fast",)),
+    ArgCase(
+        "a config file that is not UTF-8",
+        ("replay", "--config", "{tmp}/latin1.toml", "--data", "{data}", "--out", "{store}"),
+        ("{tmp}/latin1.toml", "UTF-8"),
+        files={"latin1.toml": b'[run]\naccount_id = "caf\xe9"\n'},
+    ),
+    ArgCase(
+        "a config path that is a directory",
+        ("replay", "--config", "{dir}", "--data", "{data}", "--out", "{store}"),
+        ("{dir}", "not a file"),
+    ),
+    ArgCase(
+        "a section variable that is not JSON",
+        ("replay", "--data", "{data}", "--out", "{store}"),
+        ("TRADEBOT_INSTRUMENTS", "JSON"),
+        env={"TRADEBOT_INSTRUMENTS": "{bad"},
+    ),
+    ArgCase("status of a store that does not exist", ("status", "--store", "{store}"), ("{store}",)),
+    ArgCase("status of a directory", ("status", "--store", "{dir}"), ("{dir}", "not an event store")),
+]
+
+
+def _fill(text: str, tmp: Path, data: Path) -> str:
+    return text.format(tmp=tmp, data=data, dir=tmp / "a-dir", store=tmp / "new.db")
+
+
+@pytest.mark.parametrize("case", ARG_CASES, ids=[c.name for c in ARG_CASES])
+def test_a_bad_argument_is_refused_naming_it(
+    case: ArgCase, tmp_path: Path, sample_lines: list[str], run_cli: RunCli
+) -> None:
+    data = tmp_path / "bars.csv"
+    data.write_text("\n".join(sample_lines[:31]) + "\n")
+    (tmp_path / "a-dir").mkdir()
+    for name, content in case.files.items():
+        (tmp_path / name).write_bytes(content)
+
+    result = run_cli(*(_fill(a, tmp_path, data) for a in case.args), env=case.env)
+
+    assert result.code == case.code, result.output
+    for word in case.words:
+        assert _fill(word, tmp_path, data) in result.stderr, result.stderr
+    assert not (tmp_path / "new.db").exists()  # refused before any store is written
+
+
+def test_debug_shows_the_traceback_too(tmp_path: Path, run_cli: RunCli) -> None:
+    (tmp_path / "a-dir").mkdir()
+    plain = run_cli("status", "--store", str(tmp_path / "a-dir"))
+    debug = run_cli("status", "--store", str(tmp_path / "a-dir"), "--debug")
+    assert plain.code == debug.code == 2
+    assert "Traceback" not in plain.stderr and "Traceback" in debug.stderr
+    assert plain.stderr.strip() in debug.stderr  # the same message, after the traceback

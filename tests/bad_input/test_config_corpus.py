@@ -1,0 +1,249 @@
+"""Bad configuration corpus: configs, constitutions and environment overrides that must be refused.
+
+For every case both ``tradebot config check`` and ``tradebot run`` run as subprocesses (the real CLI, the
+shipped config and constitution with one defect each). They must agree: exit 2, the same problem lines,
+each naming its key path and where the value came from (file or environment), and no traceback. Any new
+configuration input gets its rows here.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tradebot.domain.state import Mode
+from tradebot.risk.constitution import load_constitution
+
+REPO = Path(__file__).resolve().parents[2]
+TOML = (REPO / "config" / "tradebot.toml").read_text()
+CONSTITUTION = (REPO / "config" / "constitution.yaml").read_text()
+CAP = "TRADEBOT_CONSTITUTION__INSTRUMENTS__MES__LIMITS__DAILY_LOSS_CAP_USD"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    expect: tuple[str, ...]  # each must be in one problem line; ``{toml}``/``{constitution}``: the files
+    toml: tuple[tuple[str, str], ...] = ()  # (old, new) replacements in the shipped tradebot.toml
+    constitution: tuple[tuple[str, str], ...] = ()  # ... and in the shipped constitution.yaml
+    env: Mapping[str, str] = field(default_factory=dict)
+    mode: str = "observe"
+
+
+CASES = [
+    Case(
+        "empty constitution",
+        (
+            "default.limits.daily_loss_cap_usd: required (write a value, or null for no limit) "
+            "(from file {constitution})",
+            "default.limits.position_limit: required",
+            "default.limits.dvs_min: required (write a value)",
+        ),
+        constitution=((CONSTITUTION, ""),),
+    ),
+    Case(
+        "a loss cap missing from both default and the instrument",
+        (
+            "instruments.MES.limits.daily_loss_cap_usd: required (in this section or in default) "
+            "(write a value, or null for no limit) (from file {constitution})",
+        ),
+        constitution=(("    daily_loss_cap_usd: 100\n", ""), ("      daily_loss_cap_usd: 30\n", "")),
+    ),
+    Case(
+        "unquoted flatten_at (YAML base 60)",
+        (
+            'instruments.MES.session.flatten_at: expected a quoted "HH:MM" time, read 955 '
+            "(YAML reads an unquoted 15:55 as the number 955: quote it) (from file {constitution})",
+        ),
+        constitution=(('flatten_at: "15:55"', "flatten_at: 15:55"),),
+    ),
+    Case(
+        "unquoted window start",
+        ('instruments.MES.session.no_trade_windows.1.start: expected a quoted "HH:MM" time, read 720',),
+        constitution=(('start: "12:00"', "start: 12:00"),),
+    ),
+    Case(
+        "typo in the constitution",
+        (
+            "instruments.MES.limits.daily_loss_cap: unknown key (did you mean 'daily_loss_cap_usd'?) "
+            "(from file {constitution})",
+        ),
+        constitution=(("      daily_loss_cap_usd: 30", "      daily_loss_cap: 30"),),
+    ),
+    Case(
+        "override value that is not a number",
+        (f"{CAP}: Input should be a valid decimal (read 'abc') (from environment {CAP})",),
+        env={CAP: "abc"},
+    ),
+    Case(
+        "empty override (no limit is only an explicit null)",
+        (f"{CAP}: empty value (write null for no limit) (from environment {CAP})",),
+        env={CAP: ""},
+    ),
+    Case(
+        "override of an unknown constitution key",
+        (
+            "TRADEBOT_CONSTITUTION__INSTRUMENTS__MES__LIMITS__DAILY_LOSS_CAP: unknown constitution key "
+            "limits.daily_loss_cap (did you mean 'daily_loss_cap_usd'?) "
+            "(from environment TRADEBOT_CONSTITUTION__INSTRUMENTS__MES__LIMITS__DAILY_LOSS_CAP)",
+        ),
+        env={"TRADEBOT_CONSTITUTION__INSTRUMENTS__MES__LIMITS__DAILY_LOSS_CAP": "20"},
+    ),
+    Case(
+        "override that loosens a limit in live mode",
+        (
+            f"{CAP}: refused in live mode: the override 100000 loosens "
+            f"instruments.MES.limits.daily_loss_cap_usd (the file says 30) (from environment {CAP})",
+        ),
+        env={CAP: "100000"},
+        mode="live",
+    ),
+    Case(
+        "unknown TRADEBOT_ variable",
+        (
+            "TRADEBOT_BOGUS__X: unknown environment variable: no settings key by that name "
+            "(from environment TRADEBOT_BOGUS__X)",
+        ),
+        env={"TRADEBOT_BOGUS__X": "1"},
+    ),
+    Case(
+        "unknown profile",
+        (
+            "strategy.profile: unknown signal profile 'nonsense'; valid profiles: conservative, balanced, "
+            "aggressive (from environment TRADEBOT_STRATEGY__PROFILE)",
+        ),
+        env={"TRADEBOT_STRATEGY__PROFILE": "nonsense"},
+    ),
+    Case(
+        "typo inside [broker.sim]",
+        ("broker.sim.fee_bsp: unknown key (did you mean 'fee_bps'?) (from file {toml})",),
+        toml=(("fee_bps = 0.5", "fee_bsp = 0.5"),),
+    ),
+    Case(
+        "a broker table for no installed plugin",
+        ("broker.simm: no installed broker plugin 'simm' (did you mean 'sim'?)",),
+        toml=(("[broker.sim]", "[broker.simm]\nx = 1\n\n[broker.sim]"),),
+    ),
+    Case(
+        "negative tick_size and zero lot_step, both listed",
+        (
+            "instruments.MES.tick_size: Input should be greater than 0 (from file {toml})",
+            "instruments.MES.lot_step: Input should be greater than 0 (from file {toml})",
+        ),
+        toml=(('tick_size = "0.25"', 'tick_size = "-0.25"'), ('lot_step = "1"', 'lot_step = "0"')),
+    ),
+    Case(
+        "two bad types, both listed",
+        (
+            "data.bar_size_s: Input should be a valid integer, unable to parse string as an integer "
+            "(from file {toml})",
+            "strategy.stop_ticks: Input should be a valid integer, unable to parse string as an integer "
+            "(from file {toml})",
+        ),
+        toml=(("bar_size_s = 60", 'bar_size_s = "x"'), ("stop_ticks = 8", 'stop_ticks = "y"')),
+    ),
+    Case(
+        "unknown exchange calendar",
+        ("instruments.MES.calendar: ", "(from file {toml})"),
+        toml=(('calendar = "CME"', 'calendar = "CMEE"'),),
+    ),
+    Case(
+        "problems in several layers at once",
+        (
+            "strategy.profile: unknown signal profile 'nonsense'",
+            "instruments.MES.limits.daily_loss_cap: unknown key",
+            "broker.sim.fee_bsp: unknown key",
+        ),
+        toml=(("fee_bps = 0.5", "fee_bsp = 0.5"),),
+        constitution=(("      daily_loss_cap_usd: 30", "      daily_loss_cap: 30"),),
+        env={"TRADEBOT_STRATEGY__PROFILE": "nonsense"},
+    ),
+]
+
+
+def _write(tmp_path: Path, case: Case) -> tuple[Path, Path]:
+    constitution = CONSTITUTION
+    for old, new in case.constitution:
+        assert old in constitution, old
+        constitution = constitution.replace(old, new)
+    toml = TOML.replace('constitution = "config/constitution.yaml"', 'constitution = "constitution.yaml"')
+    toml = toml.replace('run_dir = "runs"', f'run_dir = "{tmp_path / "runs"}"')
+    for old, new in case.toml:
+        assert old in toml, old
+        toml = toml.replace(old, new)
+    (tmp_path / "constitution.yaml").write_text(constitution)
+    (tmp_path / "tradebot.toml").write_text(toml)
+    return tmp_path / "tradebot.toml", tmp_path / "constitution.yaml"
+
+
+def _start(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("TRADEBOT_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tradebot.cli", *args],
+        env={**clean, **env},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _finish(proc: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    out, err = proc.communicate(timeout=180)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _tradebot(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return _finish(_start(args, env, cwd))
+
+
+def _problems(stderr: str) -> list[str]:
+    return [line.strip()[2:] for line in stderr.splitlines() if line.startswith("  - ")]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_config_check_and_run_refuse_alike(tmp_path: Path, case: Case) -> None:
+    toml, _ = _write(tmp_path, case)
+    checking = _start(["config", "check", "-c", str(toml), "--mode", case.mode], case.env, tmp_path)
+    running = _start(
+        ["run", "-c", str(toml), "--mode", case.mode, "--max-bars", "5", "--store", str(tmp_path / "s.db")],
+        case.env,
+        tmp_path,
+    )
+    check, run = _finish(checking), _finish(running)
+    for result in (check, run):
+        assert "Traceback" not in result.stderr, result.stderr
+        assert result.returncode == 2, (result.returncode, result.stdout[-2000:], result.stderr)
+        assert "config ok" not in result.stdout
+    problems = _problems(check.stderr)
+    assert problems and problems == _problems(run.stderr), (check.stderr, run.stderr)
+    for expected in case.expect:
+        text = expected.format(toml=toml, constitution="constitution.yaml")  # as the config names it
+        assert any(text in line for line in problems), (text, problems)
+    assert not (tmp_path / "s.db").exists()  # refused before anything was stored
+
+
+def test_a_tightening_override_is_applied_and_hashed(tmp_path: Path) -> None:
+    toml, constitution = _write(tmp_path, Case("ok", ()))
+    env = {CAP: "20"}
+    check = _tradebot(["config", "check", "-c", str(toml), "--mode", "live"], env, tmp_path)
+    plain = _tradebot(["config", "check", "-c", str(toml), "--mode", "live"], {}, tmp_path)
+    assert check.returncode == 0 and plain.returncode == 0, (check.stderr, plain.stderr)
+    expected = load_constitution(constitution, env, Mode.LIVE).sha256
+    assert f"constitution sha256 {expected[:16]}" in check.stdout
+    assert f"constitution sha256 {expected[:16]}" not in plain.stdout
+
+    store = tmp_path / "s.db"
+    run = _tradebot(["run", "-c", str(toml), "--max-bars", "5", "--store", str(store), "-q"], env, tmp_path)
+    assert run.returncode == 0, run.stderr
+    with sqlite3.connect(store) as db:
+        (body,) = db.execute("SELECT body FROM events WHERE kind = 'run_start'").fetchone()
+    assert orjson.loads(body)["constitution_sha256"] == expected
