@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import exchange_calendars
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 
 from tradebot.domain.clock import Clock
 from tradebot.domain.orders import OrderRequest, OrderType, TimeInForce
