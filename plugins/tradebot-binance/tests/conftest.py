@@ -13,25 +13,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from binance_fake_server import FakeBinance, FakeVenueController
+from binance_test_config import ENV, KEY, SECRET, broker_table
 from tradebot_binance import BinanceBroker, load_config
 
 from tradebot.domain.clock import WallClock
-
-KEY, SECRET = "fake-key", "fake-secret"
-ENV = {"BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET}
-
-
-def broker_table(fake: FakeBinance, **overrides: Any) -> dict[str, Any]:
-    table: dict[str, Any] = {
-        "environment": "testnet",
-        "symbols": ["BTCUSDT"],
-        "leverage": 5,
-        "recv_window": 5000,
-        "reconnect_wait_s": 10.0,
-        **fake.urls(),
-    }
-    table.update(overrides)
-    return table
 
 
 @pytest.fixture

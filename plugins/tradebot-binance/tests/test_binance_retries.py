@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from binance_fake_server import ORDER_ENTRY, FakeBinance, Fault
-from conftest import ENV, broker_table
+from binance_test_config import ENV, broker_table
 from tradebot_binance import load_config
 from tradebot_binance.rest import BinanceRest
 
