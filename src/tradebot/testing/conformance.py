@@ -31,7 +31,7 @@ from tradebot.domain.events import (
     OrderStatus,
 )
 from tradebot.domain.instruments import PriceRounding
-from tradebot.domain.orders import Bracket, OrderType, Side, child_order_id
+from tradebot.domain.orders import Bracket, OrderRequest, OrderType, Side, child_order_id
 from tradebot.testing.controller import FaultKind, VenueController
 from tradebot.testing.kit import Kit, KitSettings
 
@@ -275,6 +275,22 @@ async def test_C07_cancel_all(
 
 
 # --- C08 ---------------------------------------------------------------------------------------------
+async def _filled_bracket(kit: Kit) -> tuple[Decimal, Decimal, OrderRequest, str, str]:
+    """A MARKET BUY with a stop/target bracket away from the market, filled, both legs accepted and
+    working: (stop, target, the entry, the stop leg's id, the target leg's id)."""
+    stop, target = kit.away(Side.BUY), kit.away(Side.SELL)
+    entry = await kit.place(kit.order(Side.BUY, OrderType.MARKET, bracket=Bracket(stop, target)))
+    cid = entry.client_order_id
+    sl, tp = child_order_id(cid, "sl"), child_order_id(cid, "tp")
+    if not kit.tap.fills(cid):
+        await kit.push_bar()
+    await kit.tap.expect_filled(cid, entry.quantity)
+    for leg in (sl, tp):
+        await kit.tap.expect("order_accepted", leg)
+    kit.quantities[sl] = kit.quantities[tp] = entry.quantity
+    return stop, target, entry, sl, tp
+
+
 @pytest.mark.conformance("C08")
 @pytest.mark.asyncio
 async def test_C08_bracket_children_one_cancels_other(
@@ -284,16 +300,8 @@ async def test_C08_bracket_children_one_cancels_other(
         pytest.skip("capabilities: brackets not supported")
     _require(broker, OrderType.MARKET)
     async with _kit(broker, venue, conformance_settings, "C08") as kit:
-        stop, target = kit.away(Side.BUY), kit.away(Side.SELL)
-        entry = await kit.place(kit.order(Side.BUY, OrderType.MARKET, bracket=Bracket(stop, target)))
+        stop, target, entry, sl, tp = await _filled_bracket(kit)
         cid = entry.client_order_id
-        sl, tp = child_order_id(cid, "sl"), child_order_id(cid, "tp")
-        if not kit.tap.fills(cid):
-            await kit.push_bar()
-        await kit.tap.expect_filled(cid, entry.quantity)
-        for leg in (sl, tp):
-            await kit.tap.expect("order_accepted", leg)
-        kit.quantities[sl] = kit.quantities[tp] = entry.quantity
         working = await _venue_legs(kit, cid, stop, target)
         assert set(working) == {"sl", "tp"}, f"bracket legs not working at the venue: {working}"
         assert working["sl"].side is Side.SELL and working["tp"].side is Side.SELL
@@ -582,16 +590,8 @@ async def test_C18_restart_with_working_legs_leg_fill_arrives(
         pytest.skip("capabilities: brackets not supported")
     _require(broker, OrderType.MARKET)
     async with _kit(broker, venue, conformance_settings, "C18") as kit:
-        stop, target = kit.away(Side.BUY), kit.away(Side.SELL)
-        entry = await kit.place(kit.order(Side.BUY, OrderType.MARKET, bracket=Bracket(stop, target)))
+        stop, target, entry, sl, tp = await _filled_bracket(kit)
         cid = entry.client_order_id
-        sl, tp = child_order_id(cid, "sl"), child_order_id(cid, "tp")
-        if not kit.tap.fills(cid):
-            await kit.push_bar()
-        await kit.tap.expect_filled(cid, entry.quantity)
-        for leg in (sl, tp):
-            await kit.tap.expect("order_accepted", leg)
-        kit.quantities[sl] = kit.quantities[tp] = entry.quantity
         await broker.close()
         restarted = await factory()
         await kit.switch_broker(restarted)
