@@ -19,7 +19,6 @@ from tradebot.domain.orders import OrderIntent
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import ZERO, RulesGate, entry_price, leverage_of, with_quantity
-from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -29,7 +28,6 @@ class EntryAllocationGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         policy = self.rules(intent.symbol).entry_policy
@@ -59,9 +57,7 @@ class EntryAllocationGate(RulesGate):
         details["allocation_usd"] = str(allocation)
         details["max_qty"] = str(max_qty)
         if intent.quantity <= max_qty:
-            # the texts (in their order) fix the details: one shared verdict per set of texts
-            key = tuple(details.values())
-            return self._passes.passed(key, **details)
+            return Verdict.passed(self.name, **details)
         if max_qty <= ZERO or max_qty < instrument.min_qty:
             return Verdict.blocked(
                 self.name, reasons.BLOCK_MAX_EXPOSURE, problem="allocation_under_min_qty", **details

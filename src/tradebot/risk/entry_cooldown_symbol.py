@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
-from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
 from tradebot.risk.verdict import Verdict
@@ -14,19 +13,14 @@ class EntrySymbolCooldownGate(RulesGate):
     name = "entry_symbol_cooldown"
     applies_to_exits = False
 
-    def __init__(self, constitution: Constitution) -> None:
-        super().__init__(constitution)
-        self._cooldown = self.per_symbol(lambda rules: rules.entry_policy.cooldown_symbol_s)
-        self._pass = Verdict.passed(self.name)  # frozen: one instance for every intent it passes
-
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         last = ctx.last_entry_at_symbol
         if last is not None:
             symbol = intent.symbol
-            cooldown = self._cooldown(symbol)
+            cooldown = self.rules(symbol).entry_policy.cooldown_symbol_s
             elapsed = (ctx.now - last).total_seconds()
             if elapsed < cooldown:
                 return Verdict.blocked(
                     self.name, reasons.BLOCK_COOLDOWN, scope="symbol", elapsed_s=elapsed, cooldown_s=cooldown
                 )
-        return self._pass
+        return Verdict.passed(self.name)

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
-from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
-from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -18,17 +16,11 @@ class EntryMaxExposureGate(RulesGate):
     name = "entry_max_exposure"
     applies_to_exits = False
 
-    def __init__(self, constitution: Constitution) -> None:
-        super().__init__(constitution)
-        self._cap = self.per_symbol(lambda rules: rules.entry_policy.max_exposure_total_usd)
-        self._passes = SharedPasses(self.name)
-
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        cap = self._cap(intent.symbol)
+        cap = self.rules(intent.symbol).entry_policy.max_exposure_total_usd
         total = ctx.total_exposure
         if total >= cap:
             return Verdict.blocked(
                 self.name, reasons.BLOCK_MAX_EXPOSURE, scope="total", exposure=str(total), cap_usd=str(cap)
             )
-        text = str(total)  # the text fixes the details: one shared verdict per text
-        return self._passes.passed(text, exposure=text)
+        return Verdict.passed(self.name, exposure=str(total))

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
-from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate, adds_to_position
-from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Outcome, Verdict
 
 
@@ -18,16 +16,11 @@ class EntryScaleInGate(RulesGate):
     name = "entry_scale_in"
     applies_to_exits = False
 
-    def __init__(self, constitution: Constitution) -> None:
-        super().__init__(constitution)
-        self._new_entry = Verdict.passed(self.name, new_entry=True)  # frozen: shared by every intent
-        self._scale_ins = SharedPasses(self.name)
-
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         policy = self.rules(intent.symbol).entry_policy
         position = ctx.position_qty
         if position == 0:
-            return self._new_entry
+            return Verdict.passed(self.name, new_entry=True)
         if not adds_to_position(intent, position):
             return Verdict.blocked(
                 self.name,
@@ -70,9 +63,5 @@ class EntryScaleInGate(RulesGate):
                 problem="symbol_exposure",
                 exposure=str(symbol_exposure),
                 cap_usd=str(policy.max_exposure_per_symbol_usd),
-            )
-        if type(scale_ins) is int:  # the count fixes the details: one shared verdict per count
-            return self._scale_ins.get(scale_ins) or self._scale_ins.keep(
-                scale_ins, Verdict(self.name, Outcome.PASS, reasons.ALLOW_SCALE_IN, {"scale_ins": scale_ins})
             )
         return Verdict(self.name, Outcome.PASS, reasons.ALLOW_SCALE_IN, {"scale_ins": scale_ins})

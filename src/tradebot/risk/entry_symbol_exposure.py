@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
-from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate, adds_to_position
-from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -15,17 +13,11 @@ class EntrySymbolExposureGate(RulesGate):
     name = "entry_symbol_exposure"
     applies_to_exits = False
 
-    def __init__(self, constitution: Constitution) -> None:
-        super().__init__(constitution)
-        self._cap = self.per_symbol(lambda rules: rules.entry_policy.max_exposure_per_symbol_usd)
-        self._scale_in = Verdict.passed(self.name, scale_in=True)  # frozen: shared by every intent
-        self._passes = SharedPasses(self.name)
-
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         if adds_to_position(intent, ctx.position_qty):
-            return self._scale_in  # judged by step 6
+            return Verdict.passed(self.name, scale_in=True)  # judged by step 6
         symbol = intent.symbol
-        cap = self._cap(symbol)
+        cap = self.rules(symbol).entry_policy.max_exposure_per_symbol_usd
         exposure = ctx.exposure_by_symbol.get(symbol, 0)
         if exposure >= cap:
             return Verdict.blocked(
@@ -35,5 +27,4 @@ class EntrySymbolExposureGate(RulesGate):
                 exposure=str(exposure),
                 cap_usd=str(cap),
             )
-        text = str(exposure)  # the text fixes the details: one shared verdict per text
-        return self._passes.passed(text, exposure=text)
+        return Verdict.passed(self.name, exposure=str(exposure))

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
-from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate, adds_to_position
-from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -16,17 +14,11 @@ class EntrySymbolPositionsGate(RulesGate):
     name = "entry_symbol_positions"
     applies_to_exits = False
 
-    def __init__(self, constitution: Constitution) -> None:
-        super().__init__(constitution)
-        self._maximum = self.per_symbol(lambda rules: rules.entry_policy.max_positions_per_symbol)
-        self._scale_in = Verdict.passed(self.name, scale_in=True)  # frozen: shared by every intent
-        self._passes = SharedPasses(self.name)
-
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         if adds_to_position(intent, ctx.position_qty):
-            return self._scale_in  # judged by step 6
+            return Verdict.passed(self.name, scale_in=True)  # judged by step 6
         symbol = intent.symbol
-        maximum = self._maximum(symbol)
+        maximum = self.rules(symbol).entry_policy.max_positions_per_symbol
         entries = ctx.entries_in_position
         if entries >= maximum:
             return Verdict.blocked(
@@ -36,6 +28,4 @@ class EntrySymbolPositionsGate(RulesGate):
                 entries=entries,
                 max=maximum,
             )
-        if type(entries) is int:  # the count fixes the details: one shared verdict per count
-            return self._passes.passed(entries, entries=entries)
         return Verdict.passed(self.name, entries=entries)

@@ -1,4 +1,6 @@
-"""EQS, the execution quality score, in [0, 1], over the last ``window`` orders sent.
+"""EQS, the execution quality score, in [0, 1], over the last ``window`` orders sent in the last
+``max_age_s`` seconds (pipeline clock). Orders age out, so a low score recovers even when the gate it feeds
+stops new entries: without the age limit a reject would block entries for good.
 
 Each order scores a penalty in [0, 1], the sum (capped at 1) of:
 
@@ -9,7 +11,7 @@ Each order scores a penalty in [0, 1], the sum (capped at 1) of:
         min(1, max(0, latency - max_ack_ms) / max_ack_ms) x ``latency_weight`` (0.5)
     no acknowledgement after ``max_ack_ms`` x 2 at query time   ``latency_weight``
 
-    EQS = 1 - mean(penalties)        (1.0 with no orders)
+    EQS = 1 - mean(penalties)        (1.0 with no recent orders)
 
 Arrival price = the reference price the order was decided at. Slippage for a buy is
 (avg fill - arrival) / arrival, for a sell (arrival - avg fill) / arrival; favourable slippage is 0.
@@ -33,6 +35,7 @@ class EqsConfig:
     slippage_weight: float = 0.5
     max_ack_ms: float = 2000.0
     latency_weight: float = 0.5
+    max_age_s: float = 3600.0  # an order older than this (by the pipeline clock) no longer counts
 
 
 @dataclass(slots=True)
@@ -85,6 +88,14 @@ class ExecutionQuality:
             order.filled_qty += event.quantity
             order.filled_value += event.quantity * event.price
 
+    def _drop_older(self, now: datetime) -> None:
+        orders = self._orders
+        while orders:
+            oldest = next(iter(orders.values()))
+            if (now - oldest.submitted_at).total_seconds() <= self.config.max_age_s:
+                return
+            orders.popitem(last=False)
+
     def _penalty(self, order: _Order, now: datetime | None) -> float:
         cfg = self.config
         penalty = 1.0 if order.rejected else 0.0
@@ -103,6 +114,8 @@ class ExecutionQuality:
         return min(1.0, penalty)
 
     def score(self, now: datetime | None = None) -> float:
+        if now is not None:
+            self._drop_older(now)
         if not self._orders:
             return 1.0
         penalties: list[float] = []

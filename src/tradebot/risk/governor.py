@@ -20,7 +20,6 @@ from tradebot.domain.orders import OrderIntent
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import ZERO, RulesGate, entry_price, has_leverage, leverage_of, protective_stop
-from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -30,7 +29,6 @@ class GovernorGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         try:
@@ -104,5 +102,4 @@ class GovernorGate(RulesGate):
             )
         if codes:
             return Verdict.clamped(self.name, codes[0], current, codes=codes, **details)
-        # nothing clamped: the details are the size alone, and its text fixes them (one shared verdict each)
-        return self._passes.passed(size_text, size_usd=size_text)
+        return Verdict.passed(self.name, size_usd=size_text)

@@ -18,51 +18,11 @@ from tradebot.domain.instruments import Instrument, PriceRounding
 from tradebot.domain.orders import ExitPlan, OrderIntent, OrderType, Side
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import ZERO, signed_qty
-from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
-
-_KEEP = 4096  # roundings kept per instrument and kind; a full table starts over
-
-
-class _Rounding:
-    """One instrument's roundings of recent prices and quantities, by their exact text (Decimal text is
-    exact: equal texts are the same number with the same exponent). An intent's prices and size repeat
-    from bar to bar, and rounding is a pure function of the instrument, the value and the mode."""
-
-    __slots__ = ("instrument", "prices", "quantities")
-
-    def __init__(self, instrument: Instrument) -> None:
-        self.instrument = instrument
-        self.quantities: dict[str, Decimal] = {}
-        self.prices: dict[tuple[str, PriceRounding], Decimal] = {}
-
-    def round_qty(self, quantity: Decimal) -> Decimal:
-        if type(quantity) is not Decimal:
-            return self.instrument.round_qty(quantity)
-        text = str(quantity)
-        rounded = self.quantities.get(text)
-        if rounded is None:
-            rounded = self.instrument.round_qty(quantity)
-            if len(self.quantities) >= _KEEP:
-                self.quantities.clear()
-            self.quantities[text] = rounded
-        return rounded
-
-    def round_price(self, price: Decimal, mode: PriceRounding = PriceRounding.NEAREST) -> Decimal:
-        if type(price) is not Decimal:
-            return self.instrument.round_price(price, mode)
-        key = (str(price), mode)
-        rounded = self.prices.get(key)
-        if rounded is None:
-            rounded = self.instrument.round_price(price, mode)
-            if len(self.prices) >= _KEEP:
-                self.prices.clear()
-            self.prices[key] = rounded
-        return rounded
 
 
 def _rounded_exit_prices(
-    plan: ExitPlan, side: Side, instrument: Instrument | _Rounding
+    plan: ExitPlan, side: Side, instrument: Instrument
 ) -> tuple[Decimal | None, Decimal | None]:
     stop = plan.stop_loss
     if stop is not None:
@@ -77,18 +37,6 @@ def _rounded_exit_prices(
 class InstrumentSanityGate:
     name = "instrument_sanity"
     applies_to_exits = True
-
-    def __init__(self) -> None:
-        self._roundings: dict[int, _Rounding] = {}  # by id(instrument), checked against the instrument
-        self._passes = SharedPasses(self.name)
-
-    def _rounding(self, instrument: Instrument) -> _Rounding:
-        rounding = self._roundings.get(id(instrument))
-        if rounding is None or rounding.instrument is not instrument:
-            if len(self._roundings) >= _KEEP:
-                self._roundings.clear()
-            rounding = self._roundings[id(instrument)] = _Rounding(instrument)
-        return rounding
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         instrument = ctx.instrument
@@ -136,10 +84,7 @@ class InstrumentSanityGate:
                 details["reduce_only"] = {"from": str(quantity), "to": str(room)}
                 quantity = room
                 codes.append(reasons.REDUCE_ONLY_CLAMP)
-        rounding = self._roundings.get(id(instrument))
-        if rounding is None or rounding.instrument is not instrument:
-            rounding = self._rounding(instrument)
-        rounded = rounding.round_qty(quantity)
+        rounded = instrument.round_qty(quantity)
         if rounded != quantity:
             details["quantity"] = {"from": str(quantity), "to": str(rounded)}
             codes.append(reasons.INSTRUMENT_ROUNDED)
@@ -161,14 +106,14 @@ class InstrumentSanityGate:
             )
         limit = intent.limit_price
         if limit is not None:
-            limit = rounding.round_price(
+            limit = instrument.round_price(
                 limit, PriceRounding.DOWN if intent.side is Side.BUY else PriceRounding.UP
             )
         stop = intent.stop_price
         if stop is not None:
-            stop = rounding.round_price(stop)
+            stop = instrument.round_price(stop)
         plan = intent.exit_plan
-        plan_stop, plan_target = _rounded_exit_prices(plan, intent.side, rounding) if plan else (None, None)
+        plan_stop, plan_target = _rounded_exit_prices(plan, intent.side, instrument) if plan else (None, None)
         plan_changed = plan is not None and (plan_stop, plan_target) != (plan.stop_loss, plan.take_profit)
         if (limit, stop) != (intent.limit_price, intent.stop_price) or plan_changed:
             details["prices"] = {"limit": str(limit), "stop": str(stop)}
@@ -196,5 +141,4 @@ class InstrumentSanityGate:
                 intent, quantity=rounded, limit_price=limit, stop_price=stop, exit_plan=plan
             )
             return Verdict.clamped(self.name, codes[0], result, codes=codes, **details)
-        text = str(order_notional)  # the text fixes the details: one shared verdict per text
-        return self._passes.passed(text, notional=text)
+        return Verdict.passed(self.name, notional=str(order_notional))

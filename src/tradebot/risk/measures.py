@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Generic, TypeVar
 
 from tradebot.domain.instruments import AssetClass, Instrument
 from tradebot.domain.orders import OrderIntent, OrderType
@@ -14,7 +12,6 @@ from tradebot.risk.rules import InstrumentRules
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
-T = TypeVar("T")
 
 
 def entry_price(intent: OrderIntent) -> Decimal:
@@ -89,34 +86,6 @@ class RulesGate:
 
     def __init__(self, constitution: Constitution) -> None:
         self.constitution = constitution
-        self._rules: dict[str, InstrumentRules] = {}  # the constitution is frozen: resolve a symbol once
 
     def rules(self, symbol: str) -> InstrumentRules:
-        rules = self._rules.get(symbol)
-        if rules is None:
-            rules = self._rules[symbol] = self.constitution.rules_for(symbol)
-        return rules
-
-    def per_symbol(self, derive: Callable[[InstrumentRules], T]) -> PerSymbol[T]:
-        """``derive(rules)`` of each symbol, computed once (the constitution is frozen): a gate's settings."""
-        return PerSymbol(self.rules, derive)
-
-
-class PerSymbol(Generic[T]):
-    """A value derived once per symbol from its rules; call it with the symbol."""
-
-    __slots__ = ("_derive", "_rules", "_values")
-
-    def __init__(
-        self, rules: Callable[[str], InstrumentRules], derive: Callable[[InstrumentRules], T]
-    ) -> None:
-        self._rules = rules
-        self._derive = derive
-        self._values: dict[str, T] = {}
-
-    def __call__(self, symbol: str) -> T:
-        try:
-            return self._values[symbol]
-        except KeyError:
-            value = self._values[symbol] = self._derive(self._rules(symbol))
-            return value
+        return self.constitution.rules_for(symbol)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent
-from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
 from tradebot.risk.verdict import Verdict
@@ -14,22 +13,12 @@ class NoTradeWindowGate(RulesGate):
     name = "no_trade_window"
     applies_to_exits = False
 
-    def __init__(self, constitution: Constitution) -> None:
-        super().__init__(constitution)
-        # its windows and timezone, None without windows
-        self._windows = self.per_symbol(
-            lambda rules: (
-                (rules.session.no_trade_windows, rules.session.tz) if rules.session.no_trade_windows else None
-            )
-        )
-        self._pass = Verdict.passed(self.name)  # frozen: one instance for every intent it passes
-
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
-        windows = self._windows(intent.symbol)
-        if windows is None:
-            return self._pass
-        local = ctx.now.astimezone(windows[1]).time()
-        for window in windows[0]:
+        session = self.rules(intent.symbol).session
+        if not session.no_trade_windows:
+            return Verdict.passed(self.name)
+        local = ctx.now.astimezone(session.tz).time()
+        for window in session.no_trade_windows:
             if window.contains(local):
                 return Verdict.blocked(
                     self.name,
@@ -39,4 +28,4 @@ class NoTradeWindowGate(RulesGate):
                     end=window.end.isoformat(),
                     local_time=local.strftime("%H:%M:%S"),
                 )
-        return self._pass
+        return Verdict.passed(self.name)

@@ -6,21 +6,14 @@ from __future__ import annotations
 
 from tradebot.domain import reasons
 from tradebot.domain.orders import OrderIntent, Side
-from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate, entry_price, protective_stop
-from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
 class PerTradeRiskGate(RulesGate):
     name = "per_trade_risk"
     applies_to_exits = False
-
-    def __init__(self, constitution: Constitution) -> None:
-        super().__init__(constitution)
-        self._passes = SharedPasses(self.name)
-        self._no_stop = Verdict.passed(self.name, stop=None)  # frozen: shared by every intent
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         limits = self.rules(intent.symbol).limits
@@ -32,7 +25,7 @@ class PerTradeRiskGate(RulesGate):
                 or limits.max_stop_ticks is not None
             ):
                 return Verdict.blocked(self.name, reasons.PER_TRADE_RISK_BLOCK, problem="no_stop")
-            return self._no_stop
+            return Verdict.passed(self.name, stop=None)
         entry = entry_price(intent)
         wrong_side = stop >= entry if intent.side is Side.BUY else stop <= entry
         if wrong_side:
@@ -64,5 +57,4 @@ class PerTradeRiskGate(RulesGate):
                 risk_usd=str(risk),
                 cap_usd=str(limits.per_trade_risk_usd),
             )
-        key = (str(risk), str(ticks))  # the texts fix the details: one shared verdict per pair
-        return self._passes.passed(key, risk_usd=key[0], stop_ticks=key[1])
+        return Verdict.passed(self.name, risk_usd=str(risk), stop_ticks=str(ticks))

@@ -12,7 +12,6 @@ from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
 from tradebot.risk.pretrade_throttle import count_within
-from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -22,7 +21,6 @@ class CancelLoopGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         rules = self.rules(intent.symbol).pretrade
@@ -48,5 +46,4 @@ class CancelLoopGate(RulesGate):
                 bars_since_last_cancel=ctx.bars_since_last_cancel,
                 block_bars=rules.cancel_loop_block_bars,
             )
-        # the count (an int) fixes the details: one shared verdict per count
-        return self._passes.passed(cancels, cancels_last_min=cancels)
+        return Verdict.passed(self.name, cancels_last_min=cancels)

@@ -8,7 +8,6 @@ from tradebot.domain.orders import OrderIntent
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate, notional
-from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -18,7 +17,6 @@ class OrderSizeGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         rules = self.rules(intent.symbol).pretrade
@@ -39,5 +37,4 @@ class OrderSizeGate(RulesGate):
                 quantity=str(intent.quantity),
                 max_order_qty=str(rules.max_order_qty),
             )
-        text = str(value)  # the text fixes the details: one shared verdict per text
-        return self._passes.passed(text, notional=text)
+        return Verdict.passed(self.name, notional=str(value))

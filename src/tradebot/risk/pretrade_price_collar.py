@@ -10,7 +10,6 @@ from tradebot.domain.orders import OrderIntent
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import ZERO, RulesGate
-from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -20,7 +19,6 @@ class PriceCollarGate(RulesGate):
 
     def __init__(self, constitution: Constitution) -> None:
         super().__init__(constitution)
-        self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         collar = self.rules(intent.symbol).pretrade.collar_pct
@@ -41,5 +39,4 @@ class PriceCollarGate(RulesGate):
                 deviation=str(deviation),
                 collar_pct=str(collar),
             )
-        key = (str(deviation), label)  # these fix the details: one shared verdict per pair
-        return self._passes.passed(key, deviation=key[0], basis=label)
+        return Verdict.passed(self.name, deviation=str(deviation), basis=label)

@@ -10,7 +10,6 @@ from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
 from tradebot.risk.session_times import outside_trading_hours
-from tradebot.risk.shared_verdicts import SharedPasses
 from tradebot.risk.verdict import Verdict
 
 
@@ -21,11 +20,6 @@ class SessionOpenGate(RulesGate):
     def __init__(self, constitution: Constitution, calendars: Calendars) -> None:
         super().__init__(constitution)
         self.calendars = calendars
-        # its session rules when they set trading hours
-        self._hours = self.per_symbol(
-            lambda rules: rules.session if rules.session.trading_hours is not None else None
-        )
-        self._passes = SharedPasses(self.name)
 
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         code = ctx.instrument.calendar
@@ -33,9 +27,8 @@ class SessionOpenGate(RulesGate):
             return Verdict.blocked(
                 self.name, reasons.MARKET_CLOSED_BLOCK, calendar=code, now=ctx.now.isoformat()
             )
-        session = self._hours(intent.symbol)
-        if session is not None and outside_trading_hours(ctx.now, session):
-            assert session.trading_hours is not None
+        session = self.rules(intent.symbol).session
+        if session.trading_hours is not None and outside_trading_hours(ctx.now, session):
             return Verdict.blocked(
                 self.name,
                 reasons.MARKET_CLOSED_BLOCK,
@@ -43,6 +36,4 @@ class SessionOpenGate(RulesGate):
                 window=session.trading_hours.name,
                 local_time=ctx.now.astimezone(session.tz).strftime("%H:%M:%S"),
             )
-        if type(code) is str:  # the calendar fixes the details: one shared verdict per calendar
-            return self._passes.passed(code, calendar=code)
         return Verdict.passed(self.name, calendar=code)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Generic, TypeVar
@@ -33,7 +33,6 @@ from tradebot.ops.calendars import ALWAYS_OPEN, Calendars, shared_calendars
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import has_leverage
 from tradebot.risk.pretrade_duplicate import order_key
-from tradebot.risk.pretrade_throttle import sorted_times
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -58,62 +57,6 @@ class DailyStatus:
         return self.position == ZERO
 
 
-# DailyStatus is made every bar and fill: set its slots directly (what the frozen __init__ does, without its
-# per-field object.__setattr__ lookups). The result is the same frozen value.
-_STATUS_FIELDS = (
-    "symbol",
-    "session_day",
-    "pnl_today",
-    "realized_today",
-    "trades_today",
-    "consecutive_losses",
-    "position",
-)
-if tuple(f.name for f in fields(DailyStatus)) != _STATUS_FIELDS:  # a new field must be set below too
-    raise TypeError(f"DailyStatus fields changed: update _daily_status ({_STATUS_FIELDS})")
-_set_status_fields = tuple(vars(DailyStatus)[name].__set__ for name in _STATUS_FIELDS)
-(
-    _set_symbol,
-    _set_session_day,
-    _set_pnl_today,
-    _set_realized_today,
-    _set_trades_today,
-    _set_consecutive_losses,
-    _set_position,
-) = _set_status_fields
-
-
-def _daily_status(
-    symbol: str,
-    session_day: date,
-    pnl_today: Decimal,
-    realized_today: Decimal,
-    trades_today: int,
-    consecutive_losses: int,
-    position: Decimal,
-) -> DailyStatus:
-    status: DailyStatus = object.__new__(DailyStatus)
-    _set_symbol(status, symbol)
-    _set_session_day(status, session_day)
-    _set_pnl_today(status, pnl_today)
-    _set_realized_today(status, realized_today)
-    _set_trades_today(status, trades_today)
-    _set_consecutive_losses(status, consecutive_losses)
-    _set_position(status, position)
-    return status
-
-
-@dataclass(slots=True)
-class _LastStatus:
-    """A symbol's last DailyStatus and the objects its PnL was computed from (compared by identity: the
-    same objects give the same PnL, to the last digit of its text)."""
-
-    status: DailyStatus
-    last_price: Decimal | None
-    avg_price: Decimal
-    instrument: Instrument
-
-
 @dataclass(slots=True)
 class _Working:
     symbol: str
@@ -125,40 +68,20 @@ class _Working:
 
 
 class _Times:
-    """Event times, oldest first, and their frozen tuple, cached between changes (a snapshot reads it
-    without copying the history). While every time came in order the tuple is marked sorted
-    (``sorted_times``), so the throttles count a window by bisection."""
+    """Event times, oldest first; ``frozen()`` is their tuple, made again only after a change."""
 
-    __slots__ = ("_frozen", "_ordered", "_read", "items")
+    __slots__ = ("_frozen", "items")
 
     def __init__(self) -> None:
         self.items: deque[datetime] = deque()
-        self._ordered = True
-        self._frozen: tuple[datetime, ...] | None = sorted_times(())
-        self._read = False
+        self._frozen: tuple[datetime, ...] | None = ()
 
     def __len__(self) -> int:
         return len(self.items)
 
     def append(self, now: datetime) -> None:
-        items = self.items
-        if not items:
-            self._ordered = True
-        elif self._ordered:
-            try:
-                if now < items[-1]:
-                    self._ordered = False
-            except TypeError:  # naive and aware times mixed: no order to rely on
-                self._ordered = False
-        items.append(now)
-        frozen = self._frozen
-        # right after a read (the usual: snapshot, then submit), extend the tuple now rather than copy the
-        # whole deque at the next read; otherwise (bulk loads) rebuild once at the next read
-        if self._read and self._ordered and frozen is not None:
-            self._frozen = sorted_times((*frozen, now))
-        else:
-            self._frozen = None
-        self._read = False
+        self.items.append(now)
+        self._frozen = None
 
     def prune(self, horizon: datetime) -> None:
         items = self.items
@@ -168,11 +91,9 @@ class _Times:
             self._frozen = None
 
     def frozen(self) -> tuple[datetime, ...]:
-        frozen = self._frozen
-        if frozen is None:
-            frozen = self._frozen = sorted_times(self.items) if self._ordered else tuple(self.items)
-        self._read = True
-        return frozen
+        if self._frozen is None:
+            self._frozen = tuple(self.items)
+        return self._frozen
 
 
 class _Sent(Generic[K]):
@@ -292,7 +213,6 @@ class RiskTracker:
         # no prune can drop anything before this time (None: nothing to prune)
         self._prune_at: datetime | None = None
         self._days: dict[str, _DayCache] = {}
-        self._last_status: dict[str, _LastStatus] = {}
 
     # --- internals ----------------------------------------------------------------------------------
     def _instrument(self, symbol: str) -> Instrument:
@@ -560,48 +480,15 @@ class RiskTracker:
             realized, trades, losses = book.realized_today, book.trades_today, book.consecutive_losses
         else:
             realized, trades, losses = ZERO, 0, 0
-        position = book.position
-        last_price = book.last_price
-        instrument = self._instrument(symbol)
-        flat = position == ZERO or last_price is None  # no unrealized PnL (``_unrealized``)
-        last = self._last_status.get(symbol)
-        if last is not None:
-            # the same inputs (the same objects) give the same status: hand back the same frozen value.
-            # Flat (or unpriced), the PnL is the realized PnL alone, whatever the price.
-            status = last.status
-            if (
-                status.realized_today is realized
-                and status.position is position
-                and status.session_day == day
-                and status.trades_today == trades
-                and status.consecutive_losses == losses
-                and (
-                    flat
-                    or (
-                        last.last_price is last_price
-                        and last.avg_price is book.avg_price
-                        and last.instrument is instrument
-                    )
-                )
-            ):
-                return status
-        # realized + ``_unrealized(symbol, book)``
-        if flat:
-            pnl = realized + ZERO
-        else:
-            assert last_price is not None
-            pnl = realized + (last_price - book.avg_price) * position * instrument.multiplier
-        status = _daily_status(symbol, day, pnl, realized, trades, losses, position)
-        if last is None:
-            self._last_status[symbol] = _LastStatus(status, last_price, book.avg_price, instrument)
-        else:
-            last.status, last.last_price, last.avg_price, last.instrument = (
-                status,
-                last_price,
-                book.avg_price,
-                instrument,
-            )
-        return status
+        return DailyStatus(
+            symbol=symbol,
+            session_day=day,
+            pnl_today=realized + self._unrealized(symbol, book),
+            realized_today=realized,
+            trades_today=trades,
+            consecutive_losses=losses,
+            position=book.position,
+        )
 
     def exposure_by_symbol(self) -> dict[str, Decimal]:
         """Capital at risk per symbol: |position + working entries| x last price x multiplier / leverage."""

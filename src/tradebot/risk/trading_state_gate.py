@@ -17,13 +17,10 @@ class TradingStateGate:
     name = "trading_state"
     applies_to_exits = True
 
-    def __init__(self) -> None:
-        self._active = Verdict.passed(self.name)  # frozen: one instance for every intent it passes
-
     def check(self, intent: OrderIntent, ctx: GateContext) -> Verdict:
         state = ctx.trading_state
         if state is TradingState.ACTIVE:
-            return self._active
+            return Verdict.passed(self.name)
         if state is TradingState.REDUCING:
             if intent.reduce_only or reduces_exposure(intent, ctx.position_qty):
                 return Verdict.passed(self.name, state=state.value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -26,38 +26,15 @@ class Verdict:
 
     @staticmethod
     def passed(gate: str, **details: Any) -> Verdict:
-        return _verdict(gate, Outcome.PASS, None, details, None)
+        return Verdict(gate, Outcome.PASS, None, details)
 
     @staticmethod
     def blocked(gate: str, code: str, **details: Any) -> Verdict:
-        return _verdict(gate, Outcome.BLOCK, code, details, None)
+        return Verdict(gate, Outcome.BLOCK, code, details)
 
     @staticmethod
     def clamped(gate: str, code: str, intent: OrderIntent, **details: Any) -> Verdict:
-        return _verdict(gate, Outcome.CLAMP, code, details, intent)
-
-
-# Every gate makes a Verdict per intent: set the slots directly (what the frozen __init__ does, without its
-# per-field object.__setattr__ lookups). The result is the same frozen value.
-_new = object.__new__
-_FIELDS = ("gate", "outcome", "code", "details", "intent")
-if tuple(f.name for f in fields(Verdict)) != _FIELDS:  # a new field must be set by _verdict too
-    raise TypeError(f"Verdict fields changed: update _verdict ({_FIELDS})")
-_set_gate, _set_outcome, _set_code, _set_details, _set_intent = (
-    vars(Verdict)[name].__set__ for name in _FIELDS
-)
-
-
-def _verdict(
-    gate: str, outcome: Outcome, code: str | None, details: Mapping[str, Any], intent: OrderIntent | None
-) -> Verdict:
-    verdict: Verdict = _new(Verdict)
-    _set_gate(verdict, gate)
-    _set_outcome(verdict, outcome)
-    _set_code(verdict, code)
-    _set_details(verdict, details)
-    _set_intent(verdict, intent)
-    return verdict
+        return Verdict(gate, Outcome.CLAMP, code, details, intent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,24 +56,3 @@ class Decision:
             if verdict.outcome is Outcome.BLOCK:
                 return verdict
         return None
-
-
-_DECISION_FIELDS = ("intent", "verdicts", "approved", "config_hash")
-if tuple(f.name for f in fields(Decision)) != _DECISION_FIELDS:  # a new field must be set by new_decision too
-    raise TypeError(f"Decision fields changed: update new_decision ({_DECISION_FIELDS})")
-_set_decision_intent, _set_verdicts, _set_approved, _set_config_hash = (
-    vars(Decision)[name].__set__ for name in _DECISION_FIELDS
-)
-
-
-def new_decision(
-    intent: OrderIntent, verdicts: tuple[Verdict, ...], approved: OrderIntent | None, config_hash: str
-) -> Decision:
-    """``Decision(intent, verdicts, approved, config_hash)``, made by setting its slots directly (the chain
-    makes one per intent): the same frozen value as the constructor's."""
-    decision: Decision = _new(Decision)
-    _set_decision_intent(decision, intent)
-    _set_verdicts(decision, verdicts)
-    _set_approved(decision, approved)
-    _set_config_hash(decision, config_hash)
-    return decision

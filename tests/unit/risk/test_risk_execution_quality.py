@@ -51,3 +51,24 @@ def test_an_order_found_at_the_venue_after_a_restart_is_not_charged_an_unmeasure
         eqs.on_found_at_venue(cid, restart)
     # no latency for the first two (unknown); the slippage stays; the latency seen live stays
     assert abs(eqs.score(restart) - (1 - (0.0 + 0.5 + 0.25) / 3)) < 1e-9
+
+
+def test_a_low_score_recovers_once_its_orders_age_out() -> None:
+    eqs = ExecutionQuality()
+    eqs.on_submitted("a", Side.BUY, Decimal(100), T0)
+    eqs.on_order_event(OrderRejected("a", "no", T0), T0 + timedelta(milliseconds=100))
+    assert eqs.score(T0 + timedelta(minutes=59)) == 0.0  # the reject still counts within the hour
+    assert eqs.score(T0 + timedelta(minutes=61)) == 1.0  # no order since: nothing recent to judge
+
+
+def test_only_the_orders_past_the_age_limit_leave_the_window() -> None:
+    eqs = ExecutionQuality()
+    eqs.on_submitted("old", Side.BUY, Decimal(100), T0)
+    eqs.on_order_event(OrderRejected("old", "no", T0), T0)
+    later = T0 + timedelta(minutes=50)
+    eqs.on_submitted("new", Side.BUY, Decimal(100), later)
+    eqs.on_order_event(OrderRejected("new", "no", later), later)
+    eqs.on_submitted("ok", Side.BUY, Decimal(100), later)
+    eqs.on_order_event(OrderAccepted("ok", "v", later), later)
+    assert eqs.score(later) == 1 - 2 / 3
+    assert eqs.score(T0 + timedelta(minutes=70)) == 0.5  # "old" aged out; "new" and "ok" remain

@@ -3,14 +3,12 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from risk_testkit import INSTRUMENTS, NOW, intent
 
 from tradebot.domain.orders import OrderRequest, OrderType, Side
 from tradebot.domain.state import Mode, TradingState
 from tradebot.ops.calendars import shared_calendars
-from tradebot.risk.pretrade_throttle import SortedTimes, count_within
+from tradebot.risk.pretrade_throttle import count_within
 from tradebot.risk.tracker import RiskTracker
 
 
@@ -23,19 +21,6 @@ def test_session_day_matches_the_calendar_across_sessions_and_holidays() -> None
         for symbol, instrument in INSTRUMENTS.items():
             expected = calendars.session_day(instrument.calendar, now)
             assert tracker.daily_status(symbol, now).session_day == expected, (symbol, now)
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    st.lists(st.integers(0, 400), max_size=40),
-    st.integers(-10, 420),
-    st.integers(0, 120),
-)
-def test_sorted_count_equals_a_scan(offsets: list[int], now_s: int, window_s: int) -> None:
-    times = sorted(NOW + timedelta(seconds=s) for s in offsets)
-    now = NOW + timedelta(seconds=now_s)
-    window = timedelta(seconds=window_s)
-    assert count_within(SortedTimes(times), now, window) == count_within(tuple(times), now, window)
 
 
 def _request(cid: str, ts: datetime) -> OrderRequest:
