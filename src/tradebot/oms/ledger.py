@@ -4,6 +4,9 @@ An order enters the ledger as PENDING_SUBMIT before the broker is called (the pi
 intent durably to the event store first), becomes SUBMITTED when ``submit`` returns, and follows the
 venue's events from there. Events for bracket children (``<parent>-sl``/``<parent>-tp``) create their
 entries from the parent. Fills are applied once each, by fill id.
+
+Finished orders are kept up to the most recent ``RETAINED`` (``domain/recent.py``), so a long run's
+memory stays flat; a bracket entry stays while its legs may still work (they are made from its request).
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from tradebot.domain.events import (
     OrderSnapshot,
     OrderStatus,
 )
-from tradebot.domain.orders import OrderRequest, OrderType, Side
+from tradebot.domain.orders import OrderRequest, OrderType, Side, child_order_id
 from tradebot.domain.reasons import DUPLICATE_CLIENT_ORDER_ID
+from tradebot.domain.recent import RETAINED
 
 ZERO = Decimal(0)
 
@@ -56,6 +60,7 @@ class Ledger:
         self._entries: dict[str, LedgerEntry] = {}
         # entries that may still be open (pruned lazily: a terminal order never reopens)
         self._maybe_open: dict[str, LedgerEntry] = {}
+        self._finished: dict[str, None] = {}  # finished entries, oldest first
 
     def __contains__(self, client_order_id: str) -> bool:
         return client_order_id in self._entries
@@ -136,6 +141,12 @@ class Ledger:
 
     def apply(self, event: BrokerEvent) -> bool:
         """Apply a venue event. False when it changes nothing (a repeat, or not an order event)."""
+        changed = self._apply(event)
+        if changed:
+            self._note_if_finished(getattr(event, "client_order_id", ""))
+        return changed
+
+    def _apply(self, event: BrokerEvent) -> bool:
         if isinstance(event, OrderFilled):
             entry = self._entry_for(event.client_order_id, event)
             if entry is None or event.fill_id in entry.fill_ids:
@@ -193,12 +204,50 @@ class Ledger:
         entry.status = snapshot.status
         entry.venue_order_id = snapshot.venue_order_id
         entry.filled_qty = max(entry.filled_qty, snapshot.filled_qty)
+        self._note_if_finished(snapshot.client_order_id)
 
     def abandon(self, client_order_id: str, reason: str) -> None:
         """Close an order the venue never received (found by reconciliation): it will not be sent."""
         entry = self._entries[client_order_id]
         entry.status = OrderStatus.REJECTED
         entry.reject_reason = reason
+        self._note_if_finished(client_order_id)
+
+    def _note_if_finished(self, client_order_id: str) -> None:
+        entry = self._entries.get(client_order_id)
+        if entry is None or entry.is_open or client_order_id in self._finished:
+            return
+        self._finished[client_order_id] = None
+        if len(self._finished) > RETAINED:
+            self._forget_oldest_finished()
+
+    def _forget_oldest_finished(self) -> None:
+        cid = next(iter(self._finished))
+        del self._finished[cid]
+        entry = self._entries.get(cid)
+        if entry is not None and (self._legs_may_work(entry) or self._parent_kept(entry)):
+            self._finished[cid] = None  # waits its turn again at the back
+            return
+        self._entries.pop(cid, None)
+        self._maybe_open.pop(cid, None)
+
+    def _parent_kept(self, entry: LedgerEntry) -> bool:
+        """A bracket leg goes after its entry (the entry judges its legs by their entries)."""
+        parent = entry.request.parent_client_order_id if entry.request is not None else None
+        return parent is not None and parent in self._entries
+
+    def _legs_may_work(self, entry: LedgerEntry) -> bool:
+        """A filled bracket entry whose stop or target is not known to be finished: a leg's entry is made
+        from the parent's request when its first event comes."""
+        request = entry.request
+        if request is None or request.bracket is None or entry.filled_qty == ZERO:
+            return False
+        legs = ["sl"] + (["tp"] if request.bracket.take_profit is not None else [])
+        for leg in legs:
+            known = self._entries.get(child_order_id(entry.client_order_id, leg))
+            if known is None or known.is_open:
+                return True
+        return False
 
     def open_entries(self, symbol: str | None = None) -> list[LedgerEntry]:
         for cid in [cid for cid, e in self._maybe_open.items() if not e.is_open]:

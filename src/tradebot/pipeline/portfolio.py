@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from tradebot.domain.events import OrderFilled
 from tradebot.domain.instruments import Instrument
+from tradebot.domain.recent import RecentIds
 
 ZERO = Decimal(0)
 
@@ -38,13 +39,12 @@ class Portfolio:
     instruments: Mapping[str, Instrument]
     positions: dict[str, Position] = field(default_factory=dict)
     last_prices: dict[str, Decimal] = field(default_factory=dict)
-    _seen_fills: set[str] = field(default_factory=set)
+    _seen_fills: RecentIds[str] = field(default_factory=RecentIds)
 
     def apply_fill(self, fill: OrderFilled) -> TradeClosed | None:
         """Apply one fill; a fill id seen before is ignored (returns None)."""
-        if fill.fill_id in self._seen_fills:
+        if not self._seen_fills.add(fill.fill_id):
             return None
-        self._seen_fills.add(fill.fill_id)
         instrument = self.instruments[fill.symbol]
         position = self.positions.setdefault(fill.symbol, Position(fill.symbol))
         signed = fill.quantity * fill.side.sign

@@ -144,13 +144,14 @@ def _fill_differences(
     venue: SimVenue, recorded: list[tuple[int, OrderFilled]], last_bar_seq: int
 ) -> list[str]:
     """Every fill of the rebuilt venue must be recorded as it is, and every fill recorded before the last
-    bar must be rebuilt (fills recorded after it belong to the next bar, which the restart feeds again)."""
+    bar must be rebuilt (fills recorded after it belong to the next bar, which the restart feeds again) —
+    or be one the venue made and no longer keeps (older than all it keeps: ``domain/recent.py``)."""
     rebuilt = {fill.fill_id: fill for fill in venue.all_fills()}
     stored: dict[str, OrderFilled] = {}
     problems: list[str] = []
     for seq, fill in recorded:
         stored.setdefault(fill.fill_id, fill)
-        if seq < last_bar_seq and fill.fill_id not in rebuilt:
+        if seq < last_bar_seq and fill.fill_id not in rebuilt and not venue.forgot_fill(fill.fill_id):
             problems.append(f"fill {fill.fill_id} of {fill.client_order_id} is recorded but not rebuilt")
     for fill_id, fill in rebuilt.items():
         if fill_id not in stored:

@@ -27,6 +27,7 @@ from typing import Generic, TypeVar
 from tradebot.domain.bars import Bar
 from tradebot.domain.events import BrokerEvent, OrderCanceled, OrderExpired, OrderFilled, OrderRejected
 from tradebot.domain.instruments import Instrument
+from tradebot.domain.recent import RecentIds
 from tradebot.domain.orders import OrderIntent, OrderRequest
 from tradebot.domain.state import Mode, TradingState
 from tradebot.ops.calendars import ALWAYS_OPEN, Calendars, shared_calendars
@@ -203,7 +204,7 @@ class RiskTracker:
         # the same working orders per symbol (in the same order), and their cached (entry, exit) sums
         self._working_of: dict[str, dict[str, _Working]] = {}
         self._working_sums: dict[str, tuple[Decimal, Decimal]] = {}
-        self._seen_fills: set[str] = set()
+        self._seen_fills: RecentIds[str] = RecentIds()
         self._recent_orders = _Times()
         self._recent_cancels = _Times()
         self._last_entry_at: datetime | None = None
@@ -414,9 +415,8 @@ class RiskTracker:
         self, fill: OrderFilled, instrument: Instrument | None = None, now: datetime | None = None
     ) -> None:
         """One execution (a fill id seen before is ignored)."""
-        if fill.fill_id in self._seen_fills:
+        if not self._seen_fills.add(fill.fill_id):
             return
-        self._seen_fills.add(fill.fill_id)
         instrument = instrument or self._instrument(fill.symbol)
         # the session day is the pipeline's clock, not the venue's stamp: a fill stamped on another day
         # (clock skew, a late report) must not reset today's trade count, losses or P&L

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tradebot.brokers.sim import SimConfig, SimConfigError, SimVenue
+from tradebot.brokers.sim import venue as venue_module
 from tradebot.domain import reasons
 from tradebot.domain.bars import Bar
 from tradebot.domain.clock import ReplayClock
@@ -261,3 +262,45 @@ def test_session_resumes_after_a_drop_without_loss_or_repeat() -> None:
     resumed = venue.open_session(lambda: None, lambda reason: None, cursor=session.cursor)
     assert [e.kind for e in resumed.pull()] == ["order_filled"]
     assert resumed.pull() == []
+
+
+@pytest.fixture
+def keep_four(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The venue keeps 4 finished orders and fills (the default keeps thousands: ``domain/recent.py``)."""
+    monkeypatch.setattr(venue_module, "RETAINED", 4)
+
+
+def test_old_finished_orders_and_fills_are_forgotten_recent_ones_kept(keep_four: None) -> None:
+    venue, _ = make()
+    for i in range(10):
+        venue.submit(order(f"o{i}"))
+        venue.on_bar(bar(i, 100, 100, 100, 100))
+    assert venue.order("o0") is None and venue.order("o5") is None
+    assert all(venue.order(f"o{i}") is not None for i in range(6, 10))
+    assert [f.client_order_id for f in venue.all_fills()] == ["o6", "o7", "o8", "o9"]
+    assert venue.forgot_fill("SIMF-1") and venue.forgot_fill("SIMF-6")
+    assert not venue.forgot_fill("SIMF-7")  # kept
+    assert not venue.forgot_fill("SIMF-11")  # never made
+    assert not venue.forgot_fill("other-1")
+    assert venue.fills_since(T0 - timedelta(days=1))[0].client_order_id == "o6"
+
+
+def test_a_filled_bracket_entry_stays_while_its_legs_work(keep_four: None) -> None:
+    venue, _ = make()
+    venue.on_bar(bar(0, 100, 100, 100, 100))
+    venue.submit(order("b", bracket=Bracket(stop_loss=Decimal("90"), take_profit=Decimal("110"))))
+    venue.on_bar(bar(1, 100, 100, 100, 100))  # the entry fills; its legs now work
+    for i in range(8):  # eight more orders finish (each sell closes the last buy)
+        venue.submit(order(f"x{i}", qty="1"))
+        venue.on_bar(bar(2 + i, 100, 100, 100, 100))
+    assert venue.order("b") is not None  # its legs still work
+    assert venue.order("x0") is None
+    venue.cancel("b-sl")  # one leg done; the other still works
+    venue.submit(order("y", qty="1"))
+    venue.on_bar(bar(20, 100, 100, 100, 100))
+    assert venue.order("b") is not None
+    venue.cancel("b-tp")
+    for i in range(6):
+        venue.submit(order(f"z{i}", qty="1"))
+        venue.on_bar(bar(30 + i, 100, 100, 100, 100))
+    assert venue.order("b") is None and venue.order("b-sl") is None

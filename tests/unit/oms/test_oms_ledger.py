@@ -3,8 +3,11 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
 from tradebot.domain.events import OrderAccepted, OrderCanceled, OrderFilled, OrderRejected, OrderStatus
 from tradebot.domain.orders import Bracket, OrderRequest, OrderType, Side, child_order_id
+from tradebot.oms import ledger as ledger_module
 from tradebot.oms.client_ids import client_order_id
 from tradebot.oms.ledger import Ledger
 
@@ -84,3 +87,41 @@ def test_a_duplicate_id_refusal_does_not_reject_the_order_that_stands() -> None:
     refusal = OrderRejected("tb-MES-1", "duplicate", TS, venue_code="DUPLICATE_CLIENT_ORDER_ID")
     assert not ledger.apply(refusal)
     assert ledger.get("tb-MES-1").status is OrderStatus.ACCEPTED  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def keep_four(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ledger keeps 4 finished orders (the default keeps thousands: ``domain/recent.py``)."""
+    monkeypatch.setattr(ledger_module, "RETAINED", 4)
+
+
+def _filled_order(ledger: Ledger, cid: str) -> None:
+    ledger.record_intent(request(cid))
+    ledger.apply(filled(cid, f"f-{cid}", "2", "0"))
+
+
+def test_old_finished_orders_are_forgotten_open_and_recent_ones_kept(keep_four: None) -> None:
+    ledger = Ledger()
+    ledger.record_intent(request("working"))
+    for i in range(10):
+        _filled_order(ledger, f"o{i}")
+    assert "o0" not in ledger and "o5" not in ledger
+    assert all(f"o{i}" in ledger for i in range(6, 10)) and "working" in ledger
+    assert [e.client_order_id for e in ledger.open_entries()] == ["working"]
+
+
+def test_a_filled_bracket_entry_stays_until_its_legs_are_known_finished(keep_four: None) -> None:
+    ledger = Ledger()
+    ledger.record_intent(request("b", bracket=Bracket(Decimal("1674.25"), Decimal("1680.25"))))
+    ledger.apply(filled("b", "fb", "2", "0"))  # legs not heard of yet: made from its request later
+    for i in range(8):
+        _filled_order(ledger, f"o{i}")
+    assert "b" in ledger
+    stop_id, target_id = child_order_id("b", "sl"), child_order_id("b", "tp")
+    assert ledger.apply(filled(stop_id, "fs", "2", "0", side=Side.SELL))
+    assert ledger.get(stop_id).reduce_only  # type: ignore[union-attr]  # made from the parent's request
+    assert ledger.apply(OrderCanceled(target_id, TS))
+    for i in range(8, 20):
+        _filled_order(ledger, f"o{i}")
+    assert "b" not in ledger and stop_id not in ledger and target_id not in ledger
+    assert len(ledger.entries()) <= 4 + 3  # the bound, and at most the bracket's three entries waiting

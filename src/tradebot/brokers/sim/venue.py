@@ -61,9 +61,11 @@ from tradebot.domain.events import (
 )
 from tradebot.domain.instruments import Instrument
 from tradebot.domain.orders import OrderRequest, OrderType, Side, TimeInForce, child_order_id
+from tradebot.domain.recent import RETAINED
 
 FaultKind = Literal["auth", "rate_limit", "network"]
 FEE_QUANTUM = Decimal("0.00000001")
+FILL_ID_PREFIX = "SIMF-"  # fill ids are this and the venue's fill number, 1, 2, ...
 SUPPORTED_TYPES = frozenset({OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT})
 SUPPORTED_TIF = frozenset({TimeInForce.DAY, TimeInForce.GTC, TimeInForce.IOC})
 # the reasons of OrderCanceled events a client's request caused (every other cancel is the venue's own doing)
@@ -116,13 +118,16 @@ class SimVenue:
         state = self._file.load() if self._file is not None else VenueState()
         self._orders: dict[str, SimOrder] = state.orders
         self._order_seq: dict[str, int] = {cid: i for i, cid in enumerate(state.orders)}
+        self._next_seq = len(self._order_seq)
         # open orders, overall and per symbol, in arrival order: per-bar work is O(open orders)
         self._open_ids: dict[str, None] = {cid: None for cid, o in state.orders.items() if o.is_open}
         self._open_by_symbol: dict[str, dict[str, SimOrder]] = {}
         for cid in self._open_ids:
             order = state.orders[cid]
             self._open_by_symbol.setdefault(order.symbol, {})[cid] = order
-        self._fills: list[OrderFilled] = state.fills
+        # the most recent fills and finished orders only (``domain/recent.py``): memory stays flat
+        self._fills: deque[OrderFilled] = deque(state.fills, maxlen=RETAINED)
+        self._finished: dict[str, None] = {cid: None for cid, o in state.orders.items() if not o.is_open}
         self._positions: dict[str, SimPosition] = state.positions
         meta = state.meta
         self._realized = Decimal(meta.get("realized", "0"))
@@ -303,8 +308,15 @@ class SimVenue:
         return [f for f in self._fills if f.ts >= since]
 
     def all_fills(self) -> list[OrderFilled]:
-        """Every fill the venue made, in order (its own truth; not a client request)."""
+        """The fills the venue still keeps, in order: every fill it made, up to the most recent
+        ``RETAINED`` (its own truth; not a client request)."""
         return list(self._fills)
+
+    def forgot_fill(self, fill_id: str) -> bool:
+        """True for a fill this venue made but no longer keeps (older than every fill it keeps)."""
+        number = fill_id.removeprefix(FILL_ID_PREFIX)
+        forgotten = self._next_fill_no - 1 - len(self._fills)
+        return number.isdigit() and 0 < int(number) <= forgotten
 
     def positions(self) -> list[PositionSnapshot]:
         self._request()
@@ -533,7 +545,7 @@ class SimVenue:
         fill = OrderFilled(
             client_order_id=order.client_order_id,
             venue_order_id=order.venue_order_id,
-            fill_id=f"SIMF-{self._next_fill_no}",
+            fill_id=f"{FILL_ID_PREFIX}{self._next_fill_no}",
             symbol=order.symbol,
             side=order.side,
             quantity=qty,
@@ -597,7 +609,8 @@ class SimVenue:
         cid = order.client_order_id
         if cid not in self._orders:
             self._orders[cid] = order
-            self._order_seq[cid] = len(self._order_seq)
+            self._order_seq[cid] = self._next_seq
+            self._next_seq += 1
         if order.is_open:
             self._open_ids[cid] = None
             self._open_by_symbol.setdefault(order.symbol, {})[cid] = order
@@ -606,7 +619,22 @@ class SimVenue:
             working = self._open_by_symbol.get(order.symbol)
             if working is not None:
                 working.pop(cid, None)
+            self._finished[cid] = None
+            if len(self._finished) > RETAINED:
+                self._forget_oldest_finished()
         change.orders[cid] = order
+
+    def _forget_oldest_finished(self) -> None:
+        """Drop the oldest finished order, unless its bracket legs still work (then it waits its turn again
+        at the back): a late question about it gets "unknown order", as at a real venue."""
+        cid = next(iter(self._finished))
+        del self._finished[cid]
+        order = self._orders.get(cid)
+        if order is not None and any(leg.is_open for leg in self._children(order)):
+            self._finished[cid] = None
+            return
+        self._orders.pop(cid, None)
+        self._order_seq.pop(cid, None)
 
     def _mark(self, symbol: str) -> Decimal | None:
         mark = self._marks.get(symbol)
