@@ -3,7 +3,7 @@ the restarted replay ends exactly as the uninterrupted one.
 
 The kill is deterministic. In the child process the store's writer thread is held back (it never commits
 on its own; only an order's write-ahead commits, with everything queued before it), so the store lags the
-venue by every bar since the last order — what a replay's group commit does, made exact. The child kills
+venue by every bar since the last order — a batch commit that never came, made exact. The child kills
 itself with SIGKILL right after the venue matched the bar that made its N-th fill: the venue has acted on
 bars, and filled orders, that the store has not committed.
 
@@ -52,7 +52,9 @@ epoch = datetime(1970, 1, 1, tzinfo=UTC)
 
 init = EventWriter.__init__
 def held_back(self, **kwargs):  # the writer thread sleeps through the run: only inline commits land
-    init(self, **{**kwargs, "linger_s": 3600.0})
+    # write-aheads commit inline, as in observe and live (a replay groups them with their bar: the store
+    # then lags further, down to nothing at all, which the kill suite covers)
+    init(self, **{**kwargs, "linger_s": 3600.0, "durable_sync": "normal"})
 EventWriter.__init__ = held_back
 
 on_bar = SimVenue.on_bar

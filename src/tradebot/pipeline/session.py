@@ -194,7 +194,8 @@ async def _run(
     from tradebot.risk.flatten import SessionFlattener
     from tradebot.store import EventWriter
 
-    durable: Literal["full", "normal"] = "normal" if mode is Mode.REPLAY else "full"
+    # a replay's venue is a projection of the store: its write-aheads are committed with their bar
+    durable: Literal["full", "group"] = "group" if mode is Mode.REPLAY else "full"
     engine: DecisionEngine | None = None
     session_ok = True
 

@@ -46,7 +46,11 @@ Design
   process (it is in the WAL file, which the OS keeps), not a power loss or OS crash. A batch holding an
   ``append_durable`` event (the OMS write-ahead of an order, before the broker call) is committed with
   ``synchronous=FULL`` (the WAL is fsynced at that commit) unless the writer was opened with
-  ``durable_sync="normal"`` (replays, benchmarks), so orders also survive a power loss.
+  ``durable_sync="normal"`` (benchmarks), so orders also survive a power loss.
+* Durability per mode: ``durable_sync="group"`` (a replay) makes ``append_durable`` an ordinary append,
+  committed with its batch (and its unit) by the thread: a replay's venue is a projection of the store, so
+  a write-ahead lost with a crash is an order that venue never saw either, and the restart decides that
+  bar again. Orders of a replay then cost no transaction of their own.
 * Checkpoints: commits never checkpoint (``wal_autocheckpoint=0``); the writer thread copies the WAL back
   into the database (``wal_checkpoint(PASSIVE)``, on a connection of its own, outside the commit lock)
   every ``CHECKPOINT_EVERY`` events, so a page rewritten by many small commits is copied back once, and
@@ -102,7 +106,7 @@ class EventWriter:
         loop: asyncio.AbstractEventLoop,
         on_failure: FailureCallback | None,
         run_id: str,
-        durable_sync: Literal["full", "normal"],
+        durable_sync: Literal["full", "normal", "group"],
         high_water: int,
         max_pending: int,
         max_batch: int,
@@ -118,6 +122,7 @@ class EventWriter:
         self._loop = loop
         self._on_failure = on_failure
         self._durable_full = durable_sync == "full"
+        self._durable_grouped = durable_sync == "group"
         self._max_batch = max_batch
         self._linger_s = linger_s
         params = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
@@ -148,7 +153,7 @@ class EventWriter:
         *,
         on_failure: FailureCallback | None = None,
         run_id: str = "",
-        durable_sync: Literal["full", "normal"] = "full",
+        durable_sync: Literal["full", "normal", "group"] = "full",
         high_water: int = 4_000,
         max_pending: int = 500_000,
         max_batch: int = 5_000,
@@ -223,7 +228,10 @@ class EventWriter:
         self, kind: str, body: object, *, ts: datetime, symbol: str | None = None,
         client_order_id: str | None = None,
     ) -> int:
-        """Append one event; return its seq once committed (fsynced unless durable_sync="normal")."""
+        """Append one event; return its seq once committed (fsynced unless durable_sync="normal"; with
+        durable_sync="group", at once: it is committed with its batch)."""
+        if self._durable_grouped:
+            return self._enqueue(kind, body, ts, symbol, client_order_id, durable=False)
         seq = self._enqueue(kind, body, ts, symbol, client_order_id, durable=True)
         self._commit_inline(seq)
         return seq
