@@ -141,8 +141,11 @@ def store_off(probe: RunProbe, *, encode: bool = False) -> Iterator[None]:
         yield
 
 
-def run_replay(settings: Any, data: Path, store: Path, *, mode: str = "disk") -> tuple[float, RunProbe]:
-    """One in-process ``tradebot replay`` of ``data`` into ``store``: (seconds of the bar loop, probe).
+def run_replay(
+    settings: Any, data: Path | tuple[tuple[str, Path], ...], store: Path, *, mode: str = "disk"
+) -> tuple[float, RunProbe]:
+    """One in-process ``tradebot replay`` of ``data`` (a file, or (symbol, file) pairs) into ``store``:
+    (seconds of the bar loop, probe).
 
     ``mode``: "disk" or "tmpfs" (the caller picks where ``store`` is), "off" (no event store) or
     "encode_only" (bodies encoded, nothing written). The end-of-run summary is timed apart.
@@ -151,7 +154,10 @@ def run_replay(settings: Any, data: Path, store: Path, *, mode: str = "disk") ->
     from tradebot.pipeline.session import run_session
 
     probe = RunProbe()
-    options = RunOptions(mode="replay", data=data, store=store, quiet=True)
+    options = (
+        RunOptions(mode="replay", feeds=data, store=store, quiet=True) if isinstance(data, tuple)
+        else RunOptions(mode="replay", data=data, store=store, quiet=True)
+    )
     with contextlib.ExitStack() as stack:
         stack.enter_context(capture_stats(probe))
         if mode in ("off", "encode_only"):

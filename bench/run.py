@@ -2,7 +2,7 @@
 
 usage: python -m bench.run [--quick] [--only NAME[,NAME...]] [--results DIR]
 
-Benchmarks (names for --only): plumbing, store, replay, memory, latency, startup.
+Benchmarks (names for --only): plumbing, store, replay, memory, latency, startup, portfolio.
 ``--quick`` is a smoke run (small sizes, one repeat) whose figures are not comparable to a full run.
 See docs/benchmarks.md for what each figure means and how the pipeline is driven.
 """
@@ -241,6 +241,13 @@ def bench_startup(sizes: Sizes, work: Path) -> dict[str, Any]:
                                                    "slowest_top_level": top}})
 
 
+def bench_portfolio(sizes: Sizes, work: Path) -> dict[str, Any]:
+    """Per-bar cost and peak RSS with 1, 10 and 100 instruments in one replay (bench/portfolio_scale.py)."""
+    from bench.portfolio_scale import measure
+
+    return measure(300, [1, 10]) if sizes.repeats == 1 else measure(2000, [1, 10, 100])
+
+
 BENCHMARKS: dict[str, Callable[[Sizes, Path], dict[str, Any]]] = {
     "plumbing": bench_plumbing,
     "store": bench_store,
@@ -248,6 +255,7 @@ BENCHMARKS: dict[str, Callable[[Sizes, Path], dict[str, Any]]] = {
     "startup": bench_startup,
     "latency": bench_latency,
     "memory": bench_memory,
+    "portfolio": bench_portfolio,
 }
 
 

@@ -41,6 +41,35 @@ ResumeOpt = Annotated[
         "other instruments or other data.",
     ),
 ]
+SymbolOpt = Annotated[
+    str | None,
+    typer.Option(help="The instrument a single --data file feeds (default: [data] symbol); a preset or "
+                 "an [instruments.X] table."),
+]
+
+
+def _data_options(values: list[str] | None, symbol: str | None) -> dict[str, Any]:
+    """``--data FILE`` (one file, the instrument ``--symbol``) or ``--data SYMBOL=FILE`` repeated."""
+    if not values:
+        return {"data": None, "symbol": symbol}
+    pairs = [_symbol_file(value) for value in values]
+    if len(values) == 1 and pairs[0] is None:
+        return {"data": Path(values[0]), "symbol": symbol}
+    if any(pair is None for pair in pairs) or symbol is not None:
+        raise typer.BadParameter(
+            "several --data files need SYMBOL=FILE each (and no --symbol), e.g. --data MES=es.csv "
+            "--data SPY=spy.csv",
+            param_hint="--data",
+        )
+    return {"feeds": tuple(pair for pair in pairs if pair is not None)}
+
+
+def _symbol_file(value: str) -> tuple[str, Path] | None:
+    """``SYMBOL=FILE`` as (SYMBOL, FILE); None for a plain file name."""
+    head, sep, tail = value.partition("=")
+    if sep and tail and head and "/" not in head and head.replace("_", "").replace(".", "").isalnum():
+        return head, Path(tail)
+    return None
 
 
 class RunMode(StrEnum):
@@ -109,8 +138,13 @@ def run(
     ),
     config: ConfigOpt = None,
     data: Annotated[
-        Path | None, typer.Option(help="Bar file (CSV) instead of the configured source.")
+        list[str] | None,
+        typer.Option(
+            help="Bar file (CSV) instead of the configured source; SYMBOL=FILE, repeated, for several "
+            "instruments.",
+        ),
     ] = None,
+    symbol: SymbolOpt = None,
     store: Annotated[
         Path | None,
         typer.Option(
@@ -149,7 +183,7 @@ def run(
         settings,
         RunOptions(
             mode=mode.value,
-            data=data,
+            **_data_options(data, symbol),
             store=store,
             arm=arm,
             quiet=quiet,
@@ -168,7 +202,14 @@ def run(
     epilog=EXIT_CODES_HELP,
 )
 def replay(
-    data: Annotated[Path, typer.Option(help="Bar file (CSV: ts,open,high,low,close,volume).")],
+    data: Annotated[
+        list[str],
+        typer.Option(
+            help="Bar file (CSV: ts,open,high,low,close,volume; daily files: ts_local dates); "
+            "SYMBOL=FILE, repeated, for several instruments in one run.",
+        ),
+    ],
+    symbol: SymbolOpt = None,
     store: Annotated[
         Path | None,
         typer.Option(
@@ -194,7 +235,8 @@ def replay(
     from tradebot.pipeline.app import RunOptions, run_app
 
     options = RunOptions(
-        mode="replay", data=data, store=store or out, quiet=quiet, intents=intents, resume=resume
+        mode="replay", **_data_options(data, symbol), store=store or out, quiet=quiet, intents=intents,
+        resume=resume,
     )
     raise typer.Exit(run_app(settings, options))
 
@@ -249,12 +291,14 @@ def config_check(
     settings = _load(config)
     from tradebot.domain.state import Mode
     from tradebot.pipeline.app import RunRefused
-    from tradebot.pipeline.session import build_parts
+    from tradebot.pipeline.session import build_parts, check_configured_feeds
 
     run_mode = Mode(mode.value)
     from_file = settings.data.source == "csv" or run_mode is Mode.REPLAY
     try:
         parts = build_parts(settings, run_mode, from_file=from_file)
+        if from_file:  # the configured bar files, as a run would read them
+            check_configured_feeds(settings, parts.instruments)
     except RunRefused as exc:
         typer.echo(f"tradebot: {exc}", err=True)
         raise typer.Exit(exc.code) from None

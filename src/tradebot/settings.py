@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, get_args, get_origin
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,6 +31,7 @@ from pydantic_settings import (
 )
 
 from tradebot.domain.instruments import AssetClass, Instrument
+from tradebot.domain.presets import preset, preset_symbols
 from tradebot.ops.config import OpsConfig
 from tradebot.session.config import SessionConfig
 
@@ -62,11 +63,19 @@ class RunConfig(_Section):
     account_id: str = ""
 
 
+class FeedConfig(_Section):
+    """One instrument's bar file in a run of several: ``[data.feeds.SYMBOL]``."""
+
+    path: Path
+    bar_size_s: int | None = Field(None, gt=0)  # None: [data] bar_size_s (a daily file: a day)
+
+
 class DataConfig(_Section):
     source: Literal["csv", "broker"] = "csv"
     path: Path | None = None  # None: the bundled ES week
     symbol: str = "MES"
     bar_size_s: int = Field(60, gt=0)
+    feeds: dict[str, FeedConfig] = Field(default_factory=dict)  # several bar files, one per instrument
     # auto: bar time for a bar file, the wall clock for a broker feed; "bar": bar time for a broker feed
     # too (replaying a venue's historical stream; refused against a production environment)
     clock: Literal["auto", "wall", "bar"] = "auto"
@@ -165,6 +174,18 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
         return tuple(sources)
 
+    @field_validator("instruments", mode="before")
+    @classmethod
+    def _over_presets(cls, value: Any) -> Any:
+        """An ``[instruments.X]`` table of a preset instrument is laid over the preset, field by field."""
+        if not isinstance(value, Mapping):
+            return value
+        merged: dict[str, Any] = {}
+        for symbol, table in value.items():
+            spec = preset(symbol) if isinstance(table, Mapping) else None
+            merged[symbol] = {**spec, **table} if spec is not None and isinstance(table, Mapping) else table
+        return merged
+
     @property
     def runtime_dir(self) -> Path:
         """Control socket and KILL file: ``ops.runtime_dir``, else ``<run_dir>/control`` (ours alone)."""
@@ -175,9 +196,16 @@ class Settings(BaseSettings):
         return self.run.store or self.run.run_dir / "tradebot.db"
 
     def instrument(self, symbol: str) -> Instrument:
-        if symbol not in self.instruments:
-            raise KeyError(f"no [instruments.{symbol}] table in the config")
-        return self.instruments[symbol].build(symbol)
+        """The ``[instruments.X]`` table (laid over the preset, if any), else the preset of ``symbol``."""
+        if symbol in self.instruments:
+            return self.instruments[symbol].build(symbol)
+        spec = preset(symbol)
+        if spec is None:
+            raise KeyError(
+                f"no [instruments.{symbol}] table in the config and no preset for {symbol} "
+                f"(presets: {', '.join(preset_symbols())})"
+            )
+        return InstrumentConfig.model_validate(spec).build(symbol)
 
     def redacted(self) -> dict[str, Any]:
         """The resolved config as plain data, every secret replaced by '**********'."""
@@ -428,13 +456,23 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
 
 def _cross_checks(settings: Settings) -> list[tuple[str, str]]:
     problems = []
-    if settings.data.symbol not in settings.instruments:
-        problems.append(
-            (
-                "data.symbol",
-                f"data.symbol: '{settings.data.symbol}' has no [instruments.{settings.data.symbol}] table",
+    for key, symbol in [("data.symbol", settings.data.symbol)] + [
+        (f"data.feeds.{symbol}", symbol) for symbol in settings.data.feeds
+    ]:
+        if symbol not in settings.instruments and preset(symbol) is None:
+            problems.append(
+                (key, f"{key}: '{symbol}' has no [instruments.{symbol}] table and no preset")
             )
-        )
+    if settings.data.feeds and settings.data.source == "broker":
+        problems.append((
+            "data.feeds",
+            "data.feeds: bar files for several instruments are read from files (source = \"csv\"); "
+            "a broker feed trades the one instrument of data.symbol",
+        ))
+    for symbol, feed in settings.data.feeds.items():
+        if not feed.path.exists():
+            key = f"data.feeds.{symbol}.path"
+            problems.append((key, f"{key}: file not found: {feed.path}"))
     if settings.data.clock == "bar" and settings.broker.environment == "production":
         problems.append(
             ("data.clock", "data.clock: 'bar' is for replaying a venue's history, never against production")

@@ -25,6 +25,8 @@ from tradebot.risk.constitution import load_constitution
 REPO = Path(__file__).resolve().parents[2]
 TOML = (REPO / "config" / "tradebot.toml").read_text()
 CONSTITUTION = (REPO / "config" / "constitution.yaml").read_text()
+SPY_WEEK = REPO.parent / "shared" / "data" / "spy_1m_2013-10-04_2013-10-11.csv"
+ES_WEEK = REPO / "src" / "tradebot" / "data" / "es_esz13_1m_2013-10-06_2013-10-11.csv"
 CAP = "TRADEBOT_CONSTITUTION__INSTRUMENTS__MES__LIMITS__DAILY_LOSS_CAP_USD"
 
 
@@ -165,6 +167,21 @@ CASES = [
         toml=(("fee_bps = 0.5", "fee_bsp = 0.5"),),
         constitution=(("      daily_loss_cap_usd: 30", "      daily_loss_cap: 30"),),
         env={"TRADEBOT_STRATEGY__PROFILE": "nonsense"},
+    ),
+    Case(
+        "a bar file whose prices are another instrument's",
+        ("refused as MES: its prices (167.56 .. 167.99) are outside the range MES trades in",),
+        toml=(('# path = "data/my_bars.csv"', f'path = "{SPY_WEEK}"'),),
+    ),
+    Case(
+        "a feed for an instrument with neither a table nor a preset",
+        ("data.feeds.ZZZ: 'ZZZ' has no [instruments.ZZZ] table and no preset (from file {toml})",),
+        toml=(("bar_size_s = 60", f'bar_size_s = 60\n[data.feeds.ZZZ]\npath = "{ES_WEEK}"'),),
+    ),
+    Case(
+        "an unknown key in a feed table",
+        ("data.feeds.SPY.bar_size: unknown key",),
+        toml=(("bar_size_s = 60", 'bar_size_s = 60\n[data.feeds.SPY]\npath = "x.csv"\nbar_size = 60'),),
     ),
 ]
 

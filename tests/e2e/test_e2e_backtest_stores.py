@@ -16,6 +16,7 @@ from tradebot.store import StoreReader
 pytestmark = pytest.mark.timeout(600)
 
 SPY = REPO.parent / "shared" / "data" / "spy_1m_2013-10-04_2013-10-11.csv"
+ES_2024 = REPO.parent / "shared" / "data" / "es_esu4_1m_databento_2024-07-01T2340_2024-07-02T0010.csv"
 BARS = "400"  # enough for orders on the sample's first day, quick to replay
 
 
@@ -105,7 +106,19 @@ def test_resume_with_another_profile_is_refused_naming_the_key(tmp_path: Path) -
 
 
 def test_resume_with_other_data_is_refused_naming_it(tmp_path: Path, sample: Path) -> None:
-    assert SPY.exists()
+    assert ES_2024.exists()
+    env = run_env(tmp_path / "runs")
+    store = tmp_path / "mes.db"
+    first = tradebot("run", "--data", str(sample), "--store", str(store), "--max-bars", "100", "-q", env=env)
+    assert first.returncode == 0, first.stderr
+    before = _events(store)
+    other = tradebot("run", "--data", str(ES_2024), "--store", str(store), "--resume", "-q", env=env)
+    assert other.returncode == 2, other.stdout + other.stderr
+    assert f"data '{sample.name}' (stored) != '{ES_2024.name}' (this run)" in other.stderr
+    assert _events(store) == before  # no bar of the other file appended to the store
+
+
+def test_another_instruments_file_is_refused_before_the_store_is_used(tmp_path: Path, sample: Path) -> None:
     env = run_env(tmp_path / "runs")
     store = tmp_path / "mes.db"
     first = tradebot("run", "--data", str(sample), "--store", str(store), "--max-bars", "100", "-q", env=env)
@@ -113,7 +126,7 @@ def test_resume_with_other_data_is_refused_naming_it(tmp_path: Path, sample: Pat
     before = _events(store)
     spy = tradebot("run", "--data", str(SPY), "--store", str(store), "--resume", "-q", env=env)
     assert spy.returncode == 2, spy.stdout + spy.stderr
-    assert f"data '{sample.name}' (stored) != '{SPY.name}' (this run)" in spy.stderr
+    assert "refused as MES" in spy.stderr and "Traceback" not in spy.stderr
     assert _events(store) == before  # no SPY bar appended to the MES store
 
 

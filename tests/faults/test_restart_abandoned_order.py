@@ -23,10 +23,10 @@ from kill_harness import ES_WEEK, fault_command
 from bench.config import write_busy_config
 from tradebot.brokers.sim import create_broker
 from tradebot.domain import reasons
+from tradebot.domain.calendars import shared_calendars
 from tradebot.domain.clock import ReplayClock
 from tradebot.domain.orders import ExitPlan, OrderIntent, Side
 from tradebot.domain.state import Mode
-from tradebot.ops.calendars import shared_calendars
 from tradebot.pipeline.engine import DecisionEngine
 from tradebot.pipeline.resume import ResumeState, load_resume_state, reconcile_after_restart
 from tradebot.pipeline.stats import RunStats

@@ -25,6 +25,7 @@ from store_outcome import outcome
 
 from tradebot.brokers.sim import create_broker
 from tradebot.domain.bars import Bar
+from tradebot.domain.calendars import shared_calendars
 from tradebot.domain.clock import ReplayClock
 from tradebot.domain.events import OrderSnapshot, OrderStatus
 from tradebot.domain.orders import Bracket, OrderIntent, OrderRequest, OrderType, Side
@@ -32,7 +33,6 @@ from tradebot.domain.signals import Signal
 from tradebot.domain.state import Mode
 from tradebot.oms.ledger import Ledger
 from tradebot.ops.alerts import Alert, AlertDispatcher, AlertRules, AlertThresholds
-from tradebot.ops.calendars import shared_calendars
 from tradebot.pipeline.app import instrument_body
 from tradebot.pipeline.engine import DecisionEngine, SizingInput
 from tradebot.pipeline.ops_hooks import OpsHooks

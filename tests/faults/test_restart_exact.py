@@ -174,7 +174,7 @@ def test_an_intent_decided_before_a_restart_is_not_decided_again_at_the_restart_
 
 def test_the_rebuilt_windows_equal_the_ones_the_run_stopped_with(config: Path, tmp_path: Path) -> None:
     """The DVS and EQS windows and the tracker's counters rebuilt from the store are those of the run."""
-    from tradebot.ops.calendars import shared_calendars
+    from tradebot.domain.calendars import shared_calendars
     from tradebot.pipeline.resume import load_resume_state
     from tradebot.settings import load_settings
 
@@ -186,6 +186,6 @@ def test_the_rebuilt_windows_equal_the_ones_the_run_stopped_with(config: Path, t
     assert state.last_bar_ts is not None and state.clock_start is not None
     # the window as the run left it (gaps in the feed before the stop), not an empty one (score 0.0) nor
     # one warmed by a single bar (1.0)
-    assert 0.0 < state.dvs.score(state.clock_start) < 1.0
+    assert 0.0 < state.dvs.score(state.clock_start, "BENCH") < 1.0
     assert state.tracker is not None and state.portfolio is not None
     assert state.tracker.position("BENCH") == state.portfolio.position_qty("BENCH")

@@ -155,7 +155,7 @@ async def test_feed_errors_open_the_data_breaker_and_block_entries() -> None:
 async def test_calendar_lookups_that_fail_open_the_calendar_breaker() -> None:
     alerts: list[Alert] = []
     ops = _ops(alerts)
-    outside = datetime(1990, 1, 2, 15, 0, tzinfo=UTC)  # before the calendar's known range
+    outside = datetime(1985, 1, 2, 15, 0, tzinfo=UTC)  # before the calendar's known range
     for k in range(3):
         assert ops.market_open("CME", outside + timedelta(seconds=k)) is True  # unknown counts as open
     assert [a.details["dependency"] for a in alerts] == ["calendar"]

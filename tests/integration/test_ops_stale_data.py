@@ -19,13 +19,13 @@ import pytest
 
 from tradebot.brokers.sim import create_broker
 from tradebot.domain.bars import Bar
+from tradebot.domain.calendars import shared_calendars
 from tradebot.domain.clock import ReplayClock
 from tradebot.domain.orders import OrderIntent
 from tradebot.domain.state import Mode
 from tradebot.feeds.csv_bars import CsvBarFeed
 from tradebot.ingest.validation import BarValidator
 from tradebot.ops.alerts import Alert, AlertDispatcher, AlertRules, AlertThresholds, store_sink
-from tradebot.ops.calendars import shared_calendars
 from tradebot.pipeline.engine import DecisionEngine, SizingInput
 from tradebot.pipeline.ops_hooks import OpsHooks
 from tradebot.pipeline.portfolio import Portfolio

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from tradebot.brokers.sim import create_broker
+from tradebot.domain.calendars import shared_calendars
 from tradebot.domain.clock import ReplayClock
 from tradebot.domain.events import BrokerEvent
 from tradebot.domain.state import Mode
 from tradebot.feeds.csv_bars import CsvBarFeed
 from tradebot.ingest.validation import BarValidator
 from tradebot.ops.alerts import build_sinks
-from tradebot.ops.calendars import shared_calendars
 from tradebot.pipeline.engine import DecisionEngine
 from tradebot.pipeline.failure import PipelineFailed
 from tradebot.pipeline.ops_hooks import OpsHooks

@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tradebot.brokers.sim import create_broker
+from tradebot.domain.calendars import shared_calendars
 from tradebot.domain.clock import ReplayClock
 from tradebot.domain.orders import ExitPlan, OrderIntent, Side
 from tradebot.domain.state import Mode
 from tradebot.feeds.csv_bars import CsvBarFeed
 from tradebot.ingest.validation import BarValidator
-from tradebot.ops.calendars import shared_calendars
 from tradebot.pipeline.engine import DecisionEngine, SizingInput
 from tradebot.pipeline.portfolio import Portfolio
 from tradebot.pipeline.runner import Pipeline, SourceItem

@@ -12,6 +12,11 @@ The feed does not judge bar values: NaN, negative prices and timestamp order are
 
 ``async for item in feed.aiter()`` yields the same items with a checkpoint every ``checkpoint_every`` lines,
 so a large file does not starve the event loop.
+
+Daily files name their first column ``ts_local``: the exchange-local trading date, no time of day. Such a
+file needs ``session_close`` (the instrument calendar's close of a trading date, None when it has no
+session); each bar then ends at that day's close (``interval_s`` is a day, ``ts`` the close less a day) and a
+date with no session is refused (BAR_MALFORMED). ``is_daily(path)`` tells a daily file by its header.
 """
 
 from __future__ import annotations
@@ -20,16 +25,18 @@ import contextlib
 import csv
 from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import anyio.lowlevel
 
 from tradebot.domain import reasons
 from tradebot.domain.bars import Bar
-from tradebot.ingest.slot_init import slot_setters
 
 COLUMNS = ("ts", "open", "high", "low", "close", "volume")
+DAILY_TS = "ts_local"  # a daily file's date column, in place of ``ts``
+DAY_S = 86_400
+SessionClose = Callable[[date], datetime | None]
 _ENCODING = "utf-8-sig"  # tolerate a byte-order mark before the header
 # bytes that are not UTF-8 are read as lone surrogates, so one bad line is refused, not the whole file
 _ERRORS = "surrogateescape"
@@ -59,7 +66,14 @@ FeedItem = tuple[int, Bar] | FeedRejection
 
 
 class CsvBarFeed:
-    def __init__(self, path: Path | str, *, symbol: str, interval_s: int = 60) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        symbol: str,
+        interval_s: int = 60,
+        session_close: SessionClose | None = None,
+    ) -> None:
         if interval_s <= 0:
             raise ValueError(f"interval_s must be positive, got {interval_s}")
         if not symbol:
@@ -83,14 +97,22 @@ class CsvBarFeed:
                 f"{self.path}: the header is not CSV text ({bad}); is this a CSV bar file "
                 f"({','.join(COLUMNS)})?",
             )
-        self._width, self._index = _parse_header(header, self.path)
+        self._width, self._index, self.daily = _parse_header(header, self.path)
+        if self.daily:
+            if session_close is None:
+                raise FeedError(
+                    reasons.BAR_MISSING_COLUMN, 1,
+                    f"{self.path}: a daily file ({DAILY_TS}) needs the instrument's calendar to place "
+                    "its bars",
+                )
+            self.interval_s = DAY_S
+        self._session_close = session_close
 
     def __iter__(self) -> Generator[FeedItem, None, None]:
         symbol, interval, width = self.symbol, self.interval_s, self._width
         extra_columns = width > len(COLUMNS)
         i_ts, i_o, i_h, i_l, i_c, i_v = self._index
-        fromiso = datetime.fromisoformat
-        make_bar = _bar_maker()
+        fromiso = self._daily_ts if self.daily else datetime.fromisoformat
         with self.path.open(encoding=_ENCODING, errors=_ERRORS, newline="") as f:
             f.readline()
             rows = csv.reader(f)  # quoting as the csv module reads it; line_num counts lines after the header
@@ -105,12 +127,19 @@ class CsvBarFeed:
                             continue
                         try:
                             ts = fromiso(fields[i_ts])
-                            bar = make_bar(
+                        except _NoSession as exc:
+                            yield FeedRejection(line_no, reasons.BAR_MALFORMED, str(exc))
+                            continue
+                        except ValueError:
+                            yield _diagnose(line_no, fields, self._index, self.daily)
+                            continue
+                        try:
+                            bar = Bar(
                                 symbol, ts, float(fields[i_o]), float(fields[i_h]), float(fields[i_l]),
                                 float(fields[i_c]), float(fields[i_v]), interval,
                             )
                         except ValueError:
-                            yield _diagnose(line_no, fields, self._index)
+                            yield _diagnose(line_no, fields, self._index, self.daily)
                             continue
                         if ts.tzinfo is not UTC:
                             yield FeedRejection(
@@ -128,6 +157,17 @@ class CsvBarFeed:
                 except csv.Error as exc:  # e.g. a field over the csv module's size limit, a bare CR
                     yield FeedRejection(rows.line_num + 1, reasons.BAR_MALFORMED, f"not a CSV line ({exc})")
 
+    def _daily_ts(self, text: str) -> datetime:
+        """The start of the daily bar of trading date ``text``: its session's close less a day."""
+        day = date.fromisoformat(text)
+        assert self._session_close is not None
+        close = self._session_close(day)
+        if close is None:
+            raise _NoSession(
+                f"{DAILY_TS}: no trading session on {day.isoformat()} in the instrument's calendar"
+            )
+        return close.astimezone(UTC) - timedelta(seconds=DAY_S)
+
     async def aiter(self, checkpoint_every: int = 1_000) -> AsyncIterator[FeedItem]:
         if checkpoint_every <= 0:
             raise ValueError(f"checkpoint_every must be positive, got {checkpoint_every}")
@@ -140,36 +180,6 @@ class CsvBarFeed:
             yield item
 
 
-BarMaker = Callable[[str, datetime, float, float, float, float, float, int], Bar]
-_BAR_FIELDS = ("symbol", "ts", "open", "high", "low", "close", "volume", "interval_s")
-
-
-def _bar_maker() -> BarMaker:
-    """``Bar`` itself, or a function making the same Bar slot by slot (``tradebot.ingest.slot_init``)."""
-    setters = slot_setters(Bar, _BAR_FIELDS)
-    if setters is None:
-        return Bar
-    set_symbol, set_ts, set_open, set_high, set_low, set_close, set_volume, set_interval = setters
-    new = object.__new__
-
-    def make_bar(
-        symbol: str, ts: datetime, open_: float, high: float, low: float, close: float, volume: float,
-        interval_s: int,
-    ) -> Bar:
-        bar: Bar = new(Bar)
-        set_symbol(bar, symbol)
-        set_ts(bar, ts)
-        set_open(bar, open_)
-        set_high(bar, high)
-        set_low(bar, low)
-        set_close(bar, close)
-        set_volume(bar, volume)
-        set_interval(bar, interval_s)
-        return bar
-
-    return make_bar
-
-
 def _not_utf8(text: str) -> str | None:
     """Where ``text`` (read with surrogateescape) holds a byte that is not UTF-8, or None if it holds none."""
     for column, char in enumerate(text, start=1):
@@ -178,10 +188,28 @@ def _not_utf8(text: str) -> str | None:
     return None
 
 
-def _parse_header(header: str, path: Path) -> tuple[int, tuple[int, int, int, int, int, int]]:
+class _NoSession(ValueError):
+    """A daily row whose date has no session in the instrument's calendar."""
+
+
+def is_daily(path: Path | str) -> bool:
+    """True for a daily file: its header names ``ts_local`` and not ``ts``."""
+    try:
+        with Path(path).open(encoding=_ENCODING, errors=_ERRORS, newline="") as f:
+            header = f.readline(_MAX_HEADER)
+    except OSError:
+        return False
+    names = [name.strip().lower() for name in next(csv.reader([header.rstrip("\r\n")]), [])]
+    return DAILY_TS in names and "ts" not in names
+
+
+def _parse_header(header: str, path: Path) -> tuple[int, tuple[int, int, int, int, int, int], bool]:
     names = [name.strip().lower() for name in next(csv.reader([header.rstrip("\r\n")]), [])]
     if not header.strip():
         raise FeedError(reasons.BAR_MISSING_COLUMN, 1, f"{path}: no header line (need {','.join(COLUMNS)})")
+    daily = DAILY_TS in names and "ts" not in names
+    if daily:
+        names[names.index(DAILY_TS)] = "ts"
     missing = [column for column in COLUMNS if column not in names]
     if missing:
         raise FeedError(
@@ -190,7 +218,7 @@ def _parse_header(header: str, path: Path) -> tuple[int, tuple[int, int, int, in
             f"(header has {', '.join(names)})",
         )
     i_ts, i_o, i_h, i_l, i_c, i_v = (names.index(column) for column in COLUMNS)
-    return len(names), (i_ts, i_o, i_h, i_l, i_c, i_v)
+    return len(names), (i_ts, i_o, i_h, i_l, i_c, i_v), daily
 
 
 def _wrong_width(line_no: int, fields: list[str], width: int) -> FeedRejection:
@@ -199,7 +227,7 @@ def _wrong_width(line_no: int, fields: list[str], width: int) -> FeedRejection:
     return FeedRejection(line_no, reasons.BAR_MALFORMED, detail)
 
 
-def _diagnose(line_no: int, fields: list[str], index: tuple[int, ...]) -> FeedRejection:
+def _diagnose(line_no: int, fields: list[str], index: tuple[int, ...], daily: bool = False) -> FeedRejection:
     """The slow path: name the first field that does not parse (or the byte that is not UTF-8)."""
     bad = _not_utf8(",".join(fields))
     if bad is not None:
@@ -208,12 +236,15 @@ def _diagnose(line_no: int, fields: list[str], index: tuple[int, ...]) -> FeedRe
         text = fields[i]
         try:
             if column == "ts":
-                datetime.fromisoformat(text)
+                date.fromisoformat(text) if daily else datetime.fromisoformat(text)
             else:
                 float(text)
         except ValueError:
-            kind = "an ISO-8601 timestamp" if column == "ts" else "a number"
-            return FeedRejection(line_no, reasons.BAR_MALFORMED, f"{column}: {text!r} is not {kind}")
+            kind = "a number"
+            if column == "ts":
+                kind = "a date (YYYY-MM-DD)" if daily else "an ISO-8601 timestamp"
+            name = DAILY_TS if daily and column == "ts" else column
+            return FeedRejection(line_no, reasons.BAR_MALFORMED, f"{name}: {text!r} is not {kind}")
     return FeedRejection(line_no, reasons.BAR_MALFORMED, "unparsable line")
 
 

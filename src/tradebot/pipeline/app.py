@@ -26,12 +26,15 @@ from typing import Any
 import anyio
 
 from tradebot.exit_codes import ExitCode
+from tradebot.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
     mode: str  # observe | live | replay
-    data: Path | None = None
+    data: Path | None = None  # one bar file (its instrument: ``symbol``, else [data] symbol)
+    symbol: str | None = None
+    feeds: tuple[tuple[str, Path], ...] = ()  # several bar files: (symbol, file) each (--data SYMBOL=FILE)
     store: Path | None = None
     arm: bool = False
     quiet: bool = False
@@ -49,7 +52,7 @@ class RunRefused(Exception):
         self.code = code
 
 
-def run_app(settings: Any, options: RunOptions) -> int:
+def run_app(settings: Settings, options: RunOptions) -> int:
     from tradebot.pipeline.session import run_session
     from tradebot.pipeline.stop import RunInterrupted, StopRequest
     from tradebot.session import SessionRefused

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from tradebot.brokers.protocol import Broker
 from tradebot.domain import reasons
@@ -42,9 +42,9 @@ from tradebot.pipeline.recorder import Recorder
 from tradebot.pipeline.stats import RunStats
 from tradebot.risk.chain import GateChain
 from tradebot.risk.context import GateContext
-from tradebot.risk.data_validity import DataValidity
 from tradebot.risk.decision_record import decision_record
 from tradebot.risk.execution_quality import ExecutionQuality
+from tradebot.risk.feed_validity import FeedValidity
 from tradebot.risk.flatten import flatten_intents
 from tradebot.risk.rules import LimitsRules
 from tradebot.risk.tracker import RiskTracker
@@ -52,8 +52,10 @@ from tradebot.risk.trading_state import TradingStateMachine, Transition
 from tradebot.risk.verdict import Decision, Outcome
 
 
+@runtime_checkable
 class BarVenue(Protocol):
-    """A venue that matches resting orders against bars (the simulated venue).
+    """A venue that matches resting orders against bars (the simulated venue): the duties it has beyond
+    the broker protocol. The run checks ``isinstance(broker, BarVenue)``, never single attributes.
 
     It keeps no state of its own: a restart rebuilds it from the store (pipeline/venue_projection.py), from
     the recorded bars, write-aheads and cancels. So the events a bar causes at the venue are recorded
@@ -63,6 +65,8 @@ class BarVenue(Protocol):
     async def on_bar(self, bar: Bar) -> None: ...
 
     def drain_events(self) -> list[BrokerEvent]: ...
+
+    def register_instrument(self, instrument: Instrument) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +108,9 @@ class DecisionEngine:
         machine: TradingStateMachine | None = None,
         constitution_sha256: str = "",
         resume_after: datetime | None = None,
+        resume_after_bar: tuple[datetime, str] | None = None,
         ops: OpsHooks | None = None,
-        dvs: DataValidity | None = None,
+        dvs: FeedValidity | None = None,
         eqs: ExecutionQuality | None = None,
         intent_history: IntentHistory | None = None,
         intent_max_age: timedelta = timedelta(minutes=2),
@@ -114,7 +119,7 @@ class DecisionEngine:
         self.clock = clock
         self.instruments = instruments
         self.broker = broker
-        self.bar_venue: BarVenue | None = broker if hasattr(broker, "on_bar") else None  # type: ignore[assignment]
+        self.bar_venue: BarVenue | None = broker if isinstance(broker, BarVenue) else None
         self.portfolio = portfolio
         self.chain = chain
         self.sizer = sizer
@@ -126,7 +131,7 @@ class DecisionEngine:
         self.tracker = tracker or RiskTracker(instruments)
         self.machine = machine or TradingStateMachine()
         # resuming: the windows as the stopped run left them (rebuilt from the store)
-        self.dvs = dvs or DataValidity()
+        self.dvs = dvs or FeedValidity()
         self.eqs = eqs or ExecutionQuality()
         self.constitution_sha256 = constitution_sha256
         self.ops = ops or OpsHooks()
@@ -144,6 +149,8 @@ class DecisionEngine:
         self.on_trade_closed: list[Callable[[TradeClosed], None]] = []
         # resuming: bars up to here are in the store already; they only warm the ensemble upstream
         self.resume_after = resume_after
+        # several feeds: the (end, symbol) of the last recorded bar, in the merged feeds' order
+        self.resume_after_bar = resume_after_bar
 
     @property
     def trading_state(self) -> TradingState:
@@ -183,12 +190,17 @@ class DecisionEngine:
         self.machine.fail(self.clock.now(), reasons.STORE_WRITE_FAILED, error=repr(exc))
         self.stats.trading_state = TradingState.HALTED.value
 
-    def on_refused_bar(self, code: str) -> None:
-        self.dvs.on_rejected_bar(code)
+    def _decided_before_restart(self, bar: Bar) -> bool:
+        if self.resume_after_bar is not None:
+            return (bar.end, bar.symbol) <= self.resume_after_bar
+        return self.resume_after is not None and bar.ts <= self.resume_after
+
+    def on_refused_bar(self, code: str, symbol: str | None = None) -> None:
+        self.dvs.on_rejected_bar(code, symbol)
 
     # --- bars ---------------------------------------------------------------------------------------
     async def on_bar(self, bar: Bar, signal: Signal | None) -> None:
-        if self.resume_after is not None and bar.ts <= self.resume_after:
+        if self._decided_before_restart(bar):
             self.portfolio.mark(bar.symbol, _price(bar.close))
             return
         await self.recorder.wait_capacity()
@@ -342,7 +354,7 @@ class DecisionEngine:
             last,
             self.mode,
             self.machine.state,
-            self.dvs.score(now),
+            self.dvs.score(now, intent.symbol),
             self.eqs.score(now),
             trading_state_reason=self.machine.reason,
         )

@@ -28,12 +28,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tradebot.domain.bars import Bar
+from tradebot.domain.calendars import CalendarError, Calendars, shared_calendars
 from tradebot.domain.clock import Clock
 from tradebot.domain.errors import ErrorClass
 from tradebot.domain.state import TradingState
 from tradebot.ops.alerts import Alert, AlertDispatcher, AlertRules
 from tradebot.ops.breakers import BreakerBoard, BreakerDecision, BreakerTransition, Dependency
-from tradebot.ops.calendars import CalendarError, Calendars, shared_calendars
 from tradebot.ops.errors import ErrorClassifier, classify_exception
 from tradebot.ops.metrics import POSITION_UNITS, LatencyTimer, Metrics, MetricsServer
 from tradebot.ops.retry import RetryPolicy, retry_idempotent_read
@@ -156,9 +156,12 @@ class OpsHooks:
         ``stale_after_s`` late at ``now``, when the market was open at the moment it became stale, or has
         been open for ``stale_after_s`` at ``now`` (a feed that stayed silent through the open)."""
         stale_after = timedelta(seconds=self.rules.t.stale_after_s)
-        for sym, last in list(self._last_bars.items()):
-            if symbol is not None and sym != symbol:
-                continue
+        if symbol is None:
+            watched = list(self._last_bars.items())
+        else:
+            last_bar = self._last_bars.get(symbol)
+            watched = [(symbol, last_bar)] if last_bar is not None else []
+        for sym, last in watched:
             stale_at = last.end + timedelta(seconds=last.interval_s) + stale_after
             if now <= stale_at:
                 continue

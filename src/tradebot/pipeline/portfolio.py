@@ -94,7 +94,8 @@ class Portfolio:
 
     @property
     def total_unrealized(self) -> Decimal:
-        return sum((self.unrealized_pnl(s) for s in self.positions), ZERO)
+        # flat positions add nothing (the sum starts at 0 either way)
+        return sum((self.unrealized_pnl(s) for s, p in self.positions.items() if p.quantity != ZERO), ZERO)
 
     @property
     def equity(self) -> Decimal:

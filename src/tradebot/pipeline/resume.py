@@ -42,8 +42,8 @@ from tradebot.domain.orders import IntentSource, OrderIntent, OrderRequest, chil
 from tradebot.intents.history import IntentHistory
 from tradebot.oms.ledger import Ledger
 from tradebot.pipeline.portfolio import Portfolio
-from tradebot.risk.data_validity import DataValidity
 from tradebot.risk.execution_quality import ExecutionQuality
+from tradebot.risk.feed_validity import FeedValidity
 from tradebot.risk.tracker import RiskTracker
 from tradebot.risk.trading_state import TradingStateMachine
 
@@ -63,15 +63,17 @@ _EVENT_TYPES: dict[str, type[Any]] = {
 @dataclass(slots=True)
 class ResumeState:
     last_bar_ts: datetime | None = None
+    last_bar: tuple[datetime, str] | None = None  # (end, symbol) of the last recorded bar
     clock_start: datetime | None = None
     last_refused_line: int = 0
+    last_refused_lines: dict[str, int] = field(default_factory=dict)  # per feed symbol (several files)
     portfolio: Portfolio | None = None
     ledger: Ledger = field(default_factory=Ledger)
     tracker: RiskTracker | None = None
     machine: TradingStateMachine = field(default_factory=TradingStateMachine)
     last_fill_ts: datetime | None = None
     first_event_ts: datetime | None = None
-    dvs: DataValidity = field(default_factory=DataValidity)
+    dvs: FeedValidity = field(default_factory=FeedValidity)
     eqs: ExecutionQuality = field(default_factory=ExecutionQuality)
     intents: IntentHistory = field(default_factory=IntentHistory)
 
@@ -130,15 +132,19 @@ class _Rebuild:
         elif kind == "bar":
             bar = from_body(Bar, body)
             state.last_bar_ts = bar.ts
+            state.last_bar = (bar.end, bar.symbol)
             state.clock_start = ts
             tracker.on_bar(bar, ts)
             state.dvs.on_bar(bar, ts)
             if state.portfolio is not None:
                 state.portfolio.mark(body["symbol"], Decimal(repr(body["close"])))
         elif kind == "bar_refused":
-            state.dvs.on_rejected_bar(body["code"])
+            state.dvs.on_rejected_bar(body["code"], body.get("symbol"))
             if body.get("line"):
                 state.last_refused_line = max(state.last_refused_line, int(body["line"]))
+                symbol = str(body.get("symbol") or "")
+                lines = state.last_refused_lines
+                lines[symbol] = max(lines.get(symbol, 0), int(body["line"]))
         elif kind == "decision":
             intent_body = body.get("intent") or {}
             if intent_body.get("source") == IntentSource.EXTERNAL.value:

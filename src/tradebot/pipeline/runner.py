@@ -14,7 +14,7 @@ nothing is decided or sent after it — and ``run`` records it and moves the tra
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -78,6 +78,7 @@ class Pipeline:
         on_refused: Callable[[RefusedBar], None] | None = None,
         capacity: int = 1024,
         refusals_recorded_through_line: int = 0,
+        refusals_recorded_through: Mapping[str, int] | None = None,
         max_bars: int | None = None,
         stop_at: datetime | None = None,
         wall_clock: Clock | None = None,
@@ -93,6 +94,8 @@ class Pipeline:
         self.capacity = capacity
         # resuming: refusals of file lines up to here are already in the store
         self.refusals_recorded_through_line = refusals_recorded_through_line
+        # several files: the last recorded refused line of each (by feed symbol)
+        self.refusals_recorded_through = refusals_recorded_through
         self.max_bars = max_bars  # stop intake after this many accepted bars (None: until the source ends)
         # the session's end: no bar closing after it is taken; on the wall clock a watcher also stops
         # intake at that time when no bar comes
@@ -209,8 +212,14 @@ class Pipeline:
                     self._waiting = None
 
     def _refuse(self, refused: RefusedBar) -> None:
-        if refused.line is not None and refused.line <= self.refusals_recorded_through_line:
-            return
+        if refused.line is not None:
+            through = self.refusals_recorded_through
+            last = (
+                through.get(refused.symbol or "", 0) if through is not None
+                else self.refusals_recorded_through_line
+            )
+            if refused.line <= last:
+                return
         self.engine.stats.bars_refused[refused.code] += 1
         if self.on_refused is not None:
             self.on_refused(refused)

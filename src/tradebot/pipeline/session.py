@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -29,7 +29,15 @@ from tradebot.domain.instruments import Instrument
 from tradebot.domain.state import Mode, TradingState
 from tradebot.exit_codes import ExitCode
 from tradebot.pipeline.app import RunOptions, RunRefused, instrument_body
-from tradebot.pipeline.engine import DecisionEngine
+from tradebot.pipeline.data_feeds import (
+    FileFeed,
+    data_name,
+    feed_problems,
+    file_feeds,
+    first_bar_ts,
+    merged_source,
+)
+from tradebot.pipeline.engine import BarVenue, DecisionEngine
 from tradebot.pipeline.failure import PipelineFailed, fail_closed
 from tradebot.pipeline.guarded_broker import guard
 from tradebot.pipeline.portfolio import Portfolio
@@ -40,6 +48,7 @@ from tradebot.pipeline.stop import StopRequest
 from tradebot.pipeline.store_recorder import StoreRecorder
 from tradebot.pipeline.summary import summarize_store
 from tradebot.session.errors import SessionRefused
+from tradebot.settings import Settings
 
 if TYPE_CHECKING:
     from tradebot.session import WindowPlan
@@ -49,36 +58,44 @@ def _refuse(message: str, code: ExitCode = ExitCode.CONFIG_ERROR) -> RunRefused:
     return RunRefused(message, code)
 
 
-async def run_session(settings: Any, options: RunOptions, stop: StopRequest | None = None) -> dict[str, Any]:
+async def run_session(
+    settings: Settings, options: RunOptions, stop: StopRequest | None = None
+) -> dict[str, Any]:
     from tradebot.feeds.sample import sample_path
 
     stop = stop or StopRequest()  # a stop before the store is open: RunInterrupted at the next checkpoint
 
     mode = Mode(options.mode)
-    symbol = settings.data.symbol
-    instrument = settings.instrument(symbol)
-    instruments = {symbol: instrument}
     _check_arming(settings, mode, options)
 
-    data_path = options.data or settings.data.path
-    from_file = options.data is not None or settings.data.source == "csv" or mode is Mode.REPLAY
-    if from_file:
-        data_path = data_path or sample_path()
-        if not Path(data_path).exists():
-            raise _refuse(f"data file not found: {data_path}")
+    from_file = bool(options.feeds) or options.data is not None
+    from_file = from_file or settings.data.source == "csv" or mode is Mode.REPLAY
+    feeds: tuple[FileFeed, ...] = ()
+    try:
+        if from_file:
+            feeds = file_feeds(settings, options.data, options.symbol, options.feeds, sample_path())
+    except ValueError as exc:
+        raise _refuse(str(exc)) from exc
+    symbols = [feed.symbol for feed in feeds] or [settings.data.symbol]
     # everything `tradebot config check` builds, every problem listed at once, before any file is touched
-    parts = build_parts(settings, mode, from_file=from_file)
+    parts = build_parts(settings, mode, from_file=from_file, symbols=symbols)
     chain, constitution, sizer, ensembles = parts.chain, parts.constitution, parts.sizer, parts.ensembles
+    instruments = parts.instruments
+    symbol = symbols[0]
+    instrument = instruments[symbol]
+    if len(instruments) > 1 and options.session is not None:
+        raise _refuse("--session: a session run trades one instrument; give one --data file")
+    problems = feed_problems(feeds, instruments, settings_calendars())
+    if problems:
+        raise ConfigProblems(problems)
     stop.checkpoint("building the pipeline")
     _check_intents_path(options)
-    store_path = _choose_store(settings, options, mode, from_file, data_path, instruments)
+    store_path = _choose_store(settings, options, mode, from_file, feeds, instruments)
     _owner_only_dir(store_path.parent)
 
     resume = load_resume_state(store_path, instruments, settings_calendars())
     stop.checkpoint("reading the event store", resume.machine.to_dict())
-    first_ts = (
-        _first_bar_ts(Path(data_path), symbol, settings.data.bar_size_s, instruments) if from_file else None
-    )
+    first_ts = _first_bar_ts(feeds, instruments) if from_file else None
     clock = _build_clock(settings, from_file, resume.clock_start or first_ts)
 
     run_dir = Path(settings.run.run_dir)
@@ -90,8 +107,9 @@ async def run_session(settings: Any, options: RunOptions, stop: StopRequest | No
     feed_broker: Broker | None = None
     if not from_file:
         feed_broker = broker if mode is Mode.LIVE else _load_broker(settings.broker.name, settings, clock)
-    if hasattr(broker, "register_instrument"):
-        broker.register_instrument(instrument)
+    if isinstance(broker, BarVenue):
+        for each in instruments.values():
+            broker.register_instrument(each)
     plan = _session_window(options, instrument, constitution, clock, store_path)
     window = plan.window if plan is not None else None
     stop.checkpoint("preparing the venue")
@@ -124,7 +142,7 @@ async def run_session(settings: Any, options: RunOptions, stop: StopRequest | No
             ensembles,
             window,
             from_file,
-            data_path,
+            feeds,
             plan,
             stop,
         )
@@ -146,14 +164,19 @@ def _output_paths(store_path: Path, logging_handle: Any, run_dir: Path) -> dict[
 
 
 def _progress(
-    engine: DecisionEngine, options: RunOptions, from_file: bool, data_path: Any, resume: ResumeState
+    engine: DecisionEngine,
+    options: RunOptions,
+    from_file: bool,
+    feeds: Sequence[FileFeed],
+    resume: ResumeState,
 ) -> contextlib.AbstractContextManager[None]:
     """The progress bar on a terminal (bars, %, bars/s, time left); nothing with --quiet or in a pipe."""
     import sys
 
     from tradebot.pipeline.progress import bar_progress, data_rows
 
-    total = data_rows(Path(data_path)) if from_file and resume.last_bar_ts is None else None
+    rows = [data_rows(feed.path) for feed in feeds] if from_file and resume.last_bar_ts is None else []
+    total = sum(r for r in rows if r is not None) if rows and None not in rows else None
     if total is not None and options.max_bars is not None:
         total = min(total, options.max_bars)
     return bar_progress(
@@ -162,7 +185,7 @@ def _progress(
 
 
 async def _run(
-    settings: Any,
+    settings: Settings,
     options: RunOptions,
     mode: Mode,
     instruments: Mapping[str, Instrument],
@@ -180,7 +203,7 @@ async def _run(
     ensembles: dict[str, Any],
     window: Any,
     from_file: bool,
-    data_path: Any,
+    feeds: Sequence[FileFeed],
     plan: WindowPlan | None = None,
     stop: StopRequest | None = None,
 ) -> dict[str, Any]:
@@ -232,6 +255,7 @@ async def _run(
             machine=resume.machine,
             constitution_sha256=constitution.sha256,
             resume_after=resume.last_bar_ts,
+            resume_after_bar=resume.last_bar if len(feeds) > 1 else None,
             ops=ops,
             dvs=resume.dvs,
             eqs=resume.eqs,
@@ -252,7 +276,7 @@ async def _run(
                 "chain": [g.name for g in chain.gates],
                 "instruments": [instrument_body(i) for i in instruments.values()],
                 "starting_cash": str(settings.portfolio.starting_cash),
-                "data": _data_name(from_file, data_path),
+                "data": _data_name(from_file, feeds),
                 "resumed_after": resume.last_bar_ts.isoformat() if resume.last_bar_ts else None,
             },
             ts=clock.now(),
@@ -290,7 +314,7 @@ async def _run(
                 else []
             )
             source = (
-                _csv_source(Path(data_path), symbol, settings.data.bar_size_s, engine)
+                merged_source(feeds, instruments, settings_calendars())
                 if from_file
                 else _broker_source(
                     feed_broker or broker,
@@ -303,9 +327,10 @@ async def _run(
                 validator=_validator(instruments),
                 ensembles=ensembles,
                 engine=engine,
-                broker_events=None if hasattr(broker, "drain_events") else broker.events(),
+                broker_events=None if isinstance(broker, BarVenue) else broker.events(),
                 on_refused=lambda refused: _record_refused(engine, recorder, clock, refused),
                 refusals_recorded_through_line=resume.last_refused_line,
+                refusals_recorded_through=resume.last_refused_lines if len(feeds) > 1 else None,
                 intents=None if preloaded else intent_source,
                 max_bars=options.max_bars,
                 stop_at=window.close if window is not None else None,
@@ -315,7 +340,7 @@ async def _run(
             for item in [] if close_only else preloaded:  # replay clock: held until each intent's time
                 await engine.on_external(item)
             if not close_only:
-                with _progress(engine, options, from_file, data_path, resume):
+                with _progress(engine, options, from_file, feeds, resume):
                     await pipeline.run(handle_signals=True)
                 if isinstance(clock, ReplayClock):
                     from tradebot.pipeline.end_of_data import report_undecided_intents
@@ -345,11 +370,11 @@ async def _run(
 
 
 def _choose_store(
-    settings: Any,
+    settings: Settings,
     options: RunOptions,
     mode: Mode,
     from_file: bool,
-    data_path: Any,
+    feeds: Sequence[FileFeed],
     instruments: Mapping[str, Instrument],
 ) -> Path:
     """The store this run writes (``store_choice``): a new one per backtest unless ``--resume``; the
@@ -357,8 +382,9 @@ def _choose_store(
     hold a run of the same config hash, instruments and data (else exit 2, naming what differs)."""
     from tradebot.pipeline.store_choice import RunIdentity, check_continuable, choose_store, stored_run
 
+    named = options.store or settings.run.store
     choice = choose_store(
-        named=Path(options.store or settings.run.store) if (options.store or settings.run.store) else None,
+        named=Path(named) if named else None,
         run_dir=Path(settings.run.run_dir),
         mode=mode.value,
         resume=options.resume,
@@ -370,16 +396,16 @@ def _choose_store(
         identity = RunIdentity(
             config_hash=settings.config_hash(),
             instruments=[instrument_body(i) for i in instruments.values()],
-            data=_data_name(from_file, data_path),
+            data=_data_name(from_file, feeds),
             config=settings.decision_config(),
         )
         check_continuable(choice.path, stored, identity)
     return choice.path
 
 
-def _data_name(from_file: bool, data_path: Any) -> str:
-    """What ``run_start`` records as the run's data: the bar file's name, or ``broker``."""
-    return Path(data_path).name if from_file else "broker"
+def _data_name(from_file: bool, feeds: Sequence[FileFeed]) -> str:
+    """What ``run_start`` records as the run's data: the bar files' names, or ``broker``."""
+    return data_name(feeds) if from_file else "broker"
 
 
 def _session_window(
@@ -408,7 +434,7 @@ def _session_window(
     )
 
 
-def _instance_lock(settings: Any, run_dir: Path) -> Any:
+def _instance_lock(settings: Settings, run_dir: Path) -> Any:
     from tradebot.session import instance_lock
 
     account = settings.run.account_id or f"{settings.broker.name}-{settings.broker.environment}"
@@ -416,7 +442,7 @@ def _instance_lock(settings: Any, run_dir: Path) -> Any:
 
 
 async def _startup_cleanup(
-    settings: Any, engine: DecisionEngine, broker: Broker, recorder: StoreRecorder, clock: Clock
+    settings: Settings, engine: DecisionEngine, broker: Broker, recorder: StoreRecorder, clock: Clock
 ) -> None:
     """Venue leftovers we cannot explain, handled by ``session.leftovers`` (cancel | adopt | refuse)."""
     from tradebot.session import STARTUP_CLEANUP_KIND, ReconciliationFailed, startup_cleanup
@@ -443,7 +469,7 @@ def _alert_position_gaps(engine: DecisionEngine, clock: Clock, report: Mapping[s
 
 
 async def _close_session(
-    settings: Any,
+    settings: Settings,
     engine: DecisionEngine,
     broker: Broker,
     recorder: StoreRecorder,
@@ -583,7 +609,7 @@ def _owner_only_files(paths: list[Path], run_dir: Path | None = None) -> None:
             directory = directory.parent
 
 
-def _setup_logging(settings: Any, run_dir: Path, options: RunOptions) -> Any:
+def _setup_logging(settings: Settings, run_dir: Path, options: RunOptions) -> Any:
     from tradebot.ops.logging import setup_logging
     from tradebot.ops.secrets import register_secret
 
@@ -601,7 +627,7 @@ def _setup_logging(settings: Any, run_dir: Path, options: RunOptions) -> Any:
     )
 
 
-def _check_runtime_contract(settings: Any, mode: Mode) -> None:
+def _check_runtime_contract(settings: Settings, mode: Mode) -> None:
     from tradebot.ops.runtime_contract import check_runtime_contract
 
     if mode is not Mode.LIVE:
@@ -627,7 +653,7 @@ def _check_runtime_contract(settings: Any, mode: Mode) -> None:
         )
 
 
-def _model_verifier(settings: Any) -> Any:
+def _model_verifier(settings: Settings) -> Any:
     def verify() -> list[str]:
         from tradebot.models import ModelVerificationError, default_model_path, verify_artifact
 
@@ -640,7 +666,7 @@ def _model_verifier(settings: Any) -> Any:
     return verify
 
 
-def _build_ops(settings: Any, recorder: StoreRecorder, clock: Clock) -> tuple[Any, Any]:
+def _build_ops(settings: Settings, recorder: StoreRecorder, clock: Clock) -> tuple[Any, Any]:
     """The ops hooks, and what to close when the run ends (notifications sent, the metrics server)."""
     from tradebot.ops.alerts import AlertRules, build_sinks
     from tradebot.ops.breakers import BreakerBoard
@@ -675,7 +701,7 @@ _RUN_SPECIFIC = ("time", "run_id", "host")
 
 
 def _write_manifest(
-    settings: Any,
+    settings: Settings,
     mode: Mode,
     run_dir: Path,
     run_id: str,
@@ -734,12 +760,12 @@ def _intent_source(options: RunOptions, instruments: Mapping[str, Instrument], c
 
 
 def settings_calendars() -> Any:
-    from tradebot.ops.calendars import shared_calendars
+    from tradebot.domain.calendars import shared_calendars
 
     return shared_calendars()
 
 
-def _build_clock(settings: Any, from_file: bool, start: datetime | None) -> Clock:
+def _build_clock(settings: Settings, from_file: bool, start: datetime | None) -> Clock:
     kind = settings.data.clock
     if kind == "wall" or (kind == "auto" and not from_file):
         return WallClock()
@@ -750,7 +776,7 @@ def _build_clock(settings: Any, from_file: bool, start: datetime | None) -> Cloc
     return ReplayClock(start)
 
 
-def _check_arming(settings: Any, mode: Mode, options: RunOptions) -> None:
+def _check_arming(settings: Settings, mode: Mode, options: RunOptions) -> None:
     if mode is not Mode.LIVE:
         return
     if settings.broker.environment == "production" and not (options.arm or settings.run.arm_production):
@@ -762,12 +788,12 @@ def _check_arming(settings: Any, mode: Mode, options: RunOptions) -> None:
 
 async def _feed_instrument(feed_broker: Broker | None, configured: Instrument) -> Instrument:
     """The venue's own spec for the feed's symbol (a plugin needs its own contract to subscribe)."""
-    if feed_broker is None or hasattr(feed_broker, "drain_events"):
+    if feed_broker is None or isinstance(feed_broker, BarVenue):
         return configured
     return await feed_broker.instrument(configured.symbol)
 
 
-def _load_broker(name: str, settings: Any, clock: Clock, store_path: Path | None = None) -> Broker:
+def _load_broker(name: str, settings: Settings, clock: Clock, store_path: Path | None = None) -> Broker:
     """Build broker ``name`` from its ``[broker.<name>]`` table; a bad plugin or table refuses the run."""
     from tradebot.brokers.registry import PluginError, load_plugin
 
@@ -801,12 +827,12 @@ def _restore_sim_venue(broker: Broker, store_path: Path) -> None:
         raise _refuse(str(exc), ExitCode.RECONCILIATION_FAILED) from exc
 
 
-def _build_broker(settings: Any, mode: Mode, clock: Clock, store_path: Path) -> Broker:
+def _build_broker(settings: Settings, mode: Mode, clock: Clock, store_path: Path) -> Broker:
     """The venue orders go to: the configured broker in live mode, the simulated venue otherwise."""
     return _load_broker(settings.broker.name if mode is Mode.LIVE else "sim", settings, clock, store_path)
 
 
-def _build_chain(settings: Any, mode: Mode) -> tuple[Any, Any]:
+def _build_chain(settings: Settings, mode: Mode) -> tuple[Any, Any]:
     from tradebot.risk.build import DEFAULT_CHAIN, ChainConfigError, build_chain
     from tradebot.risk.constitution import ConstitutionError, load_constitution
 
@@ -828,7 +854,7 @@ def _build_chain(settings: Any, mode: Mode) -> tuple[Any, Any]:
     return chain, constitution
 
 
-def _build_sizer(settings: Any, constitution: Any, instrument: Instrument) -> Any:
+def _build_sizer(settings: Settings, constitution: Any, instrument: Instrument) -> Any:
     from tradebot.sizing import (
         AiSizer,
         AiSizerParams,
@@ -858,7 +884,7 @@ def _build_sizer(settings: Any, constitution: Any, instrument: Instrument) -> An
     return EngineSizer(sizer, has_leverage=has_leverage(instrument), max_qty=max_qty)
 
 
-def _build_ensembles(settings: Any, instruments: Mapping[str, Instrument]) -> dict[str, Any]:
+def _build_ensembles(settings: Settings, instruments: Mapping[str, Instrument]) -> dict[str, Any]:
     from tradebot.models import ModelVerificationError, load_ensemble_params
     from tradebot.signals import UnknownProfileError, build_ensemble
 
@@ -894,13 +920,23 @@ class RunParts:
     ensembles: dict[str, Any]
 
 
-def build_parts(settings: Any, mode: Mode, *, from_file: bool) -> RunParts:
+def build_parts(
+    settings: Settings, mode: Mode, *, from_file: bool, symbols: Sequence[str] | None = None
+) -> RunParts:
     """Build the instrument, the constitution (with its environment overrides), the gate chain, the sizer
     and the signal ensembles (profile, model artifact), and check the broker tables the mode uses, the
     instruments' calendars and (live) the runtime contract. Every problem is listed at once (ConfigProblems,
     exit 2). ``tradebot config check`` calls this too: it refuses exactly what a run refuses."""
-    symbol = settings.data.symbol
-    instruments = {symbol: settings.instrument(symbol)}
+    symbols = list(symbols or _configured_symbols(settings))
+    instruments: dict[str, Instrument] = {}
+    problems: list[str] = []
+    for sym in symbols:
+        try:
+            instruments[sym] = settings.instrument(sym)
+        except (KeyError, ValueError) as exc:
+            problems.append(f"instruments.{sym}: {exc.args[0] if exc.args else exc}")
+    if problems:
+        raise ConfigProblems(problems)
     problems = _calendar_problems(settings, instruments) + _broker_problems(settings, mode, from_file)
     chain: Any = None
     constitution: Any = None
@@ -921,7 +957,9 @@ def build_parts(settings: Any, mode: Mode, *, from_file: bool) -> RunParts:
                     f"{', '.join(missing)} (from file {settings.gates.constitution})"
                 )
         if not problems:
-            sizer = _build_sizer(settings, constitution, instruments[symbol])
+            sizer = _sizer_by_symbol(
+                {sym: _build_sizer(settings, constitution, each) for sym, each in instruments.items()}
+            )
     except RunRefused as exc:
         problems += _problems(settings, exc)
     try:
@@ -934,7 +972,37 @@ def build_parts(settings: Any, mode: Mode, *, from_file: bool) -> RunParts:
     return RunParts(instruments, constitution, chain, sizer, ensembles)
 
 
-def _capability_problems(settings: Any, mode: Mode) -> list[str]:
+def check_configured_feeds(settings: Settings, instruments: Mapping[str, Instrument]) -> None:
+    """The configured bar files exist and their prices fit their instruments (what a run on them
+    checks first); raises ConfigProblems (exit 2) listing every file that does not."""
+    from tradebot.feeds.sample import sample_path
+
+    try:
+        feeds = file_feeds(settings, None, None, (), sample_path())
+    except ValueError as exc:
+        raise ConfigProblems([str(exc)]) from exc
+    problems = feed_problems(feeds, instruments, settings_calendars())
+    if problems:
+        raise ConfigProblems(problems)
+
+
+def _configured_symbols(settings: Settings) -> list[str]:
+    """The instruments the config feeds: its ``[data.feeds]`` tables, else ``[data] symbol``."""
+    return list(settings.data.feeds) or [settings.data.symbol]
+
+
+def _sizer_by_symbol(sizers: Mapping[str, Any]) -> Any:
+    """One instrument: its sizer; several: each signal sized by its own instrument's sizer."""
+    if len(sizers) == 1:
+        return next(iter(sizers.values()))
+
+    def size(item: Any) -> Any:
+        return sizers[item.instrument.symbol](item)
+
+    return size
+
+
+def _capability_problems(settings: Settings, mode: Mode) -> list[str]:
     """The broker orders go to (the configured one in live, the simulated venue otherwise) must declare
     what the strategy sends; read from the plugin's static declaration, before anything is built."""
     from tradebot.brokers.registry import PluginError, load_plugin
@@ -954,7 +1022,7 @@ def _capability_problems(settings: Any, mode: Mode) -> list[str]:
     ]
 
 
-def _problems(settings: Any, exc: RunRefused) -> list[str]:
+def _problems(settings: Settings, exc: RunRefused) -> list[str]:
     """The problem lines of a refusal, each naming where its value came from: a line that starts with a
     settings key gets that key's source (file, environment or default)."""
     from tradebot.settings import settings_source
@@ -968,7 +1036,7 @@ def _problems(settings: Any, exc: RunRefused) -> list[str]:
     return lines
 
 
-def _constitution_problems(exc: Any, settings: Any) -> list[str]:
+def _constitution_problems(exc: Any, settings: Settings) -> list[str]:
     if exc.source == "environment":
         out = []
         for line in exc.errors:
@@ -978,8 +1046,8 @@ def _constitution_problems(exc: Any, settings: Any) -> list[str]:
     return [f"{line} (from file {exc.source})" for line in exc.errors]
 
 
-def _calendar_problems(settings: Any, instruments: Mapping[str, Instrument]) -> list[str]:
-    from tradebot.ops.calendars import CalendarError
+def _calendar_problems(settings: Settings, instruments: Mapping[str, Instrument]) -> list[str]:
+    from tradebot.domain.calendars import CalendarError
     from tradebot.settings import settings_source
 
     problems = []
@@ -992,7 +1060,7 @@ def _calendar_problems(settings: Any, instruments: Mapping[str, Instrument]) -> 
     return problems
 
 
-def _broker_problems(settings: Any, mode: Mode, from_file: bool) -> list[str]:
+def _broker_problems(settings: Settings, mode: Mode, from_file: bool) -> list[str]:
     """The ``[broker.<name>]`` tables the run will build, validated by their plugin without building a
     venue; a table or ``broker.name`` that names no installed plugin is refused too."""
     from tradebot.brokers.registry import PluginError, load_plugin, plugin_names
@@ -1032,8 +1100,8 @@ def _broker_problems(settings: Any, mode: Mode, from_file: bool) -> list[str]:
 
 
 def _validator(instruments: Mapping[str, Instrument]) -> Any:
+    from tradebot.domain.calendars import CalendarError
     from tradebot.ingest.validation import BarValidator
-    from tradebot.ops.calendars import CalendarError
 
     ranges = {}
     for symbol, instrument in instruments.items():
@@ -1046,32 +1114,14 @@ def _validator(instruments: Mapping[str, Instrument]) -> Any:
     return BarValidator(ranges)  # a bar the calendar cannot place is refused, not a crash at its gates
 
 
-def _first_bar_ts(
-    path: Path, symbol: str, bar_size_s: int, instruments: Mapping[str, Instrument]
-) -> datetime | None:
-    """The time of the file's first bar that validation accepts (the replay clock starts there)."""
-    from tradebot.feeds.csv_bars import CsvBarFeed, FeedError
+def _first_bar_ts(feeds: Sequence[FileFeed], instruments: Mapping[str, Instrument]) -> datetime | None:
+    """The time of the first bar that validation accepts, over the files (the replay clock starts there)."""
+    from tradebot.feeds.csv_bars import FeedError
 
-    validator = _validator(instruments)
     try:
-        for item in CsvBarFeed(path, symbol=symbol, interval_s=bar_size_s):
-            if isinstance(item, tuple) and validator.check(item[1]) is None:
-                return item[1].ts
+        return first_bar_ts(feeds, instruments, settings_calendars(), _validator(instruments))
     except FeedError as exc:
         raise _refuse(str(exc)) from exc  # the message names the file
-    return None
-
-
-async def _csv_source(
-    path: Path, symbol: str, bar_size_s: int, engine: DecisionEngine
-) -> AsyncIterator[SourceItem]:
-    from tradebot.feeds.csv_bars import CsvBarFeed, FeedRejection
-
-    async for item in CsvBarFeed(path, symbol=symbol, interval_s=bar_size_s).aiter():
-        if isinstance(item, FeedRejection):
-            yield RefusedBar(item.code, item.detail, item.line, symbol)
-        else:
-            yield item
 
 
 async def _broker_source(
@@ -1085,7 +1135,7 @@ def _record_refused(
     engine: DecisionEngine | None, recorder: StoreRecorder, clock: Clock, refused: RefusedBar
 ) -> None:
     if engine is not None:
-        engine.on_refused_bar(refused.code)
+        engine.on_refused_bar(refused.code, refused.symbol)
     recorder.record("bar_refused", asdict(refused), ts=clock.now(), symbol=refused.symbol)
 
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tradebot.ops.calendars import Calendars, shared_calendars
+from tradebot.domain.calendars import Calendars, shared_calendars
 from tradebot.risk.chain import GateChain
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.registry import DEFAULT_CHAIN, GATES, GateConfig, GateDeps

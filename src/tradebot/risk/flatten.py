@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
+from tradebot.domain.calendars import Calendars, shared_calendars
 from tradebot.domain.instruments import Instrument
 from tradebot.domain.orders import IntentSource, OrderIntent, OrderType, Side
-from tradebot.ops.calendars import Calendars, shared_calendars
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.rules import SessionRules
 from tradebot.risk.session_times import flatten_due as _flatten_due

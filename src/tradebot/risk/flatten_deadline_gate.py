@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tradebot.domain import reasons
+from tradebot.domain.calendars import Calendars
 from tradebot.domain.orders import OrderIntent
-from tradebot.ops.calendars import Calendars
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from tradebot.ops.calendars import Calendars
+from tradebot.domain.calendars import Calendars
 from tradebot.risk.canary import CanaryGate
 from tradebot.risk.chain import Gate
 from tradebot.risk.consecutive_losses import ConsecutiveLossesGate

@@ -4,8 +4,8 @@ trading hours (MES: RTH), the local time is inside them. Otherwise MARKET_CLOSED
 from __future__ import annotations
 
 from tradebot.domain import reasons
+from tradebot.domain.calendars import Calendars
 from tradebot.domain.orders import OrderIntent
-from tradebot.ops.calendars import Calendars
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate

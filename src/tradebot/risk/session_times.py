@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from tradebot.domain.calendars import Calendars
 from tradebot.domain.instruments import Instrument
-from tradebot.ops.calendars import Calendars
 from tradebot.risk.rules import SessionRules
 
 
@@ -54,7 +54,7 @@ def flatten_due(
     """
     if session.flatten_at is None:
         return False
-    from tradebot.ops.calendars import shared_calendars
+    from tradebot.domain.calendars import shared_calendars
 
     cals = calendars or shared_calendars()
     if not cals.is_open(instrument.calendar, now):

@@ -25,12 +25,12 @@ from decimal import Decimal
 from typing import Generic, TypeVar
 
 from tradebot.domain.bars import Bar
+from tradebot.domain.calendars import ALWAYS_OPEN, Calendars, shared_calendars
 from tradebot.domain.events import BrokerEvent, OrderCanceled, OrderExpired, OrderFilled, OrderRejected
 from tradebot.domain.instruments import Instrument
-from tradebot.domain.recent import RecentIds
 from tradebot.domain.orders import OrderIntent, OrderRequest
+from tradebot.domain.recent import RecentIds
 from tradebot.domain.state import Mode, TradingState
-from tradebot.ops.calendars import ALWAYS_OPEN, Calendars, shared_calendars
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import has_leverage
 from tradebot.risk.pretrade_duplicate import order_key

@@ -21,7 +21,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tradebot.ops.calendars import ALIASES, ALWAYS_OPEN, CalendarError, Calendars, Session, shared_calendars
+from tradebot.domain.calendars import (
+    ALIASES,
+    ALWAYS_OPEN,
+    CalendarError,
+    Calendars,
+    Session,
+    shared_calendars,
+)
 from tradebot.risk.rules import SessionRules
 from tradebot.session.errors import MarketClosed, SessionSpecError
 

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from tradebot.domain.bars import Bar
 from tradebot.domain.signals import Signal
-from tradebot.ingest.slot_init import slot_setters
 from tradebot.signals.base import SignalComponent, VotingComponent
 from tradebot.signals.params import EnsembleParams
 from tradebot.signals.volatility import VolatilityRegime
@@ -62,44 +61,6 @@ def calibrated_confidence(evidence: float, center: float, slope: float) -> float
 
 
 Voter = Callable[[Bar], float | None]
-SignalMaker = Callable[
-    [str, datetime, float, float, str, float, float | None, str, Mapping[str, float], datetime | None], Signal
-]
-_SIGNAL_FIELDS = (
-    "symbol", "ts", "direction", "confidence", "regime", "reference_price", "atr", "profile", "components",
-    "bar_ts",
-)
-
-
-def _signal_maker() -> SignalMaker:
-    """``Signal`` itself, or a function making the same Signal slot by slot (see ``ingest.slot_init``)."""
-    setters = slot_setters(Signal, _SIGNAL_FIELDS)
-    if setters is None:
-        return Signal
-    (set_symbol, set_ts, set_direction, set_confidence, set_regime, set_price, set_atr, set_profile,
-     set_components, set_bar_ts) = setters
-    new = object.__new__
-
-    def make_signal(
-        symbol: str, ts: datetime, direction: float, confidence: float, regime: str, reference_price: float,
-        atr: float | None, profile: str, components: Mapping[str, float], bar_ts: datetime | None,
-    ) -> Signal:
-        signal: Signal = new(Signal)
-        set_symbol(signal, symbol)
-        set_ts(signal, ts)
-        set_direction(signal, direction)
-        set_confidence(signal, confidence)
-        set_regime(signal, regime)
-        set_price(signal, reference_price)
-        set_atr(signal, atr)
-        set_profile(signal, profile)
-        set_components(signal, components)
-        set_bar_ts(signal, bar_ts)
-        return signal
-
-    return make_signal
-
-
 def _voter(component: SignalComponent) -> Voter:
     """``component.update_vote`` when it has one, else ``update(bar).vote`` (None while warming up)."""
     if isinstance(component, VotingComponent):
@@ -158,7 +119,6 @@ class Ensemble:
         self._votes: list[float] = [0.0] * len(self.components)  # this bar's, valid only when warm
         self._interval_s = -1
         self._interval = timedelta(0)
-        self._make_signal = _signal_maker()
         # the last bar's reading, kept as plain values: warm, score, agreement, regime, atr
         self._warm = False
         self._score = 0.0
@@ -300,7 +260,7 @@ class Ensemble:
         if bar.interval_s != self._interval_s:
             self._interval_s = bar.interval_s
             self._interval = timedelta(seconds=bar.interval_s)
-        return self._make_signal(
+        return Signal(
             bar.symbol, ts + self._interval, direction, confidence, self._regime, bar.close, self._atr,
             self.profile, self._vote_dict(), ts,
         )

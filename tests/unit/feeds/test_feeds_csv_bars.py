@@ -123,3 +123,25 @@ async def test_async_iteration_checkpoints_every_n_items(
     assert len(items) == 7 and calls == 2  # after the 3rd and the 6th item
     with pytest.raises(ValueError, match="checkpoint_every"):
         [item async for item in CsvBarFeed(path, symbol="MES").aiter(checkpoint_every=0)]
+
+
+def test_a_daily_file_places_each_bar_at_its_session_close(tmp_path: Path) -> None:
+    from datetime import UTC, date, datetime
+
+    from tradebot.feeds.csv_bars import DAY_S, CsvBarFeed, FeedError, FeedRejection, is_daily
+
+    path = tmp_path / "daily.csv"
+    path.write_text("ts_local,open,high,low,close,volume\n2013-10-04,1,1,1,1,1\n2013-10-05,1,1,1,1,1\n"
+                    "2013-10-07,1,1,1,1,1\nnot-a-date,1,1,1,1,1\n")
+    assert is_daily(path)
+    closes = {date(2013, 10, 4): datetime(2013, 10, 4, 20, tzinfo=UTC),
+              date(2013, 10, 7): datetime(2013, 10, 7, 20, tzinfo=UTC)}  # no session on Saturday the 5th
+    items = list(CsvBarFeed(path, symbol="SPY", session_close=closes.get))
+    first, saturday, monday, bad = items
+    assert isinstance(first, tuple) and first[1].interval_s == DAY_S
+    assert first[1].end == datetime(2013, 10, 4, 20, tzinfo=UTC)
+    assert isinstance(saturday, FeedRejection) and "no trading session on 2013-10-05" in saturday.detail
+    assert isinstance(monday, tuple) and monday[1].end == datetime(2013, 10, 7, 20, tzinfo=UTC)
+    assert isinstance(bad, FeedRejection) and "ts_local: 'not-a-date' is not a date" in bad.detail
+    with pytest.raises(FeedError, match="needs the instrument's calendar"):
+        CsvBarFeed(path, symbol="SPY")

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from risk_testkit import BTC, INSTRUMENTS, MES, constitution
 
+from tradebot.domain.calendars import shared_calendars
 from tradebot.domain.events import OrderCanceled, OrderFilled
 from tradebot.domain.orders import ExitPlan, IntentSource, OrderIntent, OrderRequest, OrderType, Side
 from tradebot.domain.state import Mode, TradingState
-from tradebot.ops.calendars import shared_calendars
 from tradebot.risk.build import DEFAULT_CHAIN, build_chain
 from tradebot.risk.decision_record import decision_record
 from tradebot.risk.flatten import SessionFlattener

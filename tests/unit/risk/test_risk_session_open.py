@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 from risk_testkit import BTC, constitution, ctx, intent
 
 from tradebot.domain import reasons
-from tradebot.ops.calendars import shared_calendars
+from tradebot.domain.calendars import shared_calendars
 from tradebot.risk.session_open import SessionOpenGate
 from tradebot.risk.verdict import Outcome
 

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 from risk_testkit import MES, SPY, constitution
 
-from tradebot.ops.calendars import shared_calendars
+from tradebot.domain.calendars import shared_calendars
 from tradebot.risk.rules import SessionRules
 from tradebot.risk.session_times import flatten_deadline, outside_trading_hours
 

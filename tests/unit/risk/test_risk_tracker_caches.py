@@ -5,9 +5,9 @@ from decimal import Decimal
 
 from risk_testkit import INSTRUMENTS, NOW, intent
 
+from tradebot.domain.calendars import shared_calendars
 from tradebot.domain.orders import OrderRequest, OrderType, Side
 from tradebot.domain.state import Mode, TradingState
-from tradebot.ops.calendars import shared_calendars
 from tradebot.risk.pretrade_throttle import count_within
 from tradebot.risk.tracker import RiskTracker
 

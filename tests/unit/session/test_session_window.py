@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import tradebot
+from tradebot.domain.calendars import Calendars
 from tradebot.exit_codes import ExitCode
-from tradebot.ops.calendars import Calendars
 from tradebot.risk.constitution import load_constitution
 from tradebot.session import (
     MarketClosed,

@@ -54,8 +54,10 @@ def test_two_errors_are_both_reported(tmp_path: Path) -> None:
 
 
 def test_cross_field_errors_name_the_key(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"data\.symbol: 'ES' has no \[instruments\.ES\]"):
-        load_settings(write(tmp_path, GOOD.replace('symbol = "MES"', 'symbol = "ES"')))
+    with pytest.raises(ConfigError, match=r"data\.symbol: 'ZZZ' has no \[instruments\.ZZZ\] table"):
+        load_settings(write(tmp_path, GOOD.replace('symbol = "MES"', 'symbol = "ZZZ"')))
+    # a preset instrument needs no table
+    assert load_settings(write(tmp_path, GOOD.replace('symbol = "MES"', 'symbol = "ES"'))).data.symbol == "ES"
 
 
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 ALWAYS_OPEN = "24/7"
 ALIASES = {"CME": "CMES", "NYSE": "XNYS"}
-_DEFAULT_START = "2006-12-01"
+_DEFAULT_START = "1990-01-01"  # the daily files in use reach back to the 1990s
 
 
 class CalendarError(ValueError):

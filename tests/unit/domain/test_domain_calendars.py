@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tradebot.ops.calendars import CalendarError, Calendars, shared_calendars
+from tradebot.domain.calendars import CalendarError, Calendars, shared_calendars
 
 CAL = shared_calendars()
 
@@ -60,4 +60,4 @@ def test_bad_codes_and_times_are_errors() -> None:
     with pytest.raises(CalendarError, match="timezone-aware"):
         CAL.is_open("CME", datetime(2024, 3, 12, 15, 0))
     with pytest.raises(CalendarError, match="outside its known range"):
-        CAL.is_open("CME", _at(1990, 1, 2))
+        CAL.is_open("CME", _at(1985, 1, 2))  # before the calendars start (1990)
