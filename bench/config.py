@@ -88,7 +88,7 @@ bar_size_s = 60
 venue = "SIM"
 asset_class = "FUTURE"
 currency = "USD"
-tick_size = "0.25"
+tick_size = "{tick_size}"
 lot_step = "1"
 min_qty = "1"
 multiplier = "5"
@@ -134,16 +134,17 @@ def default_settings(run_dir: Path) -> Settings:
 
 def write_busy_config(
     directory: Path, *, profile: str = "aggressive", source: str = "csv", fraction: str = "0.001",
-    stop_ticks: int = 8, target_ticks: int = 16,
+    stop_ticks: int = 8, target_ticks: int = 16, tick_size: str = "0.25",
 ) -> Path:
-    """Write the ``busy`` workload's config and constitution into ``directory``; return the TOML path."""
+    """Write the ``busy`` workload's config and constitution into ``directory``; return the TOML path.
+    ``tick_size``: BENCH's tick (0.25 for the ES bars; 0.01 for a stock's, or the file is refused)."""
     directory.mkdir(parents=True, exist_ok=True)
     constitution = directory / "constitution.yaml"
     constitution.write_text(_BUSY_CONSTITUTION)
     toml = directory / "tradebot.toml"
     toml.write_text(_BUSY_TOML.format(
         run_dir=directory / "runs", source=source, profile=profile, constitution=constitution,
-        fraction=fraction, stop_ticks=stop_ticks, target_ticks=target_ticks,
+        fraction=fraction, stop_ticks=stop_ticks, target_ticks=target_ticks, tick_size=tick_size,
     ))
     return toml
 

@@ -62,14 +62,15 @@ class Workload:
 
 
 def busy_workload(
-    directory: Path, name: str, data: Path, *, intents: int = 0, session: str | None = None
+    directory: Path, name: str, data: Path, *, intents: int = 0, session: str | None = None,
+    tick_size: str = "0.25",
 ) -> Workload:
     """The benchmark's ``busy`` config (every gate on, limits wide enough that orders flow on most signals,
     a 24/7 calendar) on a real bar file, with ``intents`` external intents spread over it (none: signals
     only)."""
     from bench.config import write_busy_config
 
-    config = write_busy_config(directory / name, profile="aggressive")
+    config = write_busy_config(directory / name, profile="aggressive", tick_size=tick_size)
     intents_path = write_intents(directory / name / "intents.jsonl", data, intents) if intents else None
     return Workload(name, config, data, intents_path, session)
 
@@ -309,6 +310,17 @@ def run_trial(
         mismatches=int(mismatch),
         detail="; ".join(differences)[:400],
     )
+
+
+def assert_ends_as_the_twin(result: TrialResult) -> None:
+    """The run was stopped at its kill point and restarted, and ends as the uninterrupted one: no order sent
+    twice, no fill lost or invented, store and venue positions equal, the same outcome."""
+    line = result.line()
+    assert result.reached and result.restarts >= 1, line
+    assert result.duplicates == 0, line
+    assert result.lost_fills == 0 and result.extra_fills == 0, line
+    assert result.mismatches == 0, line
+    assert result.equal, line
 
 
 def _expect_stopped(done: subprocess.CompletedProcess[str], signal: str) -> None:

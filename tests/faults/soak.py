@@ -41,7 +41,7 @@ POINTS = ("bar", "write_ahead", "submit", "fill", "reconcile", "close_started", 
 def workloads(directory: Path) -> list[Workload]:
     return [
         busy_workload(directory, "es-intents", ES_WEEK, intents=40),
-        busy_workload(directory, "spy", SPY_WEEK),
+        busy_workload(directory, "spy", SPY_WEEK, tick_size="0.01"),
         busy_workload(directory, "es-flood", slice_of(ES_WEEK, directory / "flood.csv", 1200, 1500),
                       intents=600),
         busy_workload(directory, "es-session", slice_of(ES_WEEK, directory / "session.csv", 0, 1500),

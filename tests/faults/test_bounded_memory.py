@@ -9,7 +9,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from kill_harness import ES_WEEK, Outcome, Workload, busy_workload, run_trial, run_twin
+from kill_harness import (
+    ES_WEEK,
+    Outcome,
+    Workload,
+    assert_ends_as_the_twin,
+    busy_workload,
+    run_trial,
+    run_twin,
+)
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 
@@ -59,8 +67,4 @@ def test_a_kill_while_orders_are_forgotten_restarts_to_the_same_outcome(
     workload: Workload, default_twin: Outcome, directory: Path, tiny_retention: None, point: str, n: int
 ) -> None:
     result = run_trial(workload, point, n, "KILL", default_twin, directory)
-    assert result.reached, result.line()
-    assert result.duplicates == 0, result.line()
-    assert result.lost_fills == 0 and result.extra_fills == 0, result.line()
-    assert result.mismatches == 0, result.line()
-    assert result.equal, result.line()
+    assert_ends_as_the_twin(result)

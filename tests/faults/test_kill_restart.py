@@ -9,7 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kill_harness import ES_WEEK, Outcome, Workload, busy_workload, run_trial, run_twin
+from kill_harness import (
+    ES_WEEK,
+    Outcome,
+    Workload,
+    assert_ends_as_the_twin,
+    busy_workload,
+    run_trial,
+    run_twin,
+)
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 
@@ -47,12 +55,7 @@ def test_a_kill_then_restart_ends_as_the_uninterrupted_run(
     workload: Workload, twin: Outcome, directory: Path, point: str, n: int, signal: str
 ) -> None:
     result = run_trial(workload, point, n, signal, twin, directory)
-    assert result.reached, result.line()
-    assert result.restarts >= 1
-    assert result.duplicates == 0, result.line()
-    assert result.lost_fills == 0 and result.extra_fills == 0, result.line()
-    assert result.mismatches == 0, result.line()
-    assert result.equal, result.line()
+    assert_ends_as_the_twin(result)
 
 
 def test_a_kill_during_startup_reconciliation_then_restart_ends_as_the_uninterrupted_run(

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from kill_harness import ES_WEEK, SPY_WEEK, Outcome, Workload, run_trial, run_twin, shipped_workload
+from kill_harness import (
+    ES_WEEK,
+    SPY_WEEK,
+    Outcome,
+    Workload,
+    assert_ends_as_the_twin,
+    run_trial,
+    run_twin,
+    shipped_workload,
+)
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 
@@ -47,8 +56,4 @@ def test_a_killed_two_instrument_replay_restarts_to_the_same_outcome(
     workload: TwoInstruments, twin: Outcome, directory: Path, point: str, n: int
 ) -> None:
     result = run_trial(workload, point, n, "KILL", twin, directory)
-    assert result.reached, result.line()
-    assert result.duplicates == 0, result.line()
-    assert result.lost_fills == 0 and result.extra_fills == 0, result.line()
-    assert result.mismatches == 0, result.line()
-    assert result.equal, result.line()
+    assert_ends_as_the_twin(result)

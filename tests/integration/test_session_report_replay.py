@@ -159,3 +159,26 @@ def test_the_store_summary_equals_folding_every_event(replay_store: Path) -> Non
     fast = summarize_store(replay_store)
     assert fast == full
     assert full["bars"] > 6000 and full["intents"] > 0 and full["fills"] > 0
+
+
+@pytest.mark.timeout(600)
+def test_the_session_close_reports_carry_the_windows_tca(replay_store: Path, tmp_path: Path) -> None:
+    from tradebot.analytics.report import build_report
+    from tradebot.session import write_window_reports
+
+    window = session_window("eth", "CME", parse_ts("2013-10-07T12:00:00Z"))
+    paths = write_window_reports(replay_store, tmp_path / "runs", start=window.open, end=window.close,
+                                 day="2013-10-07")
+    assert paths.tca_json is not None and paths.tca_csv is not None and paths.tca_rollup_csv is not None
+    tca = json.loads(paths.tca_json.read_text())
+    expected = build_report(replay_store, start=window.open, end=window.close).data
+    assert tca["verdict"] == expected["verdict"]  # tradebot report --from --to over the same window
+    assert tca["execution"]["all"]["is_bps"] == expected["execution"]["all"]["is_bps"]
+    assert set(tca["execution"]["all"]["is_bps"]) == {"p50", "p90", "p99"}
+    assert set(tca["execution"]["by"]) >= {"symbol", "sleeve", "profile", "order_type", "venue"}
+    with paths.tca_csv.open() as handle:
+        orders = list(csv.DictReader(handle))
+    assert len(orders) == len(tca["orders"]) > 0
+    assert all(row["spread_source"] in ("proxy", "none") for row in orders)  # no quotes given: proxy, marked
+    rollup = paths.tca_rollup_csv.read_text().splitlines()
+    assert rollup[0].startswith("group,value") and any(line.startswith("symbol,MES") for line in rollup)

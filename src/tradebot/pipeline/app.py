@@ -78,6 +78,8 @@ def run_app(settings: Settings, options: RunOptions) -> int:
     from tradebot.pipeline.summary import render_summary
 
     paths = summary.pop("paths", None)
+    if paths is not None and "store" in paths:
+        paths["verdict"] = _verdict(Path(paths["store"]))
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
     print(render_summary(summary, paths, width=width))  # --quiet silences the log; the summary always prints
     halted = summary.get("trading_state") == "HALTED"
@@ -91,6 +93,17 @@ def run_app(settings: Settings, options: RunOptions) -> int:
     if summary.get("session_close_ok") is False:
         return int(ExitCode.RECONCILIATION_FAILED)
     return int(ExitCode.OK)
+
+
+def _verdict(store: Path) -> str:
+    """The report's one-line verdict (net PnL, costs, max drawdown) of the run's store. A report that cannot
+    be built says why in that line: the run itself is over and recorded either way."""
+    from tradebot.analytics.report import build_report
+
+    try:
+        return str(build_report(store).data["verdict"])
+    except Exception as exc:  # noqa: BLE001 - the summary must print; the error is named, not raised
+        return f"unavailable ({type(exc).__name__}: {exc}); try `tradebot report --store {store}`"
 
 
 def _held_by_operator(state: object, hold: object) -> bool:

@@ -13,8 +13,13 @@ time; None: unbounded) into:
   Slippage is signed so that positive is a cost: BUY ``avg - ref``, SELL ``ref - avg``; ``slippage_bps``
   is per unit against the reference, ``slippage_cost`` is in the instrument's currency.
 
-``write_session_reports(report, out_dir)`` writes ``summary.json``, ``summary.csv``, ``execution.json``
-and ``execution.csv`` (each atomically: a temp file renamed into place).
+``write_session_reports(report, out_dir, tca)`` writes ``summary.json``, ``summary.csv``, ``execution.json``
+and ``execution.csv`` and, given the window's TCA (the session close gives it: ``write_window_reports``),
+``tca.json`` (the verdict, costs, execution roll-ups with p50/p90/p99 of implementation shortfall, spread
+paid and fill latency, the intents blocked by each gate, and every order's TCA record), ``tca.csv`` (one row
+per order) and ``tca_rollup.csv`` (one row per symbol, sleeve, profile, order type, venue and role), each
+atomically: a temp file renamed into place. The TCA is ``tradebot report``'s own (``analytics/``), over the
+same window.
 """
 
 from __future__ import annotations
@@ -107,9 +112,14 @@ class ReportPaths:
     summary_csv: Path
     execution_json: Path
     execution_csv: Path
+    # the window's transaction cost analysis (``analytics/``): roll-ups and per-order records; one row per
+    # order; p50/p90/p99 of IS, spread paid and fill latency by symbol, sleeve, profile, order type, venue
+    tca_json: Path | None = None
+    tca_csv: Path | None = None
+    tca_rollup_csv: Path | None = None
 
     def as_dict(self) -> dict[str, str]:
-        return {k: str(v) for k, v in asdict(self).items()}
+        return {k: str(v) for k, v in asdict(self).items() if v is not None}
 
 
 def report_dir(run_dir: Path, day: str, sub: str = "reports") -> Path:
@@ -127,7 +137,8 @@ def write_window_reports(
     at the close and the close sequence's own events (recorded at or after ``window.close``) are included.
     """
     report = build_session_report(store_path, start=start, end=end)
-    return write_session_reports(report, report_dir(run_dir, day, sub))
+    out = report_dir(run_dir, day, sub)
+    return write_session_reports(report, out, tca=_window_tca(store_path, start, end))
 
 
 def build_session_report(
@@ -158,11 +169,35 @@ def build_session_report(
     return SessionReport(summary, orders, start, end)
 
 
-def write_session_reports(report: SessionReport, out_dir: Path) -> ReportPaths:
+def _window_tca(store_path: Path, start: datetime | None, end: datetime | None) -> WindowTca:
+    """The window's TCA as ``tradebot report --from --to`` computes it (proxy spreads: no quotes here)."""
+    from tradebot.analytics import execution_report as ex
+    from tradebot.analytics.report import build_report
+
+    built = build_report(store_path, start=start, end=end)
+    return WindowTca(
+        json={"verdict": built.data["verdict"], "costs": built.data["costs"],
+              "execution": built.data["execution"], "orders": built.data["tca"]},
+        orders_csv=ex.tca_csv(built.tca),
+        rollup_csv=ex.rollup_csv(ex.by_group(built.tca)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WindowTca:
+    json: dict[str, Any]
+    orders_csv: str
+    rollup_csv: str
+
+
+def write_session_reports(
+    report: SessionReport, out_dir: Path, tca: WindowTca | None = None
+) -> ReportPaths:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = ReportPaths(
-        out / "summary.json", out / "summary.csv", out / "execution.json", out / "execution.csv"
+        out / "summary.json", out / "summary.csv", out / "execution.json", out / "execution.csv",
+        *((out / "tca.json", out / "tca.csv", out / "tca_rollup.csv") if tca is not None else ()),
     )
     option = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
     write_atomic(paths.summary_json, orjson.dumps(report.summary, option=option, default=str))
@@ -171,6 +206,11 @@ def write_session_reports(report: SessionReport, out_dir: Path) -> ReportPaths:
     header = [f.name for f in fields(OrderRow) if not f.name.startswith("_")]
     rows = [tuple("" if v is None else v for v in o.as_dict().values()) for o in report.orders]
     write_atomic(paths.execution_csv, _csv([tuple(header), *rows]))
+    if tca is not None:
+        assert paths.tca_json is not None and paths.tca_csv is not None and paths.tca_rollup_csv is not None
+        write_atomic(paths.tca_json, orjson.dumps(tca.json, option=option, default=str))
+        write_atomic(paths.tca_csv, tca.orders_csv.encode())
+        write_atomic(paths.tca_rollup_csv, tca.rollup_csv.encode())
     return paths
 
 
