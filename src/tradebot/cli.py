@@ -64,6 +64,27 @@ def _data_options(values: list[str] | None, symbol: str | None) -> dict[str, Any
     return {"feeds": tuple(pair for pair in pairs if pair is not None)}
 
 
+QuotesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--quotes",
+        help="SYMBOL=FILE: best bid/ask (quote bars or bid/ask updates) for the TCA of SYMBOL's orders; "
+        "repeatable. Without quotes the spread figures are a proxy and say so.",
+    ),
+]
+
+
+def _quotes_options(values: list[str] | None) -> tuple[tuple[str, Path], ...]:
+    pairs = []
+    for value in values or []:
+        pair = _symbol_file(value)
+        if pair is None:
+            raise typer.BadParameter(f"{value!r}: write SYMBOL=FILE, e.g. --quotes MES=es_quotes.csv",
+                                     param_hint="--quotes")
+        pairs.append(pair)
+    return tuple(pairs)
+
+
 def _symbol_file(value: str) -> tuple[str, Path] | None:
     """``SYMBOL=FILE`` as (SYMBOL, FILE); None for a plain file name."""
     head, sep, tail = value.partition("=")
@@ -145,6 +166,7 @@ def run(
         ),
     ] = None,
     symbol: SymbolOpt = None,
+    quotes: QuotesOpt = None,
     store: Annotated[
         Path | None,
         typer.Option(
@@ -191,6 +213,7 @@ def run(
             max_bars=max_bars,
             session=session,
             resume=resume,
+            quotes=_quotes_options(quotes),
         ),
     )
     raise typer.Exit(code)
@@ -210,6 +233,7 @@ def replay(
         ),
     ],
     symbol: SymbolOpt = None,
+    quotes: QuotesOpt = None,
     store: Annotated[
         Path | None,
         typer.Option(
@@ -236,7 +260,7 @@ def replay(
 
     options = RunOptions(
         mode="replay", **_data_options(data, symbol), store=store or out, quiet=quiet, intents=intents,
-        resume=resume,
+        resume=resume, quotes=_quotes_options(quotes),
     )
     raise typer.Exit(run_app(settings, options))
 

@@ -1,8 +1,10 @@
 """``tradebot report``: the report of an event store, read-only (works while a run is writing it).
 
 Human tables by default; ``--json`` prints the whole report as JSON; ``--html FILE`` writes the
-self-contained HTML page; ``--csv DIR`` writes ``tca.csv`` and ``execution.csv``. ``--quotes SYMBOL=FILE``
-gives the bid/ask at arrival and at the fill; without quotes the spread figures are a proxy and say so.
+self-contained HTML page; ``--csv DIR`` writes ``tca.csv`` and ``execution.csv``. Each order's TCA is the
+record the run wrote (with the run's quotes and settings); ``--quotes SYMBOL=FILE``, ``--arrival`` or
+``--proxy-bps`` recompute every order's from the store instead (quotes give the bid/ask at arrival and at the
+fill; without quotes the spread figures are a proxy and say so).
 Exit codes: 0 done, 2 bad arguments or a missing or unreadable store or quotes file.
 """
 
@@ -68,8 +70,11 @@ def report(
         typer.Option("--quotes", help="SYMBOL=FILE: bid/ask quotes for a symbol (repeatable)."),
     ] = None,
     arrival: Annotated[
-        str, typer.Option(help="Arrival benchmark time: decision (the bar's close) or submit.")
-    ] = "decision",
+        str | None,
+        typer.Option(help="Arrival benchmark time: decision (the bar's close) or submit. With this, --quotes "
+                     "or --proxy-bps every order's TCA is recomputed; without, the run's own records are "
+                     "shown."),
+    ] = None,
     proxy_bps: Annotated[
         float | None,
         typer.Option(help="Without quotes: this full spread in bps (default: the bars' high-low estimator)."),
@@ -88,7 +93,7 @@ def report(
         raise _fail(f"no event store at {store}")
     if not store.is_file():
         raise _fail(f"--store {store} is not a file")
-    if arrival not in ("decision", "submit"):
+    if arrival is not None and arrival not in ("decision", "submit"):
         raise _fail(f"--arrival must be decision or submit, not {arrival!r}")
     if proxy_bps is not None and not (proxy_bps >= 0):
         raise _fail(f"--proxy-bps must be a number of bps >= 0, not {proxy_bps}")
@@ -106,7 +111,11 @@ def report(
         except QuoteFileError as exc:
             raise _fail(str(exc)) from None
     proxy: SpreadModel = FixedBps(proxy_bps) if proxy_bps is not None else CorwinSchultz()
-    config = TcaConfig(arrival="submit" if arrival == "submit" else "decision", quotes=books, proxy=proxy)
+    config = (
+        TcaConfig(arrival="submit" if arrival == "submit" else "decision", quotes=books, proxy=proxy)
+        if books or proxy_bps is not None or arrival is not None
+        else None
+    )
 
     from tradebot.analytics.report import build_report, render_text
 

@@ -125,6 +125,16 @@ class PortfolioConfig(_Section):
     starting_cash: Decimal = Field(Decimal(10000), gt=0)
 
 
+class TcaSettings(_Section):
+    """Transaction cost analysis of the run's orders (``order_tca`` events; docs/reports.md)."""
+
+    arrival: Literal["decision", "submit"] = "decision"  # the benchmark's instant: the bar's close, or submit
+    proxy_spread_bps: float | None = Field(None, ge=0)  # without quotes: this full spread (None: from bars)
+    pending_after_s: int = Field(300, gt=0)  # an order unfilled this long after its submit: a pending record
+    quote_max_age_s: int = Field(300, gt=0)  # a quote older than this at an instant is not used
+    quotes: dict[str, Path] = Field(default_factory=dict)  # SYMBOL = quotes file (replay and observe)
+
+
 class BrokerConfig(_Section):
     model_config = ConfigDict(extra="allow", frozen=True)  # [broker.<name>] tables, validated by plugins
     name: str = "sim"
@@ -152,6 +162,7 @@ class Settings(BaseSettings):
     gates: GatesConfig = GatesConfig()
     intents: IntentsConfig = IntentsConfig()
     portfolio: PortfolioConfig = PortfolioConfig()
+    tca: TcaSettings = TcaSettings()
     broker: BrokerConfig = BrokerConfig()
     ops: OpsConfig = OpsConfig()
     session: SessionConfig = SessionConfig()

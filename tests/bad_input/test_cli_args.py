@@ -84,7 +84,35 @@ ARG_CASES = [
         "a section variable that is not JSON",
         ("replay", "--data", "{data}", "--out", "{store}"),
         ("TRADEBOT_INSTRUMENTS", "JSON"),
-        env={"TRADEBOT_INSTRUMENTS": "{bad"},
+        env={"TRADEBOT_INSTRUMENTS": "{{bad"},
+    ),
+    ArgCase(
+        "--quotes without SYMBOL=",
+        ("replay", "--data", "{data}", "--out", "{store}", "--quotes", "{tmp}/q.csv"),
+        ("--quotes", "SYMBOL=FILE"),
+    ),
+    ArgCase(
+        "--quotes for an instrument the run does not trade",
+        ("replay", "--data", "{data}", "--out", "{store}", "--quotes", "SPY={tmp}/q.csv"),
+        ("--quotes SPY", "not an instrument of this run"),
+        files={"q.csv": b"ts,bid,ask\n2013-10-07T13:30:00Z,1670,1670.25\n"},
+    ),
+    ArgCase(
+        "--quotes file does not exist",
+        ("replay", "--data", "{data}", "--out", "{store}", "--quotes", "MES={tmp}/nope.csv"),
+        ("--quotes MES", "{tmp}/nope.csv"),
+    ),
+    ArgCase(
+        "--quotes file without a bid column",
+        ("run", "--data", "{data}", "--store", "{store}", "--quotes", "MES={tmp}/q.csv"),
+        ("--quotes MES", "{tmp}/q.csv", "line 1 has no bid column"),
+        files={"q.csv": b"ts,price\n2013-10-07T13:30:00Z,1670\n"},
+    ),
+    ArgCase(
+        "a [tca] quotes file that does not exist",
+        ("replay", "--data", "{data}", "--out", "{store}"),
+        ("tca.quotes.MES", "{tmp}/nope.csv"),
+        env={"TRADEBOT_TCA__QUOTES": '{{"MES": "{tmp}/nope.csv"}}'},
     ),
     ArgCase("status of a store that does not exist", ("status", "--store", "{store}"), ("{store}",)),
     ArgCase("status of a directory", ("status", "--store", "{dir}"), ("{dir}", "not an event store")),
@@ -105,7 +133,8 @@ def test_a_bad_argument_is_refused_naming_it(
     for name, content in case.files.items():
         (tmp_path / name).write_bytes(content)
 
-    result = run_cli(*(_fill(a, tmp_path, data) for a in case.args), env=case.env)
+    env = {name: _fill(value, tmp_path, data) for name, value in case.env.items()}
+    result = run_cli(*(_fill(a, tmp_path, data) for a in case.args), env=env)
 
     assert result.code == case.code, result.output
     for word in case.words:

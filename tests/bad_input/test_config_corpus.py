@@ -42,6 +42,21 @@ class Case:
 
 CASES = [
     Case(
+        "a [tca] quotes file that does not exist",
+        ("tca.quotes.MES: quotes file nope.csv: No such file or directory (from file {toml})",),
+        toml=(("[portfolio]", '[tca]\nquotes = { MES = "nope.csv" }\n\n[portfolio]'),),
+    ),
+    Case(
+        "[tca] quotes for an instrument the run does not trade",
+        ("tca.quotes.SPY: SPY is not an instrument of this run (MES) (from file {toml})",),
+        toml=(("[portfolio]", '[tca]\nquotes = { SPY = "spy.csv" }\n\n[portfolio]'),),
+    ),
+    Case(
+        "a [tca] arrival that is not one of the two",
+        ("tca.arrival: Input should be 'decision' or 'submit' (from file {toml})",),
+        toml=(("[portfolio]", '[tca]\narrival = "fill"\n\n[portfolio]'),),
+    ),
+    Case(
         "empty constitution",
         (
             "default.limits.daily_loss_cap_usd: required (write a value, or null for no limit) "

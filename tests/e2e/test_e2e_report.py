@@ -35,11 +35,11 @@ def mes_config(directory: Path) -> Path:
     return toml
 
 
-def replay(directory: Path, data: Path = SAMPLE) -> Path:
+def replay(directory: Path, data: Path = SAMPLE, *extra: str) -> Path:
     store = directory / "es.db"
     config = mes_config(directory)
     result = tradebot(
-        "replay", "--data", str(data), "--out", str(store), "--config", str(config), "-q",
+        "replay", "--data", str(data), "--out", str(store), "--config", str(config), "-q", *extra,
         env=run_env(directory / "run"),
     )
     assert result.returncode == 0, result.stderr
@@ -49,6 +49,12 @@ def replay(directory: Path, data: Path = SAMPLE) -> Path:
 @pytest.fixture(scope="module")
 def es_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return replay(tmp_path_factory.mktemp("es-report"))
+
+
+@pytest.fixture(scope="module")
+def es_quoted_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same week replayed with its real quote bars: the run writes each order's TCA against them."""
+    return replay(tmp_path_factory.mktemp("es-quoted"), SAMPLE, "--quotes", f"MES={QUOTES}")
 
 
 def report_json(store: Path, *args: str) -> dict[str, Any]:
@@ -75,8 +81,34 @@ def test_with_the_real_quotes_every_spread_is_measured(es_store: Path) -> None:
     assert everything["spread_sources"] == {"quotes": len(filled)}
 
 
+@needs_quotes
+def test_the_run_writes_each_orders_tca_record_in_the_store(es_quoted_store: Path) -> None:
+    """``order_tca`` events keyed by client order id: every order ends with one whose figures equal what the
+    report recomputes from the store with the same quotes; a partial or pending record comes before it."""
+    from tradebot.store import StoreReader
+
+    latest: dict[str, dict[str, Any]] = {}
+    with StoreReader(es_quoted_store) as reader:
+        kinds = reader.count_by_kind()
+        for event in reader.iter_events(kinds=["order_tca"]):
+            assert event.client_order_id == event.body["client_order_id"]
+            latest[event.body["client_order_id"]] = event.body
+    data = report_json(es_quoted_store, "--quotes", f"MES={QUOTES}")
+    recomputed = {r["client_order_id"]: r for r in data["tca"]}
+    assert kinds["order_submit"] > 50
+    assert {cid: r for cid, r in recomputed.items() if cid in latest} == latest
+    # without a record: only the bracket legs still resting at the end (no fill, not pending: a resting exit)
+    resting = [r for cid, r in recomputed.items() if cid not in latest]
+    assert len(resting) <= 2
+    assert all(r["status"] == "WORKING" and r["role"] in ("stop", "target") for r in resting)
+    filled = [r for r in latest.values() if r["fills"]]
+    assert {r["spread_source"] for r in filled} == {"quotes"}
+    assert all(not r["pending"] for r in latest.values() if r["status"] != "WORKING")
+
+
 def test_without_quotes_every_spread_figure_is_a_named_proxy(es_store: Path) -> None:
     data = report_json(es_store)
+    assert data["tca_source"] == "run"
     filled = [r for r in data["tca"] if r["fills"]]
     assert filled and {r["spread_source"] for r in filled} == {"proxy"}
     assert {r["spread_model"] for r in filled} == {"corwin_schultz(high-low of the last 2 bars)"}
@@ -103,10 +135,21 @@ def _quote_mids(path: Path) -> list[tuple[datetime, Decimal]]:
 
 
 @needs_quotes
-def test_figures_recomputed_by_hand_from_the_store(es_store: Path) -> None:
+@pytest.mark.parametrize("source", ["recomputed by the report", "written by the run"])
+def test_figures_recomputed_by_hand_from_the_store(
+    source: str, es_store: Path, request: pytest.FixtureRequest
+) -> None:
+    """The same figures whether the report recomputes the TCA with ``--quotes`` or shows the records the
+    run wrote with ``replay --quotes``."""
     from tradebot.store import StoreReader
 
-    data = report_json(es_store, "--quotes", f"MES={QUOTES}")
+    if source == "written by the run":
+        es_store = request.getfixturevalue("es_quoted_store")
+        data = report_json(es_store)
+        assert data["tca_source"] == "run" and data["quotes"] == {"MES": QUOTES.name}
+    else:
+        data = report_json(es_store, "--quotes", f"MES={QUOTES}")
+        assert data["tca_source"] == "recomputed"
     mids = _quote_mids(QUOTES)
     decisions: dict[str, datetime] = {}
     submits: dict[str, dict[str, Any]] = {}
@@ -289,12 +332,20 @@ def test_the_html_report_renders_in_headless_chromium(es_store: Path, tmp_path: 
     try:
         driver.get(page.as_uri())
         charts = ["chart-equity", "chart-price-MES", "chart-is", "chart-blocked", "chart-pnl-symbol",
-                  "chart-pnl-sleeve"]
+                  "chart-pnl-sleeve", "chart-returns"]
+        tearsheet = ["chart-monthly", "chart-rolling-sharpe"]
         WebDriverWait(driver, 60).until(lambda d: all(
-            d.find_elements(By.CSS_SELECTOR, f"#{chart} svg.main-svg") for chart in charts))
+            d.find_elements(By.CSS_SELECTOR, f"#{chart} svg.main-svg") for chart in charts + tearsheet))
         for chart in charts:  # every chart drew its data: plotted paths, not only an empty frame
             assert driver.execute_script(
                 f"return document.querySelectorAll('#{chart} g.trace path').length") > 0, chart
+        # the monthly heatmap is an image layer with one labelled cell (the week is in one month)
+        cells = "return document.querySelectorAll('#chart-monthly g.hm image').length"
+        assert driver.execute_script(cells) == 1
+        month = f"{data['performance']['monthly_returns']['2013-10'] * 100:.2f}%"
+        assert month in driver.find_element(By.ID, "chart-monthly").text
+        # five trading days are fewer than the rolling window: the chart says so instead of drawing a line
+        assert "needs 20 days of returns" in driver.find_element(By.ID, "chart-rolling-sharpe").text
         errors = [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
         assert errors == []
         shown = {cell.get_attribute("data-key"): cell.text

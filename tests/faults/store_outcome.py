@@ -30,6 +30,7 @@ OUTCOME_KINDS = (
     "order_cancel_request",
     "order_abandoned",
     "trade_closed",
+    "order_tca",
     "trading_state",
     "external_intent",
     "intent_refused",

@@ -8,7 +8,7 @@ JSON report's key), so a test can compare the page with the JSON.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,9 @@ def render_html(report: Report) -> str:
         _div(_blocked(data), "chart-blocked"),
         _div(_pnl(data["pnl_by_symbol"], "PnL per symbol"), "chart-pnl-symbol"),
         _div(_pnl(data["pnl_by_sleeve"], "PnL per sleeve"), "chart-pnl-sleeve"),
+        _div(_monthly(data["performance"]["monthly_returns"]), "chart-monthly"),
+        _div(_returns(data["performance"]["daily"]), "chart-returns"),
+        _div(_rolling_sharpe(data["performance"]), "chart-rolling-sharpe"),
     ]
     rows = "\n".join(
         f'<tr><th>{html.escape(label)}</th><td data-key="{key}">'
@@ -223,4 +226,43 @@ def _pnl(groups: Mapping[str, Mapping[str, Any]], title: str) -> go.Figure:
         [go.Bar(x=names, y=before, name="before costs"), go.Bar(x=names, y=after, name="after costs")]
     )
     figure.update_layout(title=title, barmode="group")
+    return figure
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _monthly(monthly: Mapping[str, float | None]) -> go.Figure:
+    """Monthly returns as a year × month heatmap (percent), each cell labelled."""
+    years = sorted({key[:4] for key in monthly})
+    z: list[list[float | None]] = [[None] * 12 for _ in years]
+    for key, value in monthly.items():
+        z[years.index(key[:4])][int(key[5:7]) - 1] = None if value is None else round(value * 100, 2)
+    text = [["" if v is None else f"{v:.2f}%" for v in row] for row in z]
+    figure = go.Figure(
+        go.Heatmap(
+            z=z, x=list(MONTHS), y=years, text=text, texttemplate="%{text}", colorscale="RdYlGn", zmid=0,
+            colorbar={"title": "%"},
+        )
+    )
+    figure.update_layout(title="Monthly returns (%)", yaxis={"type": "category"})
+    return figure
+
+
+def _returns(daily: Sequence[Mapping[str, Any]]) -> go.Figure:
+    values = [d["return"] * 100 for d in daily if d["return"] is not None]
+    figure = go.Figure(go.Histogram(x=values, name="daily return %", nbinsx=30))
+    figure.update_layout(title=f"Distribution of daily returns (%), {len(values)} days")
+    return figure
+
+
+def _rolling_sharpe(performance: Mapping[str, Any]) -> go.Figure:
+    days = performance["rolling_sharpe_days"]
+    points = [p for p in performance["rolling_sharpe"] if p["sharpe"] is not None]
+    dates, values = [p["date"] for p in points], [p["sharpe"] for p in points]
+    figure = go.Figure(go.Scatter(x=dates, y=values, mode="lines", name="Sharpe"))
+    title = f"Rolling Sharpe ratio ({days} trading days, annualized)"
+    if not points:
+        title += f": needs {days} days of returns, this window has {len(performance['daily'])}"
+    figure.update_layout(title=title)
     return figure

@@ -145,6 +145,9 @@ def daily_equity(curve: EquityCurve) -> list[tuple[date, Decimal]]:
     return sorted(days.items())
 
 
+ROLLING_SHARPE_DAYS = 20  # the trailing window of the rolling Sharpe chart (about a trading month)
+
+
 def daily_returns(curve: EquityCurve) -> pd.Series:
     previous = curve.start_equity
     values: list[float] = []
@@ -274,7 +277,19 @@ def performance(view: StoreView, trades: Sequence[Trade]) -> dict[str, Any]:
         "turnover": _num(float(curve.notional / mean_equity)) if mean_equity else None,
         "daily": daily,
         "monthly_returns": {f"{y:04d}-{m:02d}": _num(float(r)) for (y, m), r in monthly.items()},
+        "rolling_sharpe_days": ROLLING_SHARPE_DAYS,
+        "rolling_sharpe": rolling_sharpe(returns),
     }
+
+
+def rolling_sharpe(returns: pd.Series, window: int | None = None) -> list[dict[str, Any]]:
+    """The annualized Sharpe ratio of each trailing ``window`` daily returns (empyrical), one per day from the
+    ``window``-th on: empty while there are fewer days."""
+    window = window or ROLLING_SHARPE_DAYS
+    if len(returns) < window:
+        return []
+    rolled = empyrical.roll_sharpe_ratio(returns, window=window, period="daily")
+    return [{"date": ts.date().isoformat(), "sharpe": _num(float(v))} for ts, v in rolled.items()]
 
 
 def curve_points(curve: EquityCurve, limit: int = 5_000) -> list[dict[str, Any]]:

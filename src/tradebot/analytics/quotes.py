@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-TWO = Decimal(2)
+from tradebot.domain.quotes import Quote
+
 _BID = ("bid_close", "bid_price", "bid_px", "bid")
 _ASK = ("ask_close", "ask_price", "ask_px", "ask")
 _TS = ("ts", "ts_event")
@@ -30,21 +31,6 @@ _TS = ("ts", "ts_event")
 
 class QuoteFileError(ValueError):
     """A quote file that cannot be read: the message names the file, and the line or column."""
-
-
-@dataclass(frozen=True, slots=True)
-class Quote:
-    ts: datetime  # when this bid and ask were known
-    bid: Decimal
-    ask: Decimal
-
-    @property
-    def mid(self) -> Decimal:
-        return (self.bid + self.ask) / TWO
-
-    @property
-    def spread(self) -> Decimal:
-        return self.ask - self.bid
 
 
 @dataclass(frozen=True, slots=True)

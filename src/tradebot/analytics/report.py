@@ -41,9 +41,9 @@ def build_report(
     end: datetime | None = None,
     config: TcaConfig | None = None,
 ) -> Report:
-    config = config or TcaConfig()
     view = load_view(store, start=start, end=end)
     tca = order_tca(view, config)
+    settings = _tca_settings(tca, config)
     trades, still_open = round_trips(view)
     perf = performance(view, trades)
     costs = _costs(tca, perf)
@@ -51,9 +51,7 @@ def build_report(
         "store": str(store),
         "window": {"start": plain(start), "end": plain(end)},
         "modes": view.modes,
-        "arrival": config.arrival,
-        "quotes": {symbol: book.source for symbol, book in sorted(config.quotes.items())},
-        "proxy_model": config.proxy.name,
+        **settings,
         "verdict": verdict(perf, costs),
         "costs": costs,
         "performance": perf,
@@ -82,6 +80,27 @@ def build_report(
         "tca": [r.as_dict() for r in tca],
     }
     return Report(view, tca, trades, still_open, to_json_ready(data))
+
+
+def _tca_settings(tca: Sequence[OrderTca], config: TcaConfig | None) -> dict[str, Any]:
+    """Where the TCA records come from and with which settings: the run's own records (``run``), or
+    recomputed from the store with the report's options (``recomputed``)."""
+    if config is not None:
+        return {
+            "tca_source": "recomputed",
+            "arrival": config.arrival,
+            "quotes": {symbol: book.source for symbol, book in sorted(config.quotes.items())},
+            "proxy_model": config.proxy.name,
+        }
+    arrivals = sorted({r.arrival_mode for r in tca if r.benchmark in ("quote_mid", "bar_close")})
+    quotes = {r.symbol: r.spread_model.removeprefix("quotes:") for r in tca if r.spread_source == "quotes"}
+    proxies = sorted({r.spread_model for r in tca if r.spread_source == "proxy"})
+    return {
+        "tca_source": "run",
+        "arrival": ", ".join(arrivals) or TcaConfig().arrival,
+        "quotes": dict(sorted(quotes.items())),
+        "proxy_model": ", ".join(proxies) or TcaConfig().proxy.name,
+    }
 
 
 def to_json_ready(value: Any) -> Any:

@@ -32,6 +32,7 @@ KINDS = (
     "order_expired",
     "order_abandoned",
     "trading_state",
+    "order_tca",
 )
 
 
@@ -99,6 +100,7 @@ class OrderRecord:
     canceled: bool = False
     cancel_requests: int = 0
     expired: bool = False
+    abandoned: bool = False  # written ahead, never sent: a restart found the venue without it
     reason: str = ""
 
 
@@ -125,6 +127,7 @@ class StoreView:
     fills: list[FillRow] = field(default_factory=list)  # every fill before ``end``, store order
     state_moves: list[StateMove] = field(default_factory=list)  # in the window
     brackets: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # parent cid -> {sl, tp} levels
+    tca_records: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # cid -> its latest order_tca
 
     def in_window(self, ts: datetime) -> bool:
         return (self.start is None or ts >= self.start) and (self.end is None or ts < self.end)
@@ -141,12 +144,12 @@ class StoreView:
 def load_view(path: Path, *, start: datetime | None = None, end: datetime | None = None) -> StoreView:
     view = StoreView(start, end)
     with StoreReader(path) as reader:
-        for event in reader.iter_events(kinds=KINDS, end=end):
-            _apply(view, event.seq, event.kind, event.ts, event.symbol, event.client_order_id, event.body)
+        for e in reader.iter_events(kinds=KINDS, end=end):
+            apply_event(view, e.seq, e.kind, e.ts, e.symbol, e.client_order_id, e.body)
     return view
 
 
-def _apply(
+def apply_event(
     view: StoreView,
     seq: int,
     kind: str,
@@ -168,6 +171,8 @@ def _apply(
         _bar(view, seq, symbol, body)
     elif kind == "decision":
         _decision(view, ts, body)
+    elif kind == "order_tca":
+        view.tca_records[str(body["client_order_id"])] = body
     elif kind == "trading_state":
         if view.in_window(ts):
             view.state_moves.append(
@@ -181,7 +186,8 @@ def _apply(
 
 def _bar(view: StoreView, seq: int, symbol: str | None, body: Mapping[str, Any]) -> None:
     name = symbol or body.get("symbol") or next(iter(view.instruments), "")
-    open_ts = datetime.fromisoformat(body["ts"])
+    ts = body["ts"]
+    open_ts = ts if isinstance(ts, datetime) else datetime.fromisoformat(ts)
     interval = timedelta(seconds=int(body.get("interval_s", 60)))
     view.bars.setdefault(name, []).append(
         BarRow(
@@ -277,6 +283,9 @@ def _order_event(
         order.cancel_requests += 1
     elif kind == "order_expired":
         order.expired = True
+    elif kind == "order_abandoned":
+        order.abandoned = True
+        order.reason = str(body.get("code", ""))
 
 
 def _new_order(view: StoreView, cid: str) -> OrderRecord:

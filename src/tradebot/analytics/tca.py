@@ -25,21 +25,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from tradebot.analytics.proxy import CorwinSchultz, SpreadModel
-from tradebot.analytics.quotes import Quote, QuoteBook
 from tradebot.analytics.store_view import BarRow, OrderRecord, StoreView
+from tradebot.domain.codec import from_body
+from tradebot.domain.quotes import Quote
 
 ZERO = Decimal(0)
 BPS = Decimal(10_000)
 ArrivalMode = Literal["decision", "submit"]
 
 
+class QuoteSource(Protocol):
+    """A file's ``QuoteBook`` or a broker stream's ``LiveQuoteBook``."""
+
+    @property
+    def source(self) -> str: ...
+
+    def at(self, when: datetime) -> Quote | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class TcaConfig:
     arrival: ArrivalMode = "decision"
-    quotes: Mapping[str, QuoteBook] = field(default_factory=dict)  # by symbol
+    quotes: Mapping[str, QuoteSource] = field(default_factory=dict)  # by symbol
     proxy: SpreadModel = field(default_factory=CorwinSchultz)
 
 
@@ -84,9 +94,15 @@ class OrderTca:
     spread_model: str  # quotes:<file> or the proxy model's name
     cancel_requests: int
     reason: str
+    pending: bool = False  # written while still unfilled after the configured time (tca_watch)
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: plain(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, body: Mapping[str, Any]) -> OrderTca:
+        """A record as ``as_dict`` wrote it (an ``order_tca`` event of the store)."""
+        return from_body(cls, body)
 
 
 def plain(value: Any) -> Any:
@@ -98,11 +114,19 @@ def plain(value: Any) -> Any:
     return value
 
 
-def order_tca(view: StoreView, config: TcaConfig) -> list[OrderTca]:
-    """One record per order with an event in the window, in the order the store first saw them."""
+def order_tca(view: StoreView, config: TcaConfig | None = None) -> list[OrderTca]:
+    """One record per order with an event in the window, in the order the store first saw them.
+
+    With ``config`` every record is computed from the store's events with those settings. Without, each
+    order's record is the one the run wrote (its latest ``order_tca`` event: the run's quotes, arrival and
+    proxy settings); an order the run wrote none for yet (still working) is computed with the defaults."""
     closes = {symbol: [b.close_ts for b in bars] for symbol, bars in view.bars.items()}
+    records = {} if config is not None else view.tca_records
+    config = config or TcaConfig()
     return [
-        _one(view, config, order, view.bars.get(order.symbol, []), closes.get(order.symbol, []))
+        OrderTca.from_dict(records[order.client_order_id])
+        if order.client_order_id in records
+        else order_record(view, config, order, view.bars.get(order.symbol, []), closes.get(order.symbol, []))
         for order in view.orders.values()
         if order.in_window
     ]
@@ -118,7 +142,7 @@ def role_of(view: StoreView, order: OrderRecord) -> str:
     return "signal" if order.reduce_only else "entry"
 
 
-def _one(
+def order_record(
     view: StoreView, config: TcaConfig, order: OrderRecord, bars: Sequence[BarRow], closes: Sequence[datetime]
 ) -> OrderTca:
     decision = view.decisions_by_intent.get(order.intent_id) if not order.leg else None
@@ -216,7 +240,7 @@ def _arrival(
     config: TcaConfig,
     order: OrderRecord,
     decision: Any,
-    book: QuoteBook | None,
+    book: QuoteSource | None,
     bars: Sequence[BarRow],
     closes: Sequence[datetime],
 ) -> tuple[datetime | None, Decimal | None, str, Quote | None]:
@@ -255,6 +279,8 @@ def _status(order: OrderRecord, filled: Decimal) -> str:
         return "FILLED"
     if order.rejected:
         return "REJECTED"
+    if order.abandoned:
+        return "ABANDONED"
     if order.canceled:
         return "CANCELED" if filled == ZERO else "PARTIALLY_FILLED_CANCELED"
     if order.expired:

@@ -26,6 +26,7 @@ from tradebot.domain.events import (
 )
 from tradebot.domain.instruments import Instrument
 from tradebot.domain.orders import OrderRequest
+from tradebot.domain.quotes import Quote
 
 
 @runtime_checkable
@@ -86,6 +87,17 @@ class Broker(Protocol):
 
     def classify_error(self, exc: BaseException) -> ErrorClass | None:
         """Map this venue's client-library exception onto the error taxonomy (None: not ours)."""
+        ...
+
+
+@runtime_checkable
+class QuoteStream(Protocol):
+    """Optional: a broker that streams the best bid and ask. Transaction cost analysis uses the quote known
+    at an order's arrival and at its first fill (``Quote.ts`` is when the venue stamped it, UTC); a broker
+    without it gets a proxy spread, marked as such."""
+
+    def quotes(self, instrument: Instrument) -> AsyncIterator[Quote]:
+        """Best bid/ask updates for one instrument, in venue order, until the broker is closed."""
         ...
 
 

@@ -42,6 +42,7 @@ class RunOptions:
     max_bars: int | None = None  # stop taking bars after this many (smoke runs, tests)
     session: str | None = None  # rth | eth | 24h | until=HH:MM[TZ]: a cron-launched session
     resume: bool = False  # continue the named (or the latest) store instead of writing a new one
+    quotes: tuple[tuple[str, Path], ...] = ()  # --quotes SYMBOL=FILE: bid/ask for the orders' TCA
 
 
 class RunRefused(Exception):

@@ -48,6 +48,7 @@ from tradebot.risk.tracker import RiskTracker
 from tradebot.risk.trading_state import TradingStateMachine
 
 if TYPE_CHECKING:
+    from tradebot.analytics.tca_watch import TcaWatch
     from tradebot.brokers.protocol import Broker
     from tradebot.pipeline.engine import DecisionEngine
 
@@ -76,6 +77,7 @@ class ResumeState:
     dvs: FeedValidity = field(default_factory=FeedValidity)
     eqs: ExecutionQuality = field(default_factory=ExecutionQuality)
     intents: IntentHistory = field(default_factory=IntentHistory)
+    tca: TcaWatch | None = None  # the orders whose TCA records are still to be written
 
 
 @dataclass(slots=True)
@@ -189,10 +191,15 @@ class _Rebuild:
 
 
 def load_resume_state(
-    store_path: Path, instruments: Mapping[str, Instrument], calendars: Any = None
+    store_path: Path,
+    instruments: Mapping[str, Instrument],
+    calendars: Any = None,
+    *,
+    tca: TcaWatch | None = None,
 ) -> ResumeState:
-    """Everything a restarted run needs from the store (an empty state for a new store)."""
-    state = ResumeState(tracker=RiskTracker(instruments, calendars))
+    """Everything a restarted run needs from the store (an empty state for a new store). ``tca``, when
+    given, is fed every stored event (the records it has still to write are those of the stored orders)."""
+    state = ResumeState(tracker=RiskTracker(instruments, calendars), tca=tca)
     if not store_path.exists():
         return state
     from tradebot.store import StoreReader
@@ -206,6 +213,8 @@ def load_resume_state(
         for event in reader.iter_events():
             state.first_event_ts = state.first_event_ts or event.ts
             rebuild.apply(event.kind, event.ts, event.client_order_id, event.body)
+            if tca is not None:
+                tca.on_event(event.kind, event.ts, event.symbol, event.client_order_id, event.body, event.seq)
     rebuild.flush()  # the last write-ahead: its submit never returned (reconciliation decides)
     return state
 

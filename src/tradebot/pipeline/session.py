@@ -47,10 +47,12 @@ from tradebot.pipeline.stats import RunStats
 from tradebot.pipeline.stop import StopRequest
 from tradebot.pipeline.store_recorder import StoreRecorder
 from tradebot.pipeline.summary import summarize_store
+from tradebot.pipeline.tca_recorder import TcaRecorder, follow_broker_quotes, tca_config, tca_watch
 from tradebot.session.errors import SessionRefused
 from tradebot.settings import Settings
 
 if TYPE_CHECKING:
+    from tradebot.analytics.tca import TcaConfig
     from tradebot.session import WindowPlan
 
 
@@ -78,7 +80,7 @@ async def run_session(
         raise _refuse(str(exc)) from exc
     symbols = [feed.symbol for feed in feeds] or [settings.data.symbol]
     # everything `tradebot config check` builds, every problem listed at once, before any file is touched
-    parts = build_parts(settings, mode, from_file=from_file, symbols=symbols)
+    parts = build_parts(settings, mode, from_file=from_file, symbols=symbols, quotes=dict(options.quotes))
     chain, constitution, sizer, ensembles = parts.chain, parts.constitution, parts.sizer, parts.ensembles
     instruments = parts.instruments
     symbol = symbols[0]
@@ -93,7 +95,8 @@ async def run_session(
     store_path = _choose_store(settings, options, mode, from_file, feeds, instruments)
     _owner_only_dir(store_path.parent)
 
-    resume = load_resume_state(store_path, instruments, settings_calendars())
+    watch = tca_watch(settings, parts.tca, instruments)
+    resume = load_resume_state(store_path, instruments, settings_calendars(), tca=watch)
     stop.checkpoint("reading the event store", resume.machine.to_dict())
     first_ts = _first_bar_ts(feeds, instruments) if from_file else None
     clock = _build_clock(settings, from_file, resume.clock_start or first_ts)
@@ -229,7 +232,8 @@ async def _run(
     async with EventWriter.open(
         store_path, on_failure=on_failure, run_id=run_id, durable_sync=durable
     ) as writer:
-        recorder = StoreRecorder(writer)
+        recorder = TcaRecorder(writer, resume.tca) if resume.tca is not None else StoreRecorder(writer)
+        raw_feed = feed_broker or broker  # before the breakers wrap it: its optional quote stream
         ops, ops_resources = _build_ops(settings, recorder, clock)
         # every broker read and the feed go through the dependency breakers from here on
         guarded = guard(broker, ops, clock)
@@ -313,15 +317,17 @@ async def _run(
                 if intent_source is not None and isinstance(clock, ReplayClock) and options.intents != "-"
                 else []
             )
+            feed_instrument = None if from_file else await _feed_instrument(feed_broker, instrument)
             source = (
                 merged_source(feeds, instruments, settings_calendars())
-                if from_file
-                else _broker_source(
-                    feed_broker or broker,
-                    await _feed_instrument(feed_broker, instrument),
-                    settings.data.bar_size_s,
-                )
+                if feed_instrument is None
+                else _broker_source(feed_broker or broker, feed_instrument, settings.data.bar_size_s)
             )
+            quotes = None
+            if feed_instrument is not None:  # the broker's best bid/ask, when it streams them
+                quotes = follow_broker_quotes(
+                    raw_feed, feed_instrument, symbol, resume.tca, settings, recorder, clock
+                )
             pipeline = Pipeline(
                 source=source,
                 validator=_validator(instruments),
@@ -341,7 +347,11 @@ async def _run(
                 await engine.on_external(item)
             if not close_only:
                 with _progress(engine, options, from_file, feeds, resume):
-                    await pipeline.run(handle_signals=True)
+                    try:
+                        await pipeline.run(handle_signals=True)
+                    finally:
+                        if quotes is not None:
+                            quotes.cancel()
                 if isinstance(clock, ReplayClock):
                     from tradebot.pipeline.end_of_data import report_undecided_intents
 
@@ -918,10 +928,16 @@ class RunParts:
     chain: Any
     sizer: Any
     ensembles: dict[str, Any]
+    tca: TcaConfig
 
 
 def build_parts(
-    settings: Settings, mode: Mode, *, from_file: bool, symbols: Sequence[str] | None = None
+    settings: Settings,
+    mode: Mode,
+    *,
+    from_file: bool,
+    symbols: Sequence[str] | None = None,
+    quotes: Mapping[str, Path] | None = None,
 ) -> RunParts:
     """Build the instrument, the constitution (with its environment overrides), the gate chain, the sizer
     and the signal ensembles (profile, model artifact), and check the broker tables the mode uses, the
@@ -967,9 +983,11 @@ def build_parts(
     except RunRefused as exc:
         problems += _problems(settings, exc)
     problems += _capability_problems(settings, mode)
+    tca, tca_problems = tca_config(settings, quotes or {}, instruments)
+    problems += tca_problems
     if problems:
         raise ConfigProblems(problems)
-    return RunParts(instruments, constitution, chain, sizer, ensembles)
+    return RunParts(instruments, constitution, chain, sizer, ensembles, tca)
 
 
 def check_configured_feeds(settings: Settings, instruments: Mapping[str, Instrument]) -> None:

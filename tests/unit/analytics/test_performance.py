@@ -83,3 +83,22 @@ def test_exposure_and_turnover(perf: dict[str, object]) -> None:
 def test_probabilistic_sharpe_needs_three_returns_and_a_spread() -> None:
     assert probabilistic_sharpe([0.01, 0.02]) is None
     assert probabilistic_sharpe([0.01, 0.01, 0.01]) is None
+
+
+def test_rolling_sharpe_is_the_annualized_sharpe_of_each_trailing_window() -> None:
+    import math
+    import statistics
+
+    import pandas as pd
+
+    from tradebot.analytics.performance import rolling_sharpe
+
+    values = [0.01, -0.005, 0.002, 0.007, -0.01, 0.004, 0.0, 0.003, -0.002, 0.006]
+    returns = pd.Series(values, index=pd.date_range("2024-01-01", periods=len(values), tz="UTC"))
+    points = rolling_sharpe(returns, window=4)
+    assert [p["date"] for p in points] == [f"2024-01-{d:02d}" for d in range(4, 11)]
+    for i, point in enumerate(points):
+        window = values[i : i + 4]  # by hand: mean / sample std × √252
+        expected = statistics.mean(window) / statistics.stdev(window) * math.sqrt(252)
+        assert point["sharpe"] == round(expected, 6)
+    assert rolling_sharpe(returns, window=11) == []  # fewer days than the window: nothing drawn
