@@ -109,6 +109,27 @@ class StrategyConfig(_Section):
     model: Path | None = None  # model artifact directory (default: the bundled one)
 
 
+class SleeveConfig(_Section):
+    """``[sleeves.NAME]``: a strategy over some instruments with a capital weight; a key left out takes the
+    ``[strategy]`` value. Sleeves on one instrument are netted into one order per bar (sizing/netting.py)."""
+
+    instruments: list[str] = Field(min_length=1)
+    weight: Decimal = Field(gt=0, le=1)  # the share of equity its sizer sizes with
+    profile: str | None = None
+    sizer: Literal["fixed_fraction", "ai"] | None = None
+    fraction: Decimal | None = Field(None, gt=0, le=1)
+    basis: Literal["risk", "notional"] | None = None
+    stop_ticks: int | None = Field(None, gt=0)
+    target_ticks: int | None = Field(None, gt=0)
+    ai_mode: Literal["shadow", "live"] | None = None
+    model: Path | None = None
+
+    def strategy(self, base: StrategyConfig) -> StrategyConfig:
+        """The sleeve's strategy: ``[strategy]`` with this sleeve's keys laid over it."""
+        own = {k: v for k, v in self.model_dump(exclude={"instruments", "weight"}).items() if v is not None}
+        return base.model_copy(update=own)
+
+
 class GatesConfig(_Section):
     chain: list[str] | None = None  # gate names in order; None: tradebot.risk.registry.DEFAULT_CHAIN
     constitution: Path = Path("config/constitution.yaml")
@@ -159,6 +180,7 @@ class Settings(BaseSettings):
     data: DataConfig = DataConfig()
     instruments: dict[str, InstrumentConfig] = Field(default_factory=dict)
     strategy: StrategyConfig = StrategyConfig()
+    sleeves: dict[str, SleeveConfig] = Field(default_factory=dict)  # none: one sleeve, [strategy] on all
     gates: GatesConfig = GatesConfig()
     intents: IntentsConfig = IntentsConfig()
     portfolio: PortfolioConfig = PortfolioConfig()

@@ -40,7 +40,37 @@ class Case:
     mode: str = "observe"
 
 
+SLEEVES_SPY = (
+    '[sleeves.x]\ninstruments = ["SPY"]\nweight = 0.7\n\n[sleeves.y]\ninstruments = ["SPY"]\nweight = 0.6\n\n'
+)
+
 CASES = [
+    Case(
+        "sleeves on an instrument the run does not trade, none on the one it does, weights over 1",
+        (
+            "sleeves.x.instruments: SPY is not an instrument of this run (MES) (from file {toml})",
+            "sleeves.y.instruments: SPY is not an instrument of this run (MES) (from file {toml})",
+            "sleeves: no sleeve trades MES, an instrument of this run (add it to one)",
+            "sleeves: the weights add up to 1.3, more than 1 (the whole equity)",
+        ),
+        toml=(("[gates]", SLEEVES_SPY + "[gates]"),),
+    ),
+    Case(
+        "a sleeve with an unknown profile",
+        (
+            "sleeves.x.profile: unknown signal profile 'wild'; valid profiles: conservative, balanced, "
+            "aggressive (from file {toml})",
+        ),
+        toml=(("[gates]", '[sleeves.x]\ninstruments = ["MES"]\nweight = 1\nprofile = "wild"\n\n[gates]'),),
+    ),
+    Case(
+        "a sleeve key misspelt, and a sleeve without a weight",
+        (
+            "sleeves.x.fractoin: unknown key (did you mean 'fraction'?) (from file {toml})",
+            "sleeves.x.weight: Field required",
+        ),
+        toml=(("[gates]", '[sleeves.x]\ninstruments = ["MES"]\nfractoin = 0.1\n\n[gates]'),),
+    ),
     Case(
         "a [tca] quotes file that does not exist",
         ("tca.quotes.MES: quotes file nope.csv: No such file or directory (from file {toml})",),

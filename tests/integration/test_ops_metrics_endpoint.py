@@ -108,14 +108,16 @@ async def test_a_scrape_during_a_replay_shows_every_metric_alive(
     real_build_broker = session_module._build_broker
 
     scrapes: list[Samples] = []
+    one_at_a_time = threading.Lock()  # two scrapers (this thread, the loop's): kept in the order served
 
     def scrape() -> None:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-                scrapes.append(_parse(response.read().decode()))
-        except (urllib.error.URLError, OSError):
-            pass  # not serving yet, or served no more
+        with one_at_a_time:
+            try:
+                with opener.open(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+                    scrapes.append(_parse(response.read().decode()))
+            except (urllib.error.URLError, OSError):
+                pass  # not serving yet, or served no more
 
     def build_broker_rejecting_the_third_order(*args: Any) -> Any:
         broker = real_build_broker(*args)

@@ -6,7 +6,8 @@ HMAC-SHA256 signatures over ``query string + body`` (minus ``&signature=``) veri
 (-2015), Binance-shaped JSON and ``{"code", "msg"}`` errors, ``X-MBX-USED-WEIGHT-1M`` on every answer.
 Conditional types on /fapi/v1/order get -4120 (they live on the Algo API, /fapi/v1/algoOrder).
 
-Websockets: ``/market/stream?streams=<sym>@kline_<i>`` (combined envelope) and ``/market/ws/<stream>``;
+Websockets: ``/market/stream?streams=<sym>@kline_<i>`` or ``<sym>@bookTicker`` (combined envelope) and
+``/market/ws/<stream>``;
 ``/private/ws?listenKey=<key>`` for the user-data stream (ORDER_TRADE_UPDATE, ALGO_UPDATE,
 listenKeyExpired). The matching engine fills market orders at the last price, limit orders and triggered
 conditionals on pushed bars, and anything on ``fill()``; one-way positions with average entry price.
@@ -295,6 +296,7 @@ class FakeBinance:
         self._ids = itertools.count(1000)
         self._trade_ids = itertools.count(5_000_000)
         self._market_ws: list[tuple[web.WebSocketResponse, set[str], bool]] = []
+        self._book_update = 0
         self._user_ws: list[tuple[web.WebSocketResponse, str]] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -525,6 +527,28 @@ class FakeBinance:
                 "B": "0",
             },
         }
+        for ws, names, combined in list(self._market_ws):
+            if name in names and not ws.closed:
+                await ws.send_str(json.dumps({"stream": name, "data": data} if combined else data))
+
+    async def push_book_ticker(
+        self, symbol: str, bid: str, ask: str, *, ts_ms: int | None = None, update_id: int | None = None
+    ) -> None:
+        """Publish a best bid/ask on ``<symbol>@bookTicker`` (USD-M payload; an empty side as "")."""
+        self._book_update += 1
+        when = self.now_ms() if ts_ms is None else ts_ms
+        data = {
+            "e": "bookTicker",
+            "u": self._book_update if update_id is None else update_id,
+            "s": symbol,
+            "b": bid,
+            "B": "1.000" if bid else "0",
+            "a": ask,
+            "A": "1.000" if ask else "0",
+            "T": when,
+            "E": when + 1,
+        }
+        name = f"{symbol.lower()}@bookTicker"
         for ws, names, combined in list(self._market_ws):
             if name in names and not ws.closed:
                 await ws.send_str(json.dumps({"stream": name, "data": data} if combined else data))

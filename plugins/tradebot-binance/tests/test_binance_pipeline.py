@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -268,8 +268,25 @@ class Daemon:
         self._close_reader()
 
 
-async def replay(tmp: Path, s: Slice, mode: str, **config: Any) -> tuple[Run, FakeBinance, list[Bar]]:
-    """Run the daemon over the slice through a fresh fake; returns the run, the fake and the bars."""
+ADA_QUOTES = SHARED_DATA / "adausdt_perp_binance_1m_quotes_2022-12-13.csv"  # Binance quote bars
+
+
+def read_quotes(path: Path) -> dict[datetime, tuple[str, str]]:
+    """Each quote bar's closing (bid, ask), by the bar's open time."""
+    with path.open() as fh:
+        return {
+            datetime.fromisoformat(row["ts"].replace("Z", "+00:00")): (row["bid_close"], row["ask_close"])
+            for row in csv.DictReader(fh)
+            if row["bid_close"] and row["ask_close"]
+        }
+
+
+async def replay(
+    tmp: Path, s: Slice, mode: str, quotes: dict[datetime, tuple[str, str]] | None = None, **config: Any
+) -> tuple[Run, FakeBinance, list[Bar]]:
+    """Run the daemon over the slice through a fresh fake; returns the run, the fake and the bars. With
+    ``quotes``, each bar's closing best bid/ask goes out on the bookTicker stream (stamped at the bar's
+    close) just before the bar itself."""
     bars = read_bars(s)
     fake = await FakeBinance(KEY, SECRET).start()
     started = time.monotonic()
@@ -277,9 +294,18 @@ async def replay(tmp: Path, s: Slice, mode: str, **config: Any) -> tuple[Run, Fa
     try:
         await daemon.start()
         venue = FakeVenueController(fake)
-        for bar in bars[:-1]:
+        async def quote_of(bar: Bar) -> None:
+            if quotes is not None and bar.ts in quotes:
+                bid, ask = quotes[bar.ts]
+                await fake.push_book_ticker(s.symbol, bid, ask, ts_ms=int(bar.end.timestamp() * 1000))
+
+        await quote_of(bars[0])
+        for i, bar in enumerate(bars[:-1]):
             await venue.push_bar(bar)
             await daemon.settle(bar)
+            # the next bar's quote, on its own socket, a whole settle ahead of that bar (a quote stamped at
+            # its close is not used before it: the book answers with quotes known at an instant)
+            await quote_of(bars[i + 1])
         await venue.push_bar(bars[-1])  # the terminator: intake stops on it (--max-bars N-1)
         run = await daemon.finish()
     finally:
@@ -447,3 +473,30 @@ async def test_live_ai_sizer_leverage_reaches_the_venue_through_the_governor(tmp
     ]
     assert clamps
     assert fake.leverage["ADAUSDT"] == 5
+
+
+@pytest.mark.skipif(not ADA_QUOTES.exists(), reason=f"the shared quote file is missing: {ADA_QUOTES}")
+async def test_observe_tca_measures_spread_against_the_binance_quote_stream(tmp_path: Path) -> None:
+    """The plugin's bookTicker stream (QuoteStream) is the TCA's quote source on its feed: each order's
+    record in the store has the real Binance bid/ask of its minute at arrival, and a spread measured
+    against it, not a proxy."""
+    quotes = read_quotes(ADA_QUOTES)
+    run, _, _ = await replay(tmp_path, ADA, "observe", quotes=quotes)
+    assert_clean_exit(run)
+    records: dict[str, dict[str, Any]] = {}
+    for record in events(run.store, "order_tca"):
+        records[record["client_order_id"]] = record  # the latest record of each order
+    decided = {d["order"]["client_order_id"]: d for d in events(run.store, "decision") if d.get("order")}
+    filled = [r for r in records.values() if r["fills"]]
+    assert filled and {r["spread_source"] for r in filled} == {"quotes"}
+    assert {r["spread_model"] for r in filled} == {"quotes:binance:live"}
+    entries = [r for r in filled if r["role"] in ("entry", "signal", "flatten")]
+    assert entries
+    for record in entries:  # arrival: the quote bar closing at the decision, exactly
+        decided_at = datetime.fromisoformat(decided[record["client_order_id"]]["intent"]["ts"])
+        assert record["arrival_time"] == decided_at.isoformat()
+        bid, ask = quotes[decided_at - timedelta(minutes=1)]
+        assert (record["arrival_bid"], record["arrival_ask"]) == (bid, ask)
+        assert record["benchmark"] == "quote_mid"
+        mid = (Decimal(bid) + Decimal(ask)) / 2
+        assert Decimal(record["arrival_price"]) == mid

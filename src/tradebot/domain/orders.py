@@ -90,6 +90,8 @@ class OrderIntent:
     ai_harvest_policy: HarvestPolicy | None = None
     risk_budget_usd: Decimal | None = None
     bar_ts: datetime | None = None
+    sleeve: str = ""  # the strategy sleeve it is attributed to ("": the single [strategy])
+    sleeve_targets: tuple[tuple[str, Decimal], ...] = ()  # each sleeve's target it was netted from
 
 
 @dataclass(frozen=True, slots=True)

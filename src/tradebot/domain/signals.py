@@ -26,3 +26,17 @@ class Signal:
     profile: str = "balanced"
     components: Mapping[str, float] = field(default_factory=dict)
     bar_ts: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SleeveSignal:
+    sleeve: str
+    signal: Signal | None
+
+
+@dataclass(frozen=True, slots=True)
+class SleeveSignals:
+    """The signals of every sleeve trading one instrument on one bar, in the sleeves' configured order."""
+
+    symbol: str
+    signals: tuple[SleeveSignal, ...]

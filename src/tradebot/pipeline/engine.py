@@ -17,7 +17,7 @@ would race the fills of the bar before.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
@@ -29,7 +29,7 @@ from tradebot.domain.clock import Clock, ReplayClock
 from tradebot.domain.events import BrokerEvent, OrderFilled, OrderRejected, OrderStatus
 from tradebot.domain.instruments import Instrument
 from tradebot.domain.orders import IntentSource, OrderIntent, OrderRequest
-from tradebot.domain.signals import Signal
+from tradebot.domain.signals import Signal, SleeveSignals
 from tradebot.domain.state import Mode, TradingState
 from tradebot.intents.history import IntentHistory, Triage, stale_verdict
 from tradebot.oms.builder import build_request
@@ -50,6 +50,7 @@ from tradebot.risk.rules import LimitsRules
 from tradebot.risk.tracker import RiskTracker
 from tradebot.risk.trading_state import TradingStateMachine, Transition
 from tradebot.risk.verdict import Decision, Outcome
+from tradebot.sizing.netting import Netting
 
 
 @runtime_checkable
@@ -114,6 +115,7 @@ class DecisionEngine:
         eqs: ExecutionQuality | None = None,
         intent_history: IntentHistory | None = None,
         intent_max_age: timedelta = timedelta(minutes=2),
+        netting: Netting | None = None,
     ) -> None:
         self.mode = mode
         self.clock = clock
@@ -123,6 +125,7 @@ class DecisionEngine:
         self.portfolio = portfolio
         self.chain = chain
         self.sizer = sizer
+        self.netting = netting  # several sleeves: their targets netted into one order per instrument
         self.recorder = recorder
         self.stats = stats
         self.limits = limits
@@ -199,7 +202,7 @@ class DecisionEngine:
         self.dvs.on_rejected_bar(code, symbol)
 
     # --- bars ---------------------------------------------------------------------------------------
-    async def on_bar(self, bar: Bar, signal: Signal | None) -> None:
+    async def on_bar(self, bar: Bar, signal: Signal | SleeveSignals | None) -> None:
         if self._decided_before_restart(bar):
             self.portfolio.mark(bar.symbol, _price(bar.close))
             return
@@ -210,7 +213,7 @@ class DecisionEngine:
         with self.recorder.unit():
             await self._on_bar(bar, signal)
 
-    async def _on_bar(self, bar: Bar, signal: Signal | None) -> None:
+    async def _on_bar(self, bar: Bar, signal: Signal | SleeveSignals | None) -> None:
         if isinstance(self.clock, ReplayClock):
             self.clock.advance_to(bar.end)
         now = self.clock.now()
@@ -267,7 +270,10 @@ class DecisionEngine:
         elif self.flattener is not None:
             intents.extend(self.flattener(now, instrument, position, close))
         self.flatten_requested = False
-        if signal is not None and not intents:
+        if isinstance(signal, SleeveSignals):
+            if not intents:
+                intents.extend(self._netted(signal, instrument, now))
+        elif signal is not None and not intents:
             self.stats.signals += 1
             self.recorder.record("signal", signal, ts=now, symbol=bar.symbol)
             sized, record = self.sizer(
@@ -281,6 +287,20 @@ class DecisionEngine:
         for intent in intents:
             await self.decide(intent)
         await self._release_external(now)
+
+    def _netted(self, signals: SleeveSignals, instrument: Instrument, now: datetime) -> list[OrderIntent]:
+        """Several sleeves: each sleeve's signal recorded, their targets netted into at most one intent."""
+        assert self.netting is not None, "sleeve signals need the run's netting"
+        for each in signals.signals:
+            if each.signal is not None:
+                self.stats.signals += 1
+                self.recorder.record(
+                    "signal", {"sleeve": each.sleeve, **_fields(each.signal)}, ts=now, symbol=signals.symbol
+                )
+        position = self.portfolio.position_qty(signals.symbol)
+        intents, record = self.netting(signals, instrument, position, self.portfolio.equity, now)
+        self.recorder.record("sizing", record, ts=now, symbol=signals.symbol)
+        return intents
 
     # --- external intents ---
     async def on_external(self, item: Any) -> None:
@@ -495,6 +515,11 @@ class DecisionEngine:
         self.stats.unrealized_pnl = self.portfolio.total_unrealized
         self.stats.fees = self.portfolio.fees
         self.stats.positions = {s: str(p.quantity) for s, p in self.portfolio.positions.items()}
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, shallow (the store encodes the values)."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
 
 
 def approved_price(decision: Decision) -> Decimal:

@@ -24,7 +24,7 @@ import anyio
 from tradebot.domain.bars import Bar
 from tradebot.domain.clock import Clock
 from tradebot.domain.events import BrokerEvent
-from tradebot.domain.signals import Signal
+from tradebot.domain.signals import Signal, SleeveSignals
 from tradebot.pipeline.channel import Receiver, Sender, channel
 from tradebot.pipeline.engine import DecisionEngine
 from tradebot.pipeline.failure import StageFailure, fail_closed
@@ -53,12 +53,12 @@ class ExternalIntent:
     item: Any
 
 
-DecideItem = tuple[Bar, Signal | None] | BrokerEvent | ExternalIntent | tuple[None, None]
+DecideItem = tuple[Bar, Signal | SleeveSignals | None] | BrokerEvent | ExternalIntent | tuple[None, None]
 END_OF_BARS: tuple[None, None] = (None, None)  # the signal stage's last word: the decide stage ends on it
 
 
 class SignalSource(Protocol):
-    def on_bar(self, bar: Bar) -> Signal | None: ...
+    def on_bar(self, bar: Bar) -> Signal | SleeveSignals | None: ...
 
 
 class Validator(Protocol):

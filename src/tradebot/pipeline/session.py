@@ -49,7 +49,8 @@ from tradebot.pipeline.store_recorder import StoreRecorder
 from tradebot.pipeline.summary import summarize_store
 from tradebot.pipeline.tca_recorder import TcaRecorder, follow_broker_quotes, tca_config, tca_watch
 from tradebot.session.errors import SessionRefused
-from tradebot.settings import Settings
+from tradebot.settings import Settings, StrategyConfig
+from tradebot.sizing.netting import Netting
 
 if TYPE_CHECKING:
     from tradebot.analytics.tca import TcaConfig
@@ -81,7 +82,7 @@ async def run_session(
     symbols = [feed.symbol for feed in feeds] or [settings.data.symbol]
     # everything `tradebot config check` builds, every problem listed at once, before any file is touched
     parts = build_parts(settings, mode, from_file=from_file, symbols=symbols, quotes=dict(options.quotes))
-    chain, constitution, sizer, ensembles = parts.chain, parts.constitution, parts.sizer, parts.ensembles
+    constitution = parts.constitution
     instruments = parts.instruments
     symbol = symbols[0]
     instrument = instruments[symbol]
@@ -139,10 +140,7 @@ async def run_session(
             runtime_dir,
             broker,
             feed_broker,
-            chain,
-            constitution,
-            sizer,
-            ensembles,
+            parts,
             window,
             from_file,
             feeds,
@@ -200,10 +198,7 @@ async def _run(
     runtime_dir: Path,
     broker: Broker,
     feed_broker: Broker | None,
-    chain: Any,
-    constitution: Any,
-    sizer: Any,
-    ensembles: dict[str, Any],
+    parts: RunParts,
     window: Any,
     from_file: bool,
     feeds: Sequence[FileFeed],
@@ -211,6 +206,7 @@ async def _run(
     stop: StopRequest | None = None,
 ) -> dict[str, Any]:
     symbol = instrument.symbol
+    chain, constitution = parts.chain, parts.constitution
     # a session whose window is over (or whose close began) before this start only finishes its close
     close_only = plan is not None and plan.kind == "close_only"
 
@@ -249,7 +245,8 @@ async def _run(
             broker=broker,
             portfolio=portfolio,
             chain=chain,
-            sizer=sizer,
+            sizer=parts.sizer,
+            netting=parts.netting,
             recorder=recorder,
             stats=stats,
             limits=lambda sym: constitution.rules_for(sym).limits,
@@ -331,7 +328,7 @@ async def _run(
             pipeline = Pipeline(
                 source=source,
                 validator=_validator(instruments),
-                ensembles=ensembles,
+                ensembles=parts.ensembles,
                 engine=engine,
                 broker_events=None if isinstance(broker, BarVenue) else broker.events(),
                 on_refused=lambda refused: _record_refused(engine, recorder, clock, refused),
@@ -864,7 +861,9 @@ def _build_chain(settings: Settings, mode: Mode) -> tuple[Any, Any]:
     return chain, constitution
 
 
-def _build_sizer(settings: Settings, constitution: Any, instrument: Instrument) -> Any:
+def _build_sizer(
+    settings: Settings, constitution: Any, instrument: Instrument, strategy: StrategyConfig | None = None
+) -> Any:
     from tradebot.sizing import (
         AiSizer,
         AiSizerParams,
@@ -874,7 +873,7 @@ def _build_sizer(settings: Settings, constitution: Any, instrument: Instrument) 
         SizerMode,
     )
 
-    strategy = settings.strategy
+    strategy = strategy or settings.strategy
     limit = constitution.rules_for(instrument.symbol).limits.position_limit
     max_qty = Decimal(str(limit)) if limit is not None else None
     base = FixedFractionSizer(
@@ -895,18 +894,88 @@ def _build_sizer(settings: Settings, constitution: Any, instrument: Instrument) 
 
 
 def _build_ensembles(settings: Settings, instruments: Mapping[str, Instrument]) -> dict[str, Any]:
+    """One ensemble per instrument ([strategy]); with ``[sleeves]``, one per (sleeve, instrument), an
+    instrument's sleeves together (``SleeveEnsembles``)."""
+    if not settings.sleeves:
+        return {s: _ensemble(settings.strategy, s, "strategy") for s in instruments}
+    from tradebot.signals.sleeves import SleeveEnsembles
+
+    problems: list[str] = []
+    by_symbol: dict[str, list[tuple[str, Any]]] = {s: [] for s in instruments}
+    for name, sleeve in settings.sleeves.items():
+        for symbol in sleeve.instruments:
+            if symbol not in by_symbol:
+                continue  # named by _sleeve_problems
+            try:
+                ensemble = _ensemble(sleeve.strategy(settings.strategy), symbol, f"sleeves.{name}")
+                by_symbol[symbol].append((name, ensemble))
+            except RunRefused as exc:
+                problems += [p for p in _problems(settings, exc) if p not in problems]
+    if problems:
+        raise ConfigProblems(problems)
+    return {symbol: SleeveEnsembles(symbol, each) for symbol, each in by_symbol.items()}
+
+
+def _ensemble(strategy: StrategyConfig, symbol: str, where: str) -> Any:
     from tradebot.models import ModelVerificationError, load_ensemble_params
     from tradebot.signals import UnknownProfileError, build_ensemble
 
-    profile = settings.strategy.profile
+    profile = strategy.profile
     try:
         # the configured artifact (verified on load); without one, the bundled artifact (verified too)
-        params = load_ensemble_params(settings.strategy.model, profile) if settings.strategy.model else None
-        return {s: build_ensemble(profile, s, params) for s in instruments}
+        params = load_ensemble_params(strategy.model, profile) if strategy.model else None
+        return build_ensemble(profile, symbol, params)
     except UnknownProfileError as exc:
-        raise _refuse(f"strategy.profile: {exc}") from exc
+        raise _refuse(f"{where}.profile: {exc}") from exc
     except ModelVerificationError as exc:
-        raise _refuse(f"strategy.model: {exc.code}: {exc}") from exc
+        raise _refuse(f"{where}.model: {exc.code}: {exc}") from exc
+
+
+def _sleeve_problems(settings: Settings, instruments: Mapping[str, Instrument]) -> list[str]:
+    """Every sleeve's instruments are the run's, every instrument of the run is in a sleeve, and the weights
+    add up to at most 1."""
+    from tradebot.settings import settings_source
+
+    if not settings.sleeves:
+        return []
+    from tradebot.signals.profiles import UnknownProfileError
+
+    problems = []
+    for name, sleeve in settings.sleeves.items():
+        if sleeve.instruments and not set(sleeve.instruments) & set(instruments):
+            profile = sleeve.strategy(settings.strategy).profile  # no ensemble of it is built: check its name
+            try:
+                UnknownProfileError.check(profile)
+            except UnknownProfileError as exc:
+                key = f"sleeves.{name}.profile"
+                problems.append(f"{key}: {exc} (from {settings_source(settings, key)})")
+        for symbol in sleeve.instruments:
+            if symbol not in instruments:
+                key = f"sleeves.{name}.instruments"
+                problems.append(
+                    f"{key}: {symbol} is not an instrument of this run ({', '.join(instruments)}) "
+                    f"(from {settings_source(settings, key)})"
+                )
+    traded = {symbol for sleeve in settings.sleeves.values() for symbol in sleeve.instruments}
+    for symbol in instruments:
+        if symbol not in traded:
+            problems.append(f"sleeves: no sleeve trades {symbol}, an instrument of this run (add it to one)")
+    total = sum((sleeve.weight for sleeve in settings.sleeves.values()), Decimal(0))
+    if total > 1:
+        problems.append(f"sleeves: the weights add up to {total}, more than 1 (the whole equity)")
+    return problems
+
+
+def _netting(settings: Settings, constitution: Any, instruments: Mapping[str, Instrument]) -> Netting | None:
+    if not settings.sleeves:
+        return None
+    sizers = {
+        (name, symbol): _build_sizer(settings, constitution, instruments[symbol], strategy)
+        for name, sleeve in settings.sleeves.items()
+        for strategy in [sleeve.strategy(settings.strategy)]
+        for symbol in sleeve.instruments
+    }
+    return Netting(sizers, {name: sleeve.weight for name, sleeve in settings.sleeves.items()})
 
 
 class ConfigProblems(RunRefused):
@@ -929,6 +998,7 @@ class RunParts:
     sizer: Any
     ensembles: dict[str, Any]
     tca: TcaConfig
+    netting: Netting | None = None  # several sleeves
 
 
 def build_parts(
@@ -978,8 +1048,13 @@ def build_parts(
             )
     except RunRefused as exc:
         problems += _problems(settings, exc)
+    sleeve_problems = _sleeve_problems(settings, instruments)
+    problems += sleeve_problems
+    netting: Netting | None = None
     try:
         ensembles = _build_ensembles(settings, instruments)
+        if constitution is not None and sizer is not None and not sleeve_problems:
+            netting = _netting(settings, constitution, instruments)
     except RunRefused as exc:
         problems += _problems(settings, exc)
     problems += _capability_problems(settings, mode)
@@ -987,7 +1062,7 @@ def build_parts(
     problems += tca_problems
     if problems:
         raise ConfigProblems(problems)
-    return RunParts(instruments, constitution, chain, sizer, ensembles, tca)
+    return RunParts(instruments, constitution, chain, sizer, ensembles, tca, netting)
 
 
 def check_configured_feeds(settings: Settings, instruments: Mapping[str, Instrument]) -> None:

@@ -16,6 +16,12 @@ class UnknownProfileError(ValueError):
         self.valid = tuple(valid)
         super().__init__(f"unknown signal profile {profile!r}; valid profiles: {', '.join(self.valid)}")
 
+    @classmethod
+    def check(cls, profile: str) -> None:
+        """Raise for a profile name that is not one of ``PROFILE_NAMES``."""
+        if profile not in PROFILE_NAMES:
+            raise cls(profile)
+
 
 def build_ensemble(
     profile: str,

@@ -19,6 +19,7 @@ from tradebot.domain.errors import ErrorClass, ErrorScope
 from tradebot.domain.events import AccountSnapshot, BrokerEvent, OrderFilled, OrderSnapshot, PositionSnapshot
 from tradebot.domain.instruments import Instrument
 from tradebot.domain.orders import OrderRequest, OrderType, TimeInForce
+from tradebot.domain.quotes import Quote
 from tradebot_binance.account import AccountSetup, parse_account, parse_balances, parse_positions
 from tradebot_binance.config import BinanceConfig
 from tradebot_binance.data import KlineFeed
@@ -26,6 +27,7 @@ from tradebot_binance.errors import SYMBOL_NOT_TRADING, classify_error, state_er
 from tradebot_binance.execution import Execution, side_of, trade_fill
 from tradebot_binance.instruments import SymbolInfo, parse_exchange_info
 from tradebot_binance.orders import EventSink
+from tradebot_binance.quotes import BookTickerFeed
 from tradebot_binance.rest import BinanceRest
 from tradebot_binance.user_stream import UserStream
 
@@ -151,6 +153,10 @@ class BinanceBroker:
             self.rest, self._socket_manager, self.config, self._clock, instrument.symbol, bar_size_s
         )
         return feed.stream()
+
+    def quotes(self, instrument: Instrument) -> AsyncIterator[Quote]:
+        """Best bid/ask updates (``<symbol>@bookTicker``): the TCA's quotes on a live run (QuoteStream)."""
+        return BookTickerFeed(self._socket_manager, self.config, instrument.symbol).stream()
 
     # ------------------------------------------------------------------ orders
     async def set_leverage(self, symbol: str, leverage: int) -> int:
