@@ -64,9 +64,10 @@ class RunConfig(_Section):
 
 
 class FeedConfig(_Section):
-    """One instrument's bar file in a run of several: ``[data.feeds.SYMBOL]``."""
+    """One instrument of a run of several: ``[data.feeds.SYMBOL]``, its bar file (``[data] source = "csv"``)
+    or, without a ``path``, the broker's feed of it (``source = "broker"``)."""
 
-    path: Path
+    path: Path | None = None
     bar_size_s: int | None = Field(None, gt=0)  # None: [data] bar_size_s (a daily file: a day)
 
 
@@ -496,15 +497,14 @@ def _cross_checks(settings: Settings) -> list[tuple[str, str]]:
             problems.append(
                 (key, f"{key}: '{symbol}' has no [instruments.{symbol}] table and no preset")
             )
-    if settings.data.feeds and settings.data.source == "broker":
-        problems.append((
-            "data.feeds",
-            "data.feeds: bar files for several instruments are read from files (source = \"csv\"); "
-            "a broker feed trades the one instrument of data.symbol",
-        ))
+    broker_feed = settings.data.source == "broker"
     for symbol, feed in settings.data.feeds.items():
-        if not feed.path.exists():
-            key = f"data.feeds.{symbol}.path"
+        key = f"data.feeds.{symbol}.path"
+        if broker_feed and feed.path is not None:
+            problems.append((key, f"{key}: a broker feed (data.source = 'broker') reads no file; remove it"))
+        elif not broker_feed and feed.path is None:
+            problems.append((key, f"{key}: required: the bar file of {symbol} (data.source = \"csv\")"))
+        elif feed.path is not None and not feed.path.exists():
             problems.append((key, f"{key}: file not found: {feed.path}"))
     if settings.data.clock == "bar" and settings.broker.environment == "production":
         problems.append(

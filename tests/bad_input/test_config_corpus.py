@@ -46,6 +46,22 @@ SLEEVES_SPY = (
 
 CASES = [
     Case(
+        "a [data.feeds] table without its bar file on a csv run",
+        ('data.feeds.MES.path: required: the bar file of MES (data.source = "csv") (from file {toml})',),
+        toml=(("[instruments.MES]", "[data.feeds.MES]\n\n[instruments.MES]"),),
+    ),
+    Case(
+        "a bar file under [data.feeds] on a broker feed",
+        (
+            "data.feeds.MES.path: a broker feed (data.source = 'broker') reads no file; remove it "
+            "(from file {toml})",
+        ),
+        toml=(
+            ('source = "csv"', 'source = "broker"'),
+            ("[instruments.MES]", '[data.feeds.MES]\npath = "x.csv"\n\n[instruments.MES]'),
+        ),
+    ),
+    Case(
         "sleeves on an instrument the run does not trade, none on the one it does, weights over 1",
         (
             "sleeves.x.instruments: SPY is not an instrument of this run (MES) (from file {toml})",

@@ -84,3 +84,36 @@ def test_paths_follow_the_summary_and_a_narrow_terminal_wraps_the_values_only() 
     narrow = render_summary(_summary(), paths, width=40)
     assert max(len(line) for line in narrow.splitlines()) <= 40
     assert all(line.startswith(("tradebot", " ")) or ":" in line for line in narrow.splitlines())
+
+
+def _decision(symbol: str, sleeve: str, blocked: bool) -> tuple[str, dict[str, Any]]:
+    return ("decision", {
+        "intent": {"symbol": symbol, "sleeve": sleeve},
+        "outcome": "BLOCKED" if blocked else "APPROVED",
+        "code": "MAX_TRADES_PER_DAY" if blocked else "APPROVED",
+        "verdicts": [],
+    })
+
+
+def test_several_instruments_and_sleeves_each_get_their_share_of_the_intents() -> None:
+    events = [
+        _decision("MES", "trend", False), _decision("MES", "trend", True), _decision("SPY", "trend", True),
+        _decision("SPY", "reversion", False), _decision("SPY", "", True),  # an external intent: no sleeve
+    ]
+    summary = summarize_events(events)
+    assert summary["by_symbol"] == {
+        "MES": {"intents": 2, "approved": 1, "blocked": 1},
+        "SPY": {"intents": 3, "approved": 1, "blocked": 2},
+    }
+    assert summary["by_sleeve"] == {
+        "reversion": {"intents": 1, "approved": 1, "blocked": 0},
+        "trend": {"intents": 3, "approved": 1, "blocked": 2},
+    }
+    shares = {"by_symbol": summary["by_symbol"], "by_sleeve": summary["by_sleeve"]}
+    text = render_summary({**_summary(), **shares})
+    lines = text.splitlines()[1:]
+    rows = {line.split(":")[0].strip(): " ".join(line.split(":", 1)[1].split()) for line in lines}
+    assert rows["symbol SPY"] == "3 approved: 1 blocked: 2"
+    assert rows["sleeve trend"] == "3 approved: 1 blocked: 2"
+    one = summarize_events([_decision("MES", "", False)])
+    assert "symbol MES" not in render_summary({**_summary(), "by_symbol": one["by_symbol"]})  # one: no share

@@ -553,6 +553,10 @@ class FakeBinance:
             if name in names and not ws.closed:
                 await ws.send_str(json.dumps({"stream": name, "data": data} if combined else data))
 
+    def subscribed(self, stream: str) -> bool:
+        """Some open market socket carries ``stream`` (e.g. ``btcusdt@kline_1m``)."""
+        return any(stream in names and not ws.closed for ws, names, _ in self._market_ws)
+
     def market_subscribers(self) -> int:
         return len(self._market_ws)
 

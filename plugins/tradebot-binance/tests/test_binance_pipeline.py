@@ -27,7 +27,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -173,8 +173,10 @@ class Run:
 class Daemon:
     """``tradebot run`` as a subprocess, fed bar by bar through the fake."""
 
-    def __init__(self, tmp: Path, mode: str, config: Path, fake: FakeBinance, max_bars: int) -> None:
-        self.tmp, self.mode, self.fake = tmp, mode, fake
+    def __init__(
+        self, tmp: Path, mode: str, config: Path, fake: FakeBinance, max_bars: int, symbols: tuple[str, ...]
+    ) -> None:
+        self.tmp, self.mode, self.fake, self.symbols = tmp, mode, fake, symbols
         self.store = tmp / f"{mode}.db"
         self.out, self.err = tmp / f"{mode}.out", tmp / f"{mode}.err"
         self.args = [
@@ -195,7 +197,9 @@ class Daemon:
             self.proc = await asyncio.create_subprocess_exec(
                 *self.args, cwd=self.tmp, env=self.env, stdout=out, stderr=err
             )
-        await self._until(lambda: self.fake.market_subscribers() > 0, 30, "the daemon subscribing to klines")
+        klines = [f"{symbol.lower()}@kline_1m" for symbol in self.symbols]  # not only its book tickers
+        subscribed = self.fake.subscribed
+        await self._until(lambda: all(map(subscribed, klines)), 30, "the daemon subscribing to klines")
         if self.mode == "live":
             await self._until(lambda: self.fake.user_subscribers() > 0, 10, "the user-data stream")
         self.reader = StoreReader(self.store)
@@ -228,6 +232,19 @@ class Daemon:
         """The bar is recorded, every venue trade is in the store as a fill, and nothing moves."""
         want = bar.ts.isoformat()
         await self._until(lambda: self._last_bar_ts() == want, 20, f"bar {want} in the store")
+        await self._quiet(f"bar {want}")
+
+    def _bars(self) -> int:
+        assert self.reader is not None
+        return self.reader.count_by_kind().get("bar", 0)
+
+    async def settle_count(self, bars: int) -> None:
+        """``bars`` bars recorded (several instruments), then as ``settle``."""
+        await self._until(lambda: self._bars() >= bars, 20, f"{bars} bars in the store")
+        await self._quiet(f"{bars} bars")
+
+    async def _quiet(self, want: str) -> None:
+        """Every venue trade is in the store as a fill, and nothing moves."""
         assert self.reader is not None
         previous = None
         deadline = time.monotonic() + 20
@@ -290,7 +307,7 @@ async def replay(
     bars = read_bars(s)
     fake = await FakeBinance(KEY, SECRET).start()
     started = time.monotonic()
-    daemon = Daemon(tmp, mode, write_config(tmp, s, mode, fake, **config), fake, max_bars=len(bars) - 1)
+    daemon = Daemon(tmp, mode, write_config(tmp, s, mode, fake, **config), fake, len(bars) - 1, (s.symbol,))
     try:
         await daemon.start()
         venue = FakeVenueController(fake)
@@ -299,6 +316,9 @@ async def replay(
                 bid, ask = quotes[bar.ts]
                 await fake.push_book_ticker(s.symbol, bid, ask, ts_ms=int(bar.end.timestamp() * 1000))
 
+        if quotes is not None:
+            ticker = f"{s.symbol.lower()}@bookTicker"
+            await daemon._until(lambda: fake.subscribed(ticker), 30, "the daemon subscribing to quotes")
         await quote_of(bars[0])
         for i, bar in enumerate(bars[:-1]):
             await venue.push_bar(bar)
@@ -500,3 +520,93 @@ async def test_observe_tca_measures_spread_against_the_binance_quote_stream(tmp_
         assert record["benchmark"] == "quote_mid"
         mid = (Decimal(bid) + Decimal(ask)) / 2
         assert Decimal(record["arrival_price"]) == mid
+
+
+# --- two instruments through one broker ---------------------------------------------------------------
+BTC_SHIFT = datetime.fromisoformat("2022-12-13T11:20Z") - datetime.fromisoformat("2020-02-22T00:00Z")
+
+
+def two_instrument_config(tmp: Path, mode: str, fake: FakeBinance) -> Path:
+    """Both perps on the broker's feed (``[data.feeds.X]`` without files) and one constitution whose BTC
+    flatten deadline moved with its bars (02:02Z + the shift = 13:22Z)."""
+    constitution = tmp / "two_constitution.yaml"
+    constitution.write_text(CONSTITUTION.read_text().replace('flatten_at: "02:02"', 'flatten_at: "13:22"'))
+    single = write_config(tmp, ADA, mode, fake).read_text()
+    feeds = "[data.feeds.BTCUSDT]\n\n[data.feeds.ADAUSDT]\n\n"
+    text = single.replace("[instruments.ADAUSDT]", feeds + "[instruments.ADAUSDT]")
+    text = text.replace(f'constitution = "{CONSTITUTION}"', f'constitution = "{constitution}"')
+    text = text.replace('symbols = ["ADAUSDT"]', 'symbols = ["BTCUSDT", "ADAUSDT"]')
+    text = text.replace(
+        "[strategy]",
+        f"""[instruments.BTCUSDT]
+venue = "BINANCE_USDM"
+asset_class = "PERPETUAL"
+currency = "USDT"
+tick_size = "{BTC.tick}"
+lot_step = "{BTC.lot}"
+min_qty = "{BTC.lot}"
+min_notional = "{BTC.min_notional}"
+calendar = "24/7"
+
+[strategy]""",
+    )
+    path = tmp / f"two-{mode}.toml"
+    path.write_text(text)
+    return path
+
+
+async def two_instruments(tmp: Path, mode: str) -> tuple[Run, FakeBinance, list[Bar]]:
+    """BTCUSDT (2020-02-22, its times moved onto 2022-12-13 11:20Z: real prices, shifted clock) and ADAUSDT
+    (2022-12-13 11:20Z) pushed minute by minute through one fake, both bars of a minute before the daemon
+    is waited for. The last ADA bar is the terminator."""
+    btc = [replace(b, ts=b.ts + BTC_SHIFT) for b in read_bars(BTC)]
+    ada = read_bars(ADA)
+    bars = sorted(btc + ada, key=lambda b: (b.ts, b.symbol))
+    fake = await FakeBinance(KEY, SECRET).start()
+    config = two_instrument_config(tmp, mode, fake)
+    daemon = Daemon(tmp, mode, config, fake, len(bars) - 1, (BTC.symbol, ADA.symbol))
+    try:
+        await daemon.start()
+        venue = FakeVenueController(fake)
+        by_minute: dict[datetime, list[Bar]] = {}
+        for bar in bars[:-1]:
+            by_minute.setdefault(bar.ts, []).append(bar)
+        pushed = 0
+        for minute_bars in by_minute.values():
+            for bar in minute_bars:
+                await venue.push_bar(bar)
+            pushed += len(minute_bars)
+            await daemon.settle_count(pushed)
+        await venue.push_bar(bars[-1])
+        run = await daemon.finish()
+    finally:
+        await daemon.kill()
+        await fake.stop()
+    return run, fake, bars
+
+
+@pytest.mark.parametrize("mode", ["observe", "live"])
+async def test_two_instruments_on_one_broker_feed(tmp_path: Path, mode: str) -> None:
+    run, fake, bars = await two_instruments(tmp_path, mode)
+    assert_clean_exit(run)
+    recorded = events(run.store, "bar")
+    for symbol in ("BTCUSDT", "ADAUSDT"):  # each instrument's bars, in order, none lost or doubled
+        want = [b.ts.isoformat() for b in bars[:-1] if b.symbol == symbol]
+        assert [r["ts"] for r in recorded if r["symbol"] == symbol] == want, symbol
+    submits = events(run.store, "order_submit")
+    assert {s["symbol"] for s in submits} == {"BTCUSDT", "ADAUSDT"}, "both instruments traded"
+    fills = events(run.store, "order_filled")
+    venue = FakeVenueController(fake)
+    if mode == "live":
+        at_venue = {o.client_id for o in fake.orders.values()}
+        assert {s["client_order_id"] for s in submits} <= at_venue
+        assert Counter(str(f["fill_id"]) for f in fills) == Counter(str(t["id"]) for t in fake.trades)
+        assert {t["symbol"] for t in fake.trades} == {"BTCUSDT", "ADAUSDT"}
+    else:
+        assert fake.orders == {} and all(f.get("simulated") for f in fills)
+    for s in (BTC, ADA):  # each ends flat by its own exits or deadline; store and venue agree
+        symbol = s.symbol
+        assert bool(flatten_orders(run, symbol)) == s.flattens, symbol
+        assert store_position(run.store, symbol) == 0
+        assert summary_position(run.stdout, symbol) == 0
+    assert await venue.venue_positions() == [] and await venue.venue_open_orders() == []

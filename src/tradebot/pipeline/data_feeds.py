@@ -48,7 +48,13 @@ def file_feeds(
     elif data is not None:
         chosen = [(symbol or settings.data.symbol, data, None)]
     elif configured:
-        chosen = [(s, feed.path, feed.bar_size_s) for s, feed in configured.items()]
+        missing = [s for s, feed in configured.items() if feed.path is None]
+        if missing:
+            raise ValueError(
+                f"data.feeds.{missing[0]}.path: required to run on files (a replay, or [data] source = "
+                '"csv"); give --data SYMBOL=FILE or a path'
+            )
+        chosen = [(s, feed.path, feed.bar_size_s) for s, feed in configured.items() if feed.path is not None]
     else:
         chosen = [(symbol or settings.data.symbol, settings.data.path or default, None)]
     seen: set[str] = set()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -29,6 +29,7 @@ from tradebot.domain.instruments import Instrument
 from tradebot.domain.state import Mode, TradingState
 from tradebot.exit_codes import ExitCode
 from tradebot.pipeline.app import RunOptions, RunRefused, instrument_body
+from tradebot.pipeline.broker_feeds import broker_bars
 from tradebot.pipeline.data_feeds import (
     FileFeed,
     data_name,
@@ -42,7 +43,7 @@ from tradebot.pipeline.failure import PipelineFailed, fail_closed
 from tradebot.pipeline.guarded_broker import guard
 from tradebot.pipeline.portfolio import Portfolio
 from tradebot.pipeline.resume import ResumeState, load_resume_state, reconcile_after_restart
-from tradebot.pipeline.runner import Pipeline, RefusedBar, SourceItem
+from tradebot.pipeline.runner import Pipeline, RefusedBar
 from tradebot.pipeline.stats import RunStats
 from tradebot.pipeline.stop import StopRequest
 from tradebot.pipeline.store_recorder import StoreRecorder
@@ -79,7 +80,7 @@ async def run_session(
             feeds = file_feeds(settings, options.data, options.symbol, options.feeds, sample_path())
     except ValueError as exc:
         raise _refuse(str(exc)) from exc
-    symbols = [feed.symbol for feed in feeds] or [settings.data.symbol]
+    symbols = [feed.symbol for feed in feeds] or _configured_symbols(settings)
     # everything `tradebot config check` builds, every problem listed at once, before any file is touched
     parts = build_parts(settings, mode, from_file=from_file, symbols=symbols, quotes=dict(options.quotes))
     constitution = parts.constitution
@@ -205,7 +206,6 @@ async def _run(
     plan: WindowPlan | None = None,
     stop: StopRequest | None = None,
 ) -> dict[str, Any]:
-    symbol = instrument.symbol
     chain, constitution = parts.chain, parts.constitution
     # a session whose window is over (or whose close began) before this start only finishes its close
     close_only = plan is not None and plan.kind == "close_only"
@@ -237,7 +237,8 @@ async def _run(
             feed_broker = guarded if feed_broker is broker else guard(feed_broker, ops, clock)
         broker = guarded
         if isinstance(clock, WallClock):  # a feed silent from the start is stale too
-            ops.watch(symbol, instrument.calendar, settings.data.bar_size_s, clock.now())
+            for each in instruments.values():
+                ops.watch(each.symbol, each.calendar, settings.data.bar_size_s, clock.now())
         engine = DecisionEngine(
             mode=mode,
             clock=clock,
@@ -314,17 +315,19 @@ async def _run(
                 if intent_source is not None and isinstance(clock, ReplayClock) and options.intents != "-"
                 else []
             )
-            feed_instrument = None if from_file else await _feed_instrument(feed_broker, instrument)
+            feed_instruments = [] if from_file else [
+                (sym, await _feed_instrument(feed_broker, each)) for sym, each in instruments.items()
+            ]
             source = (
-                merged_source(feeds, instruments, settings_calendars())
-                if feed_instrument is None
-                else _broker_source(feed_broker or broker, feed_instrument, settings.data.bar_size_s)
+                broker_bars(feed_broker or broker, [i for _, i in feed_instruments], settings.data.bar_size_s)
+                if feed_instruments
+                else merged_source(feeds, instruments, settings_calendars())
             )
-            quotes = None
-            if feed_instrument is not None:  # the broker's best bid/ask, when it streams them
-                quotes = follow_broker_quotes(
-                    raw_feed, feed_instrument, symbol, resume.tca, settings, recorder, clock
-                )
+            quotes = [  # the broker's best bid/ask, when it streams them
+                task
+                for sym, each in feed_instruments
+                if (task := follow_broker_quotes(raw_feed, each, sym, resume.tca, settings, recorder, clock))
+            ]
             pipeline = Pipeline(
                 source=source,
                 validator=_validator(instruments),
@@ -347,8 +350,8 @@ async def _run(
                     try:
                         await pipeline.run(handle_signals=True)
                     finally:
-                        if quotes is not None:
-                            quotes.cancel()
+                        for task in quotes:
+                            task.cancel()
                 if isinstance(clock, ReplayClock):
                     from tradebot.pipeline.end_of_data import report_undecided_intents
 
@@ -1215,13 +1218,6 @@ def _first_bar_ts(feeds: Sequence[FileFeed], instruments: Mapping[str, Instrumen
         return first_bar_ts(feeds, instruments, settings_calendars(), _validator(instruments))
     except FeedError as exc:
         raise _refuse(str(exc)) from exc  # the message names the file
-
-
-async def _broker_source(
-    broker: Broker, instrument: Instrument, bar_size_s: int
-) -> AsyncIterator[SourceItem]:
-    async for bar in broker.bars(instrument, bar_size_s):
-        yield (None, bar)
 
 
 def _record_refused(

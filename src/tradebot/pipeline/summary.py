@@ -69,6 +69,8 @@ def summarize_events(
     runs: list[dict[str, Any]] = []
     state = "ACTIVE"
     last_move: Mapping[str, Any] | None = None
+    by_symbol: dict[str, Counter[str]] = {}
+    by_sleeve: dict[str, Counter[str]] = {}
     for kind, body in events:
         if counting:
             counts[kind] += 1
@@ -94,6 +96,11 @@ def summarize_events(
                     clamped[verdict["code"]] += 1
             if body["outcome"] == "BLOCKED":
                 blocked[body["code"]] += 1
+            intent = body.get("intent") or {}
+            tally = "blocked" if body["outcome"] == "BLOCKED" else "approved"
+            for groups, name in ((by_symbol, intent.get("symbol")), (by_sleeve, intent.get("sleeve"))):
+                if name:
+                    groups.setdefault(str(name), Counter()).update(("intents", tally))
         elif kind == "order_filled" and portfolio is not None:
             portfolio.apply_fill(from_body(OrderFilled, body))
         elif kind == "trading_state":
@@ -117,6 +124,8 @@ def summarize_events(
         "first_bar": first_bar,
         "last_bar": last_bar,
         "trading_state": state,
+        "by_symbol": {k: _tally(v) for k, v in sorted(by_symbol.items())},
+        "by_sleeve": {k: _tally(v) for k, v in sorted(by_sleeve.items())},
     }
     if last_move is not None:
         summary.update(_state_reason(last_move))
@@ -131,6 +140,10 @@ def summarize_events(
             }
         )
     return summary
+
+
+def _tally(counts: Counter[str]) -> dict[str, int]:
+    return {"intents": counts["intents"], "approved": counts["approved"], "blocked": counts["blocked"]}
 
 
 def _state_reason(move: Mapping[str, Any]) -> dict[str, Any]:
@@ -203,6 +216,12 @@ def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         rows.append((f"  blocked {code}:", f"{n}"))
     for code, n in summary["clamped"].items():
         rows.append((f"  clamped {code}:", f"{n}"))
+    groups = [("symbol", summary.get("by_symbol") or {})] if len(summary.get("by_symbol") or {}) > 1 else []
+    groups += [("sleeve", summary.get("by_sleeve") or {})] if summary.get("by_sleeve") else []
+    for what, tallies in groups:  # several instruments, or sleeves: each one's share
+        for name, t in tallies.items():
+            tally = f"{t['intents']}  approved: {t['approved']}  blocked: {t['blocked']}"
+            rows.append((f"  {what} {name}:", tally))
     if summary.get("intents_refused") or summary.get("intents_not_decided"):
         rows.append((
             "external intents:",
