@@ -20,6 +20,7 @@ from typing import Any
 from tradebot.analytics.live_quotes import LiveQuoteBook, follow
 from tradebot.analytics.proxy import CorwinSchultz, FixedBps, SpreadModel
 from tradebot.analytics.quotes import QuoteBook, QuoteFileError, load_quotes
+from tradebot.analytics.store_view import KINDS
 from tradebot.analytics.tca import OrderTca, TcaConfig
 from tradebot.analytics.tca_watch import TCA_KIND, TcaWatch
 from tradebot.brokers.protocol import QuoteStream
@@ -30,21 +31,8 @@ from tradebot.settings import Settings
 from tradebot.store import EventWriter
 from tradebot.store.codec import decode_body, encode_body
 
-_WATCHED = frozenset(
-    {
-        "bar",
-        "decision",
-        "order_submit",
-        "order_submit_failed",
-        "order_accepted",
-        "order_rejected",
-        "order_filled",
-        "order_canceled",
-        "order_cancel_request",
-        "order_expired",
-        "order_abandoned",
-    }
-)
+# what the watch reads: the store view's kinds, less the run's own records (it reads those on a restart)
+_WATCHED = frozenset(KINDS) - {"run_start", "run_manifest", "trading_state", TCA_KIND}
 
 
 class TcaRecorder(StoreRecorder):

@@ -9,13 +9,11 @@ if its open time is later than the last one yielded.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from binance.exceptions import ReadLoopClosed
 from binance.ws.streams import BinanceSocketManager
 from loguru import logger
 
@@ -23,7 +21,7 @@ from tradebot.domain.bars import Bar
 from tradebot.domain.clock import Clock
 from tradebot_binance.config import BinanceConfig
 from tradebot_binance.rest import BinanceRest
-from tradebot_binance.sockets import close_socket, is_error_message, open_socket, wait_streaming
+from tradebot_binance.sockets import Resumed, market_messages
 
 INTERVALS: dict[int, str] = {
     60: "1m",
@@ -146,48 +144,27 @@ class KlineFeed:
             logger.info("binance {} backfilled {} bar(s) from REST", self._symbol, len(out))
         return out
 
+    def _interrupted(self) -> None:
+        self.reconnects += 1
+
     async def stream(self) -> AsyncIterator[Bar]:
         stream = f"{self._symbol.lower()}@kline_{self._interval}"
-        while True:
-            sock = self._bsm().futures_multiplex_socket([stream])
-            try:
-                await open_socket(sock, self._config.ws_read_timeout_s)
-            except Exception as exc:  # noqa: BLE001 - connect failure: logged, backed off, retried
-                logger.warning("binance kline stream {} connect failed: {!r}", stream, exc)
-                await close_socket(sock)
-                await asyncio.sleep(1.0)
-                continue
-            try:
+        async for data in market_messages(self._bsm, stream, self._config, self._interrupted):
+            if isinstance(data, Resumed):  # connected again: the bars closed meanwhile, from REST
                 for bar in await self._backfill(None):
                     self._last = bar.ts
                     yield bar
-                while True:
-                    try:
-                        msg = await sock.recv()
-                    except ReadLoopClosed:
-                        break
-                    if is_error_message(msg):
-                        self.reconnects += 1
-                        logger.warning("binance kline stream {} interrupted: {}", stream, msg.get("m"))
-                        if not await wait_streaming(sock, self._config.reconnect_wait_s):
-                            break
-                        for bar in await self._backfill(None):
-                            self._last = bar.ts
-                            yield bar
-                        continue
-                    data = msg.get("data", msg)
-                    if data.get("e") != "kline":
-                        continue
-                    k = data.get("k", {})
-                    if not k.get("x"):
-                        continue
-                    bar = kline_to_bar(self._symbol, k, self._interval_s)
-                    if self._last is not None and bar.ts > self._last + timedelta(seconds=self._interval_s):
-                        for gap_bar in await self._backfill(bar.ts):
-                            self._last = gap_bar.ts
-                            yield gap_bar
-                    if self._fresh(bar):
-                        self._last = bar.ts
-                        yield bar
-            finally:
-                await close_socket(sock)
+                continue
+            if data.get("e") != "kline":
+                continue
+            k = data.get("k", {})
+            if not k.get("x"):
+                continue
+            bar = kline_to_bar(self._symbol, k, self._interval_s)
+            if self._last is not None and bar.ts > self._last + timedelta(seconds=self._interval_s):
+                for gap_bar in await self._backfill(bar.ts):
+                    self._last = gap_bar.ts
+                    yield gap_bar
+            if self._fresh(bar):
+                self._last = bar.ts
+                yield bar

@@ -9,19 +9,16 @@ next update: a quote is only ever the latest one, there is nothing to backfill.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from binance.exceptions import ReadLoopClosed
 from binance.ws.streams import BinanceSocketManager
-from loguru import logger
 
 from tradebot.domain.quotes import Quote
 from tradebot_binance.config import BinanceConfig
-from tradebot_binance.sockets import close_socket, is_error_message, open_socket, wait_streaming
+from tradebot_binance.sockets import Resumed, market_messages
 
 
 def book_ticker_quote(data: Mapping[str, Any]) -> Quote | None:
@@ -50,39 +47,19 @@ class BookTickerFeed:
         self._last_update = -1
         self.reconnects = 0
 
+    def _interrupted(self) -> None:
+        self.reconnects += 1
+
     async def stream(self) -> AsyncIterator[Quote]:
         stream = f"{self._symbol.lower()}@bookTicker"
-        while True:
-            sock = self._bsm().futures_multiplex_socket([stream])
-            try:
-                await open_socket(sock, self._config.ws_read_timeout_s)
-            except Exception as exc:  # noqa: BLE001 - connect failure: logged, backed off, retried
-                logger.warning("binance book ticker {} connect failed: {!r}", stream, exc)
-                await close_socket(sock)
-                await asyncio.sleep(1.0)
+        async for data in market_messages(self._bsm, stream, self._config, self._interrupted):
+            if isinstance(data, Resumed) or data.get("e") != "bookTicker":
+                continue  # a quote is only ever the latest one: nothing to fetch after a reconnect
+            update = int(data.get("u") or 0)
+            if update and update < self._last_update:
                 continue
-            try:
-                while True:
-                    try:
-                        msg = await sock.recv()
-                    except ReadLoopClosed:
-                        break
-                    if is_error_message(msg):
-                        self.reconnects += 1
-                        logger.warning("binance book ticker {} interrupted: {}", stream, msg.get("m"))
-                        if not await wait_streaming(sock, self._config.reconnect_wait_s):
-                            break
-                        continue
-                    data = msg.get("data", msg)
-                    if data.get("e") != "bookTicker":
-                        continue
-                    update = int(data.get("u") or 0)
-                    if update and update < self._last_update:
-                        continue
-                    quote = book_ticker_quote(data)
-                    if quote is None:
-                        continue
-                    self._last_update = max(self._last_update, update)
-                    yield quote
-            finally:
-                await close_socket(sock)
+            quote = book_ticker_quote(data)
+            if quote is None:
+                continue
+            self._last_update = max(self._last_update, update)
+            yield quote

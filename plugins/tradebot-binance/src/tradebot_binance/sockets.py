@@ -14,13 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
+from binance.exceptions import ReadLoopClosed
 from binance.ws.constants import WSListenerState
 from binance.ws.reconnecting_websocket import ReconnectingWebsocket
 from loguru import logger
 from websockets.protocol import State as WsState
+
+if TYPE_CHECKING:
+    from binance.ws.streams import BinanceSocketManager
+
+    from tradebot_binance.config import BinanceConfig
 
 CLOSE_TIMEOUT_S = 3.0
 
@@ -64,3 +70,49 @@ async def wait_streaming(sock: ReconnectingWebsocket, timeout_s: float, poll_s: 
             return False
         await asyncio.sleep(poll_s)
     return False
+
+
+class Resumed:
+    """A market stream (re)connected: what it carried while down must be fetched another way, if at all."""
+
+
+RESUMED = Resumed()
+
+
+async def market_messages(
+    socket_manager: Callable[[], BinanceSocketManager],
+    stream: str,
+    config: BinanceConfig,
+    on_interrupt: Callable[[], None] = lambda: None,
+) -> AsyncIterator[Mapping[str, Any] | Resumed]:
+    """One combined-stream subscription's payloads, for as long as the caller reads: ``RESUMED`` first and
+    after each reconnect (the library's own, or a new socket when it gave up; a failed connect is backed
+    off and retried), then each message's ``data``."""
+    while True:
+        sock = socket_manager().futures_multiplex_socket([stream])
+        try:
+            await open_socket(sock, config.ws_read_timeout_s)
+        except Exception as exc:  # noqa: BLE001 - connect failure: logged, backed off, retried
+            logger.warning("binance stream {} connect failed: {!r}", stream, exc)
+            await close_socket(sock)
+            await asyncio.sleep(1.0)
+            continue
+        try:
+            yield RESUMED
+            while True:
+                try:
+                    msg = await sock.recv()
+                except ReadLoopClosed:
+                    break
+                if is_error_message(msg):
+                    on_interrupt()
+                    logger.warning("binance stream {} interrupted: {}", stream, msg.get("m"))
+                    if not await wait_streaming(sock, config.reconnect_wait_s):
+                        break
+                    yield RESUMED
+                    continue
+                data = msg.get("data", msg)
+                if isinstance(data, Mapping):
+                    yield data
+        finally:
+            await close_socket(sock)
