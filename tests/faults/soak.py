@@ -3,10 +3,11 @@
     python tests/faults/soak.py [--trials 60] [--seed 7] [--dir DIR]
 
 Workloads: the bundled ES week under the busy config with external intents, the SPY one-minute week of
-2013-10 (../shared/data) on signals only, a flood of external intents, a 24h cron session and the shipped
-config. Kill points: every point of fault_child.py, with SIGKILL and SIGTERM; N is drawn (seeded) from
-the twin run's own counts so the kill lands while orders flow. Exits 1 when any trial sent an order twice,
-lost or invented a fill, left store and venue positions apart, or ended differently from its twin.
+2013-10 (../shared/data) on signals only, a flood of external intents, a 24h cron session, the shipped
+config and two strategy sleeves netted on one instrument. Kill points: every point of fault_child.py, with
+SIGKILL and SIGTERM; N is drawn (seeded) from the twin run's own counts so the kill lands while orders flow.
+Exits 1 when any trial sent an order twice, lost or invented a fill, left store and venue positions apart,
+or ended differently from its twin.
 """
 
 from __future__ import annotations
@@ -47,7 +48,17 @@ def workloads(directory: Path) -> list[Workload]:
         busy_workload(directory, "es-session", slice_of(ES_WEEK, directory / "session.csv", 0, 1500),
                       session="24h"),
         shipped_workload(directory, "es-shipped", ES_WEEK),
+        sleeves_workload(directory, "es-sleeves", ES_WEEK),
     ]
+
+
+def sleeves_workload(directory: Path, name: str, data: Path) -> Workload:
+    """The busy config with two strategy sleeves netted on its one instrument."""
+    from test_sleeves_kill import SLEEVES
+
+    busy = busy_workload(directory, name, data)
+    busy.config.write_text(busy.config.read_text().replace("[gates]", SLEEVES + "[gates]", 1))
+    return busy
 
 
 def limit(twin: Outcome, point: str, bars: int) -> int:

@@ -408,6 +408,7 @@ def _choose_store(
             instruments=[instrument_body(i) for i in instruments.values()],
             data=_data_name(from_file, feeds),
             config=settings.decision_config(),
+            defaults=type(settings).model_construct().decision_config(),
         )
         check_continuable(choice.path, stored, identity)
     return choice.path

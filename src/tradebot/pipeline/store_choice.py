@@ -43,6 +43,7 @@ class RunIdentity:
     instruments: Sequence[Mapping[str, Any]]
     data: str
     config: Mapping[str, Any]  # the decision config the hash is of (to name the keys that differ)
+    defaults: Mapping[str, Any] | None = None  # every key's default (a key newer than the store, at it)
 
 
 def stores_dir(run_dir: Path) -> Path:
@@ -158,8 +159,12 @@ def check_continuable(path: Path, stored: Mapping[str, Any], identity: RunIdenti
     """Refuse (exit 2) to continue ``path`` when its run was recorded with another config hash,
     other instruments or other data than this run would record, naming each difference."""
     differences: list[str] = []
-    if stored.get("config_hash") != identity.config_hash:
-        keys = changed_keys(stored_config(path) or {}, identity.config)
+    recorded = stored_config(path)
+    same = recorded is not None and identity.defaults is not None and (
+        without_new_defaults(identity.config, recorded, identity.defaults) == recorded
+    )
+    if stored.get("config_hash") != identity.config_hash and not same:
+        keys = changed_keys(recorded or {}, identity.config)
         named = f" ({'; '.join(keys[:6])}{'; ...' if len(keys) > 6 else ''})" if keys else ""
         differences.append(
             f"config hash {str(stored.get('config_hash'))[:16]} (stored) != {identity.config_hash[:16]} "
@@ -182,6 +187,26 @@ def check_continuable(path: Path, stored: Mapping[str, Any], identity: RunIdenti
             "for a new file, or no --store and no --resume for a backtest)",
             ExitCode.CONFIG_ERROR,
         )
+
+
+def without_new_defaults(
+    current: Mapping[str, Any], recorded: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``current`` less the keys the recorded config does not have and that are at their default: what a
+    newer version added (a new section, a new setting) changes nothing a run decides until it is set, so a
+    store recorded before it can be continued. A key set to anything else still differs."""
+    kept: dict[str, Any] = {}
+    for key, value in current.items():
+        default = defaults.get(key, _MISSING)
+        if key not in recorded:
+            if value != default:
+                kept[key] = value
+        elif isinstance(value, Mapping) and isinstance(recorded[key], Mapping):
+            below = default if isinstance(default, Mapping) else {}
+            kept[key] = without_new_defaults(value, recorded[key], below)
+        else:
+            kept[key] = value
+    return kept
 
 
 def _symbols(instruments: Sequence[Mapping[str, Any]]) -> str:

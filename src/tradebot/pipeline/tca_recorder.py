@@ -49,16 +49,18 @@ class TcaRecorder(StoreRecorder):
         symbol: str | None = None,
         client_order_id: str | None = None,
     ) -> None:
-        writer = self.writer
+        """The store's append (``StoreRecorder.record``), then the records the event made due."""
         if kind not in _WATCHED:
-            writer.append(kind, body, ts=ts, symbol=symbol, client_order_id=client_order_id)
+            super().record(kind, body, ts=ts, symbol=symbol, client_order_id=client_order_id)
             return
         if kind == "bar":  # a bar is already inside its bar's unit; its body is plain
-            seq = writer.append(kind, body, ts=ts, symbol=symbol, client_order_id=client_order_id)
+            super().record(kind, body, ts=ts, symbol=symbol, client_order_id=client_order_id)
+            seq = self.writer.last_seq
             self._write(self.watch.on_event(kind, ts, symbol, client_order_id, body, seq), ts)
             return
-        with writer.unit():
-            seq = writer.append(kind, body, ts=ts, symbol=symbol, client_order_id=client_order_id)
+        with self.writer.unit():
+            super().record(kind, body, ts=ts, symbol=symbol, client_order_id=client_order_id)
+            seq = self.writer.last_seq
             plain = decode_body(encode_body(body))  # exactly what the store holds
             self._write(self.watch.on_event(kind, ts, symbol, client_order_id, plain, seq), ts)
 
