@@ -315,7 +315,7 @@ def config_check(
     settings = _load(config)
     from tradebot.domain.state import Mode
     from tradebot.pipeline.app import RunRefused
-    from tradebot.pipeline.session import build_parts, check_configured_feeds
+    from tradebot.pipeline.run_parts import build_parts, check_configured_feeds
 
     run_mode = Mode(mode.value)
     from_file = settings.data.source == "csv" or run_mode is Mode.REPLAY

@@ -93,6 +93,9 @@ class InstrumentConfig(_Section):
     min_notional: Decimal = Field(Decimal(0), ge=0)
     calendar: str = "24/7"
     sub_dollar_tick: Decimal | None = Field(None, gt=0)
+    # coin-margined (Binance COIN-M): multiplier is one contract's face in currency; left out of the
+    # recorded config when false, so a store recorded before it existed is continued
+    inverse: bool = Field(False, exclude_if=lambda inverse: not inverse)
 
     def build(self, symbol: str) -> Instrument:
         """The Instrument this spec describes (its field names are Instrument's own)."""

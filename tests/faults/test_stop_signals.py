@@ -61,7 +61,7 @@ def _kinds(store: Path) -> list[str]:
 def test_sigterm_during_startup_before_the_store_opens_is_a_clean_stop(data: Path, tmp_path: Path) -> None:
     store = tmp_path / "store.db"
     args = ["replay", "--data", str(data), "--out", str(store), "-q"]
-    stopped = _run(args, tmp_path / "run", ["term", "tradebot.pipeline.session:_build_ensembles", "1"])
+    stopped = _run(args, tmp_path / "run", ["term", "tradebot.pipeline.run_parts:_build_ensembles", "1"])
     assert stopped.returncode == 0, stopped.stderr
     assert _lines(stopped.stderr) == [
         "tradebot: stopped by SIGTERM during startup (building the pipeline): nothing was recorded or traded"

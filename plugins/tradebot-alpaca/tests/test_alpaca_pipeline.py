@@ -18,6 +18,12 @@ tests/alpaca_spy_constitution.yaml) and ``--max-bars`` ends intake there (one mo
 pushed for a runner that checks ``--max-bars`` only when the next bar arrives). A position is open at the
 constitution's 15:50 flatten deadline on this day: the deadline cancels its legs and flattens it, so the
 day ends flat without an operator flatten.
+
+Two instruments through one broker: SPY and QQQ on the plugin's feed (``[data.feeds.X]`` without files),
+both symbols' bars of a minute pushed before the daemon is waited for. No QQQ minute data is bundled, so
+QQQ's wire carries SPY's real minutes of the next day (8 Oct) moved one day back. Both symbols use the SPY
+constitution's limits, whose entry policy allows one position in total: an entry of one symbol is refused
+(BLOCK_MAX_POSITIONS) while the other is held or still being entered.
 """
 
 from __future__ import annotations
@@ -30,12 +36,13 @@ import re
 import sqlite3
 import sys
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from alpaca_fake_server import KEY, SECRET, FakeAlpaca, FakeAlpacaController
 
 from tradebot.domain.bars import Bar
@@ -148,10 +155,12 @@ async def _open_store(store: Path, proc: asyncio.subprocess.Process) -> sqlite3.
 
 
 async def _in_step(
-    conn: sqlite3.Connection, fake: FakeAlpaca, bars_done: int, proc: asyncio.subprocess.Process
+    conn: sqlite3.Connection, fake: FakeAlpaca, bars_done: int, proc: asyncio.subprocess.Process,
+    orders_leave: bool = True,
 ) -> None:
     """Wait until the daemon recorded ``bars_done`` bars and every order it wrote ahead reached the fake
-    (or was refused before leaving), so the venue sees the next bar after the orders of this one."""
+    (or was refused before leaving), so the venue sees the next bar after the orders of this one. In
+    observe (``orders_leave`` false) no order leaves: the bars alone are waited for."""
     settled = 0
     while settled < 2:
         if proc.returncode is not None:
@@ -161,7 +170,9 @@ async def _in_step(
             if _count(conn, "bar") < bars_done:
                 settled = 0
                 continue
-            written = _cids(conn, ["order_submit"]) - _cids(conn, ["order_rejected"])
+            written = set()
+            if orders_leave:
+                written = _cids(conn, ["order_submit"]) - _cids(conn, ["order_rejected"])
         except sqlite3.OperationalError:  # the writer holds a lock for a moment
             continue
         at_venue = {o.client_order_id for o in fake.orders.values()}
@@ -169,8 +180,11 @@ async def _in_step(
 
 
 async def _run_daemon(
-    tmp_path: Path, fake: FakeAlpaca, mode: str, bars: list[Bar], lockstep: bool
+    tmp_path: Path, fake: FakeAlpaca, mode: str, bars: list[Bar], lockstep: bool, config: Path | None = None
 ) -> tuple[int, str, str, Path]:
+    """``tradebot run`` on ``config`` (default: SPY alone) fed ``bars``. In lockstep the bars of a minute
+    (one per symbol) go out together, then the daemon is waited for (``_in_step``); the last bar only ends
+    intake."""
     venue = FakeAlpacaController(fake)
     fake.cash = Decimal("10000")
     fake.clock_follows_bars = True
@@ -180,23 +194,30 @@ async def _run_daemon(
     env.update(TRADEBOT_RUN__RUN_DIR=str(run_dir), FAKE_APCA_KEY=KEY, FAKE_APCA_SECRET=SECRET)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tradebot.cli", "run", "--mode", mode, "--config",
-        str(_config(tmp_path, fake, mode)), "--store", str(store), "--max-bars", str(len(bars) - 1),
+        str(config or _config(tmp_path, fake, mode)), "--store", str(store), "--max-bars", str(len(bars) - 1),
         "--quiet",
         cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:
         if lockstep:
-            async with asyncio.timeout(30):  # the plugin subscribed SPY bars at connect
-                while not any("SPY" in s.bars for s in fake.data_sessions):
+            symbols = {b.symbol for b in bars}
+            async with asyncio.timeout(30):  # the plugin subscribed every symbol's bars at connect
+                while not any(symbols <= s.bars for s in fake.data_sessions):
                     if proc.returncode is not None:
                         break
                     await asyncio.sleep(0.02)
             conn = await _open_store(store, proc)
             try:
-                for n, bar in enumerate(bars, 1):
-                    await venue.push_bar(bar)
-                    if n < len(bars):
-                        await _in_step(conn, fake, n, proc)
+                by_minute: dict[datetime, list[Bar]] = {}
+                for bar in bars[:-1]:
+                    by_minute.setdefault(bar.ts, []).append(bar)
+                pushed = 0
+                for minute in by_minute.values():
+                    for bar in minute:
+                        await venue.push_bar(bar)
+                    pushed += len(minute)
+                    await _in_step(conn, fake, pushed, proc, orders_leave=mode == "live")
+                await venue.push_bar(bars[-1])
             finally:
                 conn.close()
         else:  # held by the fake until the plugin subscribes, then streamed in one go
@@ -361,3 +382,88 @@ async def test_fake_clock_follows_the_replayed_bars(fake_alpaca: FakeAlpaca) -> 
     # the venue's time is the last bar's close (New York time in the body); open 09:30 up to 16:00
     assert seen == [("13:29", False, "09:29"), ("13:30", True, "09:30"), ("19:59", True, "15:59"),
                     ("20:00", False, "16:00")]
+
+
+# --- two instruments through one broker ---------------------------------------------------------------
+SECOND = "QQQ"
+NEXT_DAY = "2013-10-08"
+
+
+def _two_instrument_bars() -> list[Bar]:
+    """SPY's slice of 7 Oct, and QQQ's: no QQQ minute data is bundled, so QQQ's wire carries SPY's real
+    minutes of the next day (8 Oct, same New York times) moved one day back. Bars of a minute go out
+    SPY first; the terminator is SPY's first after-hours bar."""
+    spy = _day_bars()
+    with DATA.open() as fh:
+        rows = [r for r in csv.DictReader(fh) if r["ts"].startswith(NEXT_DAY)]
+    day = timedelta(days=1)
+    second = [
+        Bar(SECOND, datetime.fromisoformat(r["ts"].replace("Z", "+00:00")) - day, float(r["open"]),
+            float(r["high"]), float(r["low"]), float(r["close"]), float(r["volume"]))
+        for r in rows
+    ]
+    second = [b for b in second if SLICE_START <= b.ts <= SLICE_END - timedelta(minutes=1)]
+    return [*sorted([*spy[:-1], *second], key=lambda b: (b.ts, b.symbol != "SPY")), spy[-1]]
+
+
+def _two_instrument_config(tmp_path: Path, fake: FakeAlpaca, mode: str) -> Path:
+    """Both symbols on the broker's feed (``[data.feeds.X]`` without a file), each with its own instrument
+    table and the SPY constitution's limits; the entry policy's one position in total binds across them."""
+    constitution = tmp_path / "two_constitution.yaml"
+    spec = yaml.safe_load(CONSTITUTION.read_text())
+    spec["instruments"][SECOND] = spec["instruments"]["SPY"]
+    constitution.write_text(yaml.safe_dump(spec))
+    text = _config(tmp_path, fake, mode).read_text()
+    text = text.replace(str(CONSTITUTION), str(constitution))
+    text = text.replace('symbols = ["SPY"]', f'symbols = ["SPY", "{SECOND}"]')
+    instrument = text[text.index("[instruments.SPY]"):text.index("[strategy]")]
+    feeds = f"[data.feeds.SPY]\n\n[data.feeds.{SECOND}]\n\n"
+    text = text.replace("[instruments.SPY]", feeds + instrument.replace("SPY", SECOND) + "[instruments.SPY]")
+    path = tmp_path / f"alpaca-two-{mode}.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize("mode", ["observe", "live"])
+async def test_two_instruments_on_one_alpaca_feed(tmp_path: Path, fake_alpaca: FakeAlpaca, mode: str) -> None:
+    bars = _two_instrument_bars()
+    fake_alpaca.add_asset(SECOND)
+    config = _two_instrument_config(tmp_path, fake_alpaca, mode)
+    code, out, err, store = await _run_daemon(tmp_path, fake_alpaca, mode, bars, lockstep=True, config=config)
+    assert code == 0, f"exit {code}\nstdout:\n{out}\nstderr:\n{err[-4000:]}"
+    recorded = _events(store, "bar")
+    for symbol in ("SPY", SECOND):  # each symbol's bars, in order, none lost or doubled
+        want = [b.ts.isoformat() for b in bars[:-1] if b.symbol == symbol]
+        assert [e.body["ts"] for e in recorded if e.body["symbol"] == symbol] == want, symbol
+    submits = [e.body for e in _events(store, "order_submit")]
+    entries = [s for s in submits if not s["reduce_only"]]
+    assert {s["symbol"] for s in entries} == {"SPY", SECOND}, "both symbols entered"
+    assert not [e.body for e in _events(store, "order_rejected")]
+
+    # one position in total across both symbols: an entry of one was refused while the other was held
+    decisions = [e.body for e in _events(store, "decision")]
+    totals = [d for d in decisions if d["outcome"] == "BLOCKED" and d["code"] == "BLOCK_MAX_POSITIONS"]
+    assert totals, "the portfolio total never bound"
+    held: dict[str, Decimal] = {"SPY": Decimal(0), SECOND: Decimal(0)}
+    for event in _events(store, "order_filled"):
+        qty = Decimal(event.body["quantity"])
+        held[event.body["symbol"]] += qty if event.body["side"] == "BUY" else -qty
+        assert sum(1 for q in held.values() if q) <= 1, f"two positions at once at {event.ts}"
+
+    fills = [e.body for e in _events(store, "order_filled")]
+    venue = FakeAlpacaController(fake_alpaca)
+    if mode == "live":
+        at_venue = {fake_alpaca.our_client_id(o) for o in fake_alpaca.orders.values()}
+        assert {s["client_order_id"] for s in submits} <= at_venue
+        assert {o.symbol for o in fake_alpaca.orders.values()} == {"SPY", SECOND}
+        venue_cid = {o.id: fake_alpaca.our_client_id(o) for o in fake_alpaca.orders.values()}
+        assert sorted((venue_cid[a["order_id"]], Decimal(a["qty"]), Decimal(a["price"]))
+                      for a in fake_alpaca.activities) == sorted(
+            (f["client_order_id"], Decimal(f["quantity"]), Decimal(f["price"])) for f in fills)
+    else:
+        assert not fake_alpaca.orders and all(f.get("simulated") for f in fills)
+    for symbol in ("SPY", SECOND):  # each ends flat: in the store, the summary and at the venue
+        assert held[symbol] == 0, symbol
+        assert re.search(rf"^positions: .*\b{symbol} 0\b", out, re.M), out
+    assert await venue.venue_positions() == [] and await venue.venue_open_orders() == []

@@ -1,4 +1,5 @@
-"""The whole daemon (`tradebot run`, the real pipeline) against the fake TWS, on the bundled ES week as MES.
+"""The whole daemon (`tradebot run`, the real pipeline) against the fake TWS, on the bundled ES week as MES
+(and, in the two-instrument test, also as ES).
 
 The fake TWS runs in this test process on 127.0.0.1:0 with ``venue_time="bars"`` (its executions carry
 the time of the bars it streams, as they did when 2013 was live); the daemon runs as a subprocess with
@@ -22,6 +23,19 @@ and ``[broker.ibkr]`` pointing at the fake. Each 1-minute bar goes out as twelve
   flatten closes it (flat one bar later; the extra losing round trip halts MES for the day).
 - the pipeline books a fill on its own clock's day (not the venue's stamp), and SIGTERM stops it while
   the feed is quiet.
+- two instruments through one broker (observe and live): MES and ES (the full-size E-mini, multiplier 50)
+  both on the plugin's feed (``[data.feeds.MES]``, ``[data.feeds.ES]`` without files), each with its own
+  ``[instruments.X]`` table, on 8 Oct 2013 09:20-16:14 New York. The ES bars are the bundled file itself:
+  it is real ES (ESZ13) data, so fed as ES they are ES's true prices; fed as MES (as everywhere else here)
+  they stand in for MES, which tracks the same index. The repo's constitution has no ES section, so the
+  test writes one beside it (MES's limits scaled to ES: $12.50 a tick, ~$85k a contract) and starts with
+  $100,000 (a 0.002 fraction then risks $200: one ES contract on an 8-tick stop). Each minute's MES and
+  ES bars go out together, then the daemon is waited for. Asserted: each instrument's bars recorded in
+  order, none lost or doubled; the exact entries of both instruments and the portfolio gates between them
+  (the global entry cooldown, and in observe the total exposure cap); each round trip valued at its own
+  multiplier; in live, every order on its own contract at the fake and the store's fills equal to the
+  fake's executions; each instrument flat in the store, in the run summary and at the venue, and nothing
+  left working.
 
 ``--max-bars`` is the number of bars pushed: intake stops on the last one.
 """
@@ -144,8 +158,16 @@ def in_window(bar: Bar) -> bool:
 class Daemon:
     """``tradebot run`` as a subprocess, fed by the fake TWS."""
 
-    def __init__(self, tmp: Path, mode: str, config: Path, tws: FakeTws, max_bars: int) -> None:
-        self.mode, self.tws = mode, tws
+    def __init__(
+        self,
+        tmp: Path,
+        mode: str,
+        config: Path,
+        tws: FakeTws,
+        max_bars: int,
+        symbols: tuple[str, ...] = ("MES",),
+    ) -> None:
+        self.mode, self.tws, self.symbols = mode, tws, symbols
         self.store = tmp / f"{mode}.db"
         self.out, self.err = tmp / f"{mode}.out", tmp / f"{mode}.err"
         self.args = [
@@ -162,8 +184,13 @@ class Daemon:
             self.proc = await asyncio.create_subprocess_exec(
                 *self.args, cwd=self.cwd, env=self.env, stdout=out, stderr=err
             )
-        subscribed = lambda: any(s.rt_bars for s in self.tws.live_sessions())  # noqa: E731
-        await self._until(subscribed, 30, "the daemon subscribing to real-time bars")
+        fronts = {self.tws.front(symbol).con_id for symbol in self.symbols}
+
+        def subscribed() -> bool:  # every instrument's front month streams before any bar goes out
+            streaming = {c for s in self.tws.live_sessions() for c in s.rt_bars.values()}
+            return fronts <= streaming
+
+        await self._until(subscribed, 30, f"the daemon subscribing to real-time bars of {self.symbols}")
         self.reader = StoreReader(self.store)
 
     def _log_tail(self) -> str:
@@ -189,29 +216,45 @@ class Daemon:
         seq = self.reader.max_seq()
         if last is None or last.body["ts"] != bar.ts.isoformat():
             return False, seq
+        return self._venue_caught_up(), seq
+
+    def _venue_caught_up(self) -> bool:
         if self.mode == "observe":
-            return True, seq
+            return True
+        assert self.reader is not None
         counts = self.reader.count_by_kind()
         if counts.get("order_filled", 0) != len(self.tws.executions):
-            return False, seq
-        if counts.get("order_submit", 0) != len(
+            return False
+        return counts.get("order_submit", 0) == len(
             {o.order_ref for o in self.tws.orders.values() if not o.parent_id}
-        ):
-            return False, seq
-        return True, seq
+        )
 
     async def settle(self, bar: Bar) -> None:
         """Caught up, and the store has stood still for one more poll."""
+        await self._stand_still(lambda: self._caught_up(bar), f"bar {bar.ts}")
+
+    async def settle_count(self, bars: int) -> None:
+        """``bars`` bars recorded (several instruments), caught up with the venue as ``settle``, and the
+        store has stood still for one more poll."""
+
+        def caught_up() -> tuple[bool, int]:
+            assert self.reader is not None
+            seq = self.reader.max_seq()
+            return self.reader.count_by_kind().get("bar", 0) >= bars and self._venue_caught_up(), seq
+
+        await self._stand_still(caught_up, f"{bars} bars")
+
+    async def _stand_still(self, caught_up: Callable[[], tuple[bool, int]], what: str) -> None:
         deadline = time.monotonic() + 20
         previous: int | None = None
         while True:
-            ok, seq = self._caught_up(bar)
+            ok, seq = caught_up()
             if ok and seq == previous:
                 return
             previous = seq if ok else None
             assert self.proc is not None
             if self.proc.returncode is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the daemon never caught up after bar {bar.ts}:\n{self._log_tail()}")
+                raise AssertionError(f"the daemon never caught up after {what}:\n{self._log_tail()}")
             await asyncio.sleep(POLL_S)
 
     async def finish(self, timeout: float = 30) -> Run:
@@ -291,13 +334,14 @@ def store_position(store: Path) -> Decimal:
     return total
 
 
-def summary_position(summary: str) -> Decimal:
+def summary_position(summary: str, symbol: str = "MES") -> Decimal:
+    """The symbol's position on the run summary's ``positions:`` line (0 when it says none)."""
     (line,) = [ln for ln in summary.splitlines() if ln.startswith("positions:")]
     fields = line.removeprefix("positions:").replace(",", " ").split()
     return (
         Decimal(0)
         if fields == ["none"]
-        else Decimal(dict(zip(fields[::2], fields[1::2], strict=True))["MES"])
+        else Decimal(dict(zip(fields[::2], fields[1::2], strict=True))[symbol])
     )
 
 
@@ -576,3 +620,236 @@ async def test_sigterm_stops_the_daemon_while_the_ibkr_feed_is_quiet(tmp_path: P
         await tws.stop()
     assert_clean_exit(run)
     assert_bars_recorded(run, bars)
+
+
+# --- two instruments through one broker ---------------------------------------------------------------
+ES_SECTION = """
+  ES:                              # the full-size E-mini: 10 x MES (tick $12.50), MES's limits scaled up
+    limits:
+      daily_loss_cap_usd: 300
+      max_consecutive_losses: 2
+      max_trades_per_day: 2
+      position_limit: 1            # contracts
+      per_trade_risk_usd: 150      # 12 ticks x $12.50
+      max_stop_ticks: 12
+      require_stop: true
+      min_capital_usd: 15000
+      dvs_min: 0.80
+      eqs_min: 0.75
+    session:
+      timezone: "America/New_York"
+      trading_hours: {name: "rth", start: "09:30", end: "16:00"}
+      no_trade_windows:
+        - {name: "open", start: "09:30", end: "09:35"}
+        - {name: "lunch", start: "12:00", end: "13:00"}
+        - {name: "close", start: "15:45", end: "16:00"}
+      flatten_at: "15:55"
+      flatten_before_close_min: 5
+    entry_policy:                  # one ES contract is ~$85k notional (Oct 2013)
+      max_exposure_total_usd: 100000
+      max_exposure_per_symbol_usd: 100000
+      allow_scale_in: false
+      allocation_enabled: false
+    governor:
+      min_order_usd: 0
+      max_position_usd: 100000
+      max_notional_usd: 100000
+    pretrade:
+      max_order_usd: 100000
+      max_order_qty: 1
+      collar_pct: "0.005"
+      max_orders_per_min: 6
+      max_orders_per_min_symbol: 4
+      max_cancels_per_min: 6
+      max_cancels_without_fill: 3
+      cancel_loop_block_bars: 5
+"""
+TWO = ("MES", "ES")
+DAY = 8
+TWO_CASH = "100000"  # fraction 0.002 of it risks $200: one ES contract fits an 8-tick stop ($100)
+
+
+def rth_bars(day: int, symbol: str) -> list[Bar]:
+    """One October 2013 day's RTH, padded: 09:20-16:14 New York, as bars of ``symbol``."""
+    lo, hi = datetime(2013, 10, day, 13, 20, tzinfo=UTC), datetime(2013, 10, day, 20, 14, tzinfo=UTC)
+    return [b for b in load_bar_file(str(ES_WEEK), symbol) if lo <= b.ts < hi]
+
+
+def two_instrument_config(tmp: Path, mode: str, port: int) -> Path:
+    """MES and ES on the plugin's feed (``[data.feeds.X]`` without files), an ``[instruments.ES]`` table,
+    and the repo's constitution with an ES section added (it has none: ES would be sized by `default`)."""
+    constitution = tmp / "two_constitution.yaml"
+    constitution.write_text(CONSTITUTION.read_text().rstrip("\n") + "\n" + ES_SECTION)
+    text = write_config(tmp, mode, port, target_ticks=16).read_text()
+    es = """[instruments.ES]
+venue = "CME"
+asset_class = "FUTURE"
+currency = "USD"
+tick_size = "0.25"
+lot_step = "1"
+min_qty = "1"
+multiplier = "50"
+calendar = "CME"
+
+[strategy]"""
+    replacements = {
+        "[instruments.MES]": "[data.feeds.MES]\n\n[data.feeds.ES]\n\n[instruments.MES]",
+        "[strategy]": es,
+        f'constitution = "{CONSTITUTION}"': f'constitution = "{constitution}"',
+        'starting_cash = "10000"': f'starting_cash = "{TWO_CASH}"',
+    }
+    for old, new in replacements.items():
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = tmp / f"two-{mode}.toml"
+    path.write_text(text)
+    return path
+
+
+async def two_instruments(tmp: Path, mode: str, day: int) -> tuple[Run, FakeTws, list[Bar]]:
+    """The day's RTH bars as MES and as ES through one fake TWS: each minute's two bars go out together
+    (MES first), then the daemon is waited for (both recorded; in live, caught up with the venue)."""
+    bars = [b for pair in zip(rth_bars(day, "MES"), rth_bars(day, "ES"), strict=True) for b in pair]
+    tws = await FakeTws(venue_time="bars").start()
+    venue = FakeTwsController(tws)
+    started = time.monotonic()
+    config = two_instrument_config(tmp, mode, tws.port)
+    daemon = Daemon(tmp, mode, config, tws, max_bars=len(bars), symbols=TWO)
+    try:
+        await daemon.start()
+        for pushed in range(2, len(bars) + 1, 2):
+            for bar in bars[pushed - 2 : pushed]:
+                await venue.push_bar(bar)
+            if pushed < len(bars):  # the last bar ends intake (--max-bars)
+                await daemon.settle_count(pushed)
+        run = await daemon.finish()
+    finally:
+        await daemon.kill()
+        await tws.stop()
+    run.seconds = time.monotonic() - started
+    print(f"two instruments {mode}: {len(bars)} bars ({len(bars) * 12} 5-second bars) in {run.seconds:.1f}s")
+    return run, tws, bars
+
+
+def signed(fill: dict[str, Any], buy: int = 1) -> Decimal:
+    """The fill's quantity, signed ``buy`` for a BUY and ``-buy`` for a SELL."""
+    return (buy if fill["side"] == "BUY" else -buy) * Decimal(str(fill["quantity"]))
+
+
+def symbol_position(store: Path, symbol: str) -> Decimal:
+    return sum((signed(f) for f in events(store, "order_filled") if f["symbol"] == symbol), Decimal(0))
+
+
+def hhmm(ts: str) -> str:
+    return datetime.fromisoformat(ts).strftime("%H:%M")
+
+
+def portfolio_blocks(store: Path) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(time, symbol, gate, details) of every entry a portfolio gate blocked (the per-instrument limits
+    are other gates)."""
+    return [
+        (hhmm(d["intent"]["ts"]), d["intent"]["symbol"], v["gate"], v.get("details") or {})
+        for d in events(store, "decision")
+        for v in d["verdicts"]
+        if v["gate"] in ("entry_global_cooldown", "entry_max_exposure") and v["outcome"] == "BLOCK"
+    ]
+
+
+def position_at(store: Path, symbol: str, hh_mm: str) -> Decimal:
+    """The store's position in ``symbol`` when the bar of ``hh_mm`` (UTC) was decided on: its fills before."""
+    fills = events(store, "order_filled")
+    return sum((signed(f) for f in fills if f["symbol"] == symbol and hhmm(f["ts"]) < hh_mm), Decimal(0))
+
+
+# The entries (UTC time, symbol) of 8 Oct: MES and ES get the same bars, so they signal on the same bars.
+# 15:20 both: the global entry cooldown (60 s, any instrument) lets MES (whose bar arrives first) in and
+# holds ES to the next bar, 15:21. Both shorts close on their targets around 15:40:
+# - observe: the simulated venue fills on 1-minute bars, so at MES's 15:40 bar ES is still short one
+#   contract (~$83k): MES's entry is blocked by the portfolio's total exposure (MES's cap is $40k, scope
+#   "total") until ES's target fills on ES's own 15:40 bar, whose entry then goes in; MES's next is 17:03.
+# - live: the fake fills on 5-second bars, both targets fill inside 15:39, so at 15:40 both are flat and
+#   the 15:20 pattern repeats (MES 15:40, ES held by the cooldown to 15:41, ES's $100k total cap holding
+#   both contracts).
+TWO_ENTRIES = {
+    "observe": [("15:20", "MES"), ("15:21", "ES"), ("15:40", "ES"), ("17:03", "MES")],
+    "live": [("15:20", "MES"), ("15:21", "ES"), ("15:40", "MES"), ("15:41", "ES")],
+}
+TWO_COOLDOWNS = {"observe": [("15:20", "ES")], "live": [("15:20", "ES"), ("15:40", "ES")]}
+MULTIPLIER = {"MES": Decimal(5), "ES": Decimal(50)}
+
+
+@pytest.mark.parametrize("mode", ["observe", "live"])
+async def test_two_instruments_mes_and_es_on_one_ibkr_feed(tmp_path: Path, mode: str) -> None:
+    run, tws, bars = await two_instruments(tmp_path, mode, DAY)
+    assert_clean_exit(run)
+    assert not [s for s in events(run.store, "trading_state") if s.get("to") == "HALTED"]
+
+    # each instrument's bars in order, none lost, doubled or changed on the way through 5-second bars
+    recorded = events(run.store, "bar")
+    for symbol in TWO:
+        want = [
+            (b.ts.isoformat(), b.open, b.high, b.low, b.close, b.volume) for b in bars if b.symbol == symbol
+        ]
+        got = [
+            (r["ts"], r["open"], r["high"], r["low"], r["close"], r["volume"])
+            for r in recorded
+            if r["symbol"] == symbol
+        ]
+        assert got == want, symbol
+    assert len(recorded) == len(bars)
+
+    # both instruments traded, and the portfolio gates judged them together (see TWO_ENTRIES)
+    submits = events(run.store, "order_submit")
+    entries = [s for s in submits if s["bracket"] is not None]
+    assert [(hhmm(s["ts"]), s["symbol"]) for s in entries] == TWO_ENTRIES[mode], run.stdout
+    blocks = portfolio_blocks(run.store)
+    cooldowns = [(t, sym) for t, sym, gate, _ in blocks if gate == "entry_global_cooldown"]
+    assert cooldowns == TWO_COOLDOWNS[mode]
+    exposure = [(t, sym, details) for t, sym, gate, details in blocks if gate == "entry_max_exposure"]
+    if mode == "observe":
+        assert exposure and exposure[0][0] == "15:40"
+        for t, sym, details in exposure:  # MES refused while ES's open contract fills the total cap
+            assert (sym, details["scope"], details["cap_usd"]) == ("MES", "total", "40000"), details
+            assert Decimal(details["exposure"]) > 40000, details
+            assert position_at(run.store, "ES", t) == -1, (t, details)
+    else:
+        assert exposure == []
+    assert {d["intent"]["symbol"] for d in events(run.store, "decision")} == set(TWO)
+
+    # each round trip valued at its own contract's multiplier (ES 50, MES 5); a closed trade's pnl is net
+    # of its closing fill's fee (the entry's fee is charged when it fills)
+    fills = events(run.store, "order_filled")
+    closed = events(run.store, "trade_closed")
+    entry_ids = {s["client_order_id"] for s in entries}
+    for symbol in TWO:
+        mine = [f for f in fills if f["symbol"] == symbol]
+        points = sum((signed(f, -1) * Decimal(str(f["price"])) for f in mine), Decimal(0))
+        exit_fees = sum(Decimal(str(f["fee"])) for f in mine if f["client_order_id"] not in entry_ids)
+        pnl = sum((Decimal(str(t["pnl"])) for t in closed if t["symbol"] == symbol), Decimal(0))
+        assert pnl == points * MULTIPLIER[symbol] - exit_fees, (symbol, pnl, points, exit_fees)
+
+    if mode == "live":
+        # every order the OMS wrote ahead is at the venue, on its own instrument's front-month contract
+        at_venue = {o.order_ref: o for o in tws.orders.values()}
+        for sub in submits:
+            order = at_venue[sub["client_order_id"]]
+            assert order.contract.con_id == tws.front(sub["symbol"]).con_id, sub["client_order_id"]
+        multipliers = {o.contract.symbol: o.contract.multiplier for o in tws.orders.values()}
+        assert multipliers == {"MES": "5", "ES": "50"}
+        # every venue execution is in the store exactly once, under IB's execId, with its price
+        assert Counter(str(f["fill_id"]) for f in fills) == Counter(e.exec_id for e in tws.executions)
+        by_exec = {e.exec_id: e for e in tws.executions}
+        for fill in fills:
+            ex = by_exec[str(fill["fill_id"])]
+            assert (fill["client_order_id"], fill["symbol"]) == (ex.order.order_ref, ex.order.contract.symbol)
+            assert Decimal(str(fill["price"])) == Decimal(repr(ex.price))
+        assert {e.order.contract.symbol for e in tws.executions} == set(TWO)
+    else:
+        assert tws.orders == {} and tws.executions == []
+        assert fills and all(f.get("simulated") for f in fills)
+
+    # each instrument ends flat: in the store, in the run summary and at the venue; nothing left working
+    for symbol in TWO:
+        assert symbol_position(run.store, symbol) == 0 == summary_position(run.stdout, symbol), run.stdout
+    assert all(p.quantity == 0 for p in tws.positions.values())
+    assert not [o.order_ref for o in tws.orders.values() if o.is_working]

@@ -14,7 +14,7 @@
 - **trade statistics** on the closed trades' net PnL: win rate (net > 0), expectancy (mean net PnL per trade),
   profit factor (gross wins / |gross losses|), SQN = √n · mean / std(ddof=1), max consecutive wins and losses.
 - **exposure** = share of bar close times at which any position was open; **turnover** = traded notional
-  (Σ|qty·price·multiplier| of the window's fills) / mean equity.
+  (Σ notional of the window's fills: |qty·price·multiplier|, an inverse contract's face) / mean equity.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def equity_curve(view: StoreView) -> EquityCurve:
                 continue
             portfolio.apply_fill(_filled(item))
             if view.in_window(item.ts):
-                notional += abs(item.quantity * item.price) * view.multiplier(item.symbol)
+                notional += abs(item.quantity * item.price) * view.point_value(item.symbol, item.price)
             continue
         portfolio.mark(item.symbol, item.close)
         if not view.in_window(item.close_ts):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tradebot.domain.codec import from_body
-from tradebot.domain.instruments import Instrument
+from tradebot.domain.instruments import INVERSE_PNL_QUANTUM, Instrument
 from tradebot.store import StoreReader
 
 KINDS = (
@@ -132,9 +132,17 @@ class StoreView:
     def in_window(self, ts: datetime) -> bool:
         return (self.start is None or ts >= self.start) and (self.end is None or ts < self.end)
 
-    def multiplier(self, symbol: str) -> Decimal:
+    def point_value(self, symbol: str, entry: Decimal) -> Decimal:
+        """Currency value of a one-point move per unit held from ``entry`` (the multiplier of a linear
+        contract; face / entry of an inverse one)."""
         instrument = self.instruments.get(symbol)
-        return instrument.multiplier if instrument is not None else Decimal(1)
+        return instrument.point_value(entry) if instrument is not None else Decimal(1)
+
+    def money(self, symbol: str, amount: Decimal) -> Decimal:
+        """``amount`` as the run's portfolio keeps it: an inverse contract's to the 8th decimal."""
+        instrument = self.instruments.get(symbol)
+        inverse = instrument is not None and instrument.inverse
+        return amount.quantize(INVERSE_PNL_QUANTUM) if inverse else amount
 
     def venue(self, symbol: str) -> str:
         instrument = self.instruments.get(symbol)

@@ -1,7 +1,8 @@
 """Transaction cost analysis per order (keyed by client order id), from the store's events.
 
 Sign convention: every cost is positive when it costs us. ``s`` is +1 for a BUY and -1 for a SELL;
-``Q`` the filled quantity, ``M`` the instrument's multiplier, ``VWAP`` the volume-weighted fill price.
+``Q`` the filled quantity, ``M`` the instrument's point value (its multiplier; face / VWAP for an inverse
+contract), ``VWAP`` the volume-weighted fill price.
 
 - **arrival price** ``A`` (the benchmark): with a quote known at the arrival instant, the quote's mid
   (``quote_mid``); otherwise the close of the last bar at that instant (``bar_close``: for ``decision``
@@ -147,11 +148,11 @@ def order_record(
 ) -> OrderTca:
     decision = view.decisions_by_intent.get(order.intent_id) if not order.leg else None
     sign = Decimal(1) if order.side == "BUY" else Decimal(-1)
-    multiplier = view.multiplier(order.symbol)
     filled = sum((f.quantity for f in order.fills), ZERO)
     fees = sum((f.fee for f in order.fills), ZERO)
     notional_points = sum((f.quantity * f.price for f in order.fills), ZERO)
     vwap = notional_points / filled if filled else None
+    point_value = view.point_value(order.symbol, vwap) if vwap else ZERO
     first_fill = min((f.ts for f in order.fills), default=None)
     book = config.quotes.get(order.symbol)
 
@@ -161,8 +162,8 @@ def order_record(
     quoted = _quoted_bps(arrival_quote)
     is_cost = is_bps = is_price = is_fee = None
     if vwap is not None and arrival_price:
-        base = arrival_price * filled * multiplier
-        price_cost = sign * (vwap - arrival_price) * filled * multiplier
+        base = arrival_price * filled * point_value
+        price_cost = sign * (vwap - arrival_price) * filled * point_value
         is_cost = price_cost + fees
         is_price = _bps(price_cost / base)
         is_fee = _bps(fees / base)
@@ -177,7 +178,7 @@ def order_record(
         if vwap is not None:
             mid_at_fill = fill_quote.mid
             spread_bps = _bps(sign * (vwap - mid_at_fill) / mid_at_fill)
-            spread_cost = sign * (vwap - mid_at_fill) * filled * multiplier
+            spread_cost = sign * (vwap - mid_at_fill) * filled * point_value
     elif not order.fills:
         source, model = "none", ""  # nothing filled: no spread was paid
     else:
@@ -187,7 +188,7 @@ def order_record(
         if full is not None and vwap is not None:
             half = Decimal(str(round(full / 2, 6)))
             spread_bps = _bps(half / BPS)
-            spread_cost = half / BPS * vwap * filled * multiplier
+            spread_cost = half / BPS * vwap * filled * point_value
     latency = None
     if first_fill is not None and order.submitted_at is not None and not order.leg:
         latency = int((first_fill - order.submitted_at).total_seconds() * 1000)
@@ -211,7 +212,7 @@ def order_record(
         partial=any(f.leaves_qty > ZERO for f in order.fills),
         fill_vwap=vwap,
         fees=fees,
-        notional=notional_points * multiplier,
+        notional=notional_points * point_value,
         submitted_at=order.submitted_at,
         arrival_mode=config.arrival,
         arrival_time=arrival_time,

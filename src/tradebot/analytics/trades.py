@@ -128,10 +128,10 @@ def _apply(open_trades: dict[str, _Open], fill: FillRow, role: str) -> _Open | N
 
 def _finish(view: StoreView, symbol: str, t: _Open) -> Trade:
     assert t.exit_time is not None
-    multiplier = view.multiplier(symbol)
     entry = t.entry_value / t.entry_qty
     exit_ = t.exit_value / t.exit_qty
-    gross = Decimal(t.direction) * (t.exit_value - t.entry_value) * multiplier
+    point_value = view.point_value(symbol, entry)
+    gross = view.money(symbol, Decimal(t.direction) * (t.exit_value - t.entry_value) * point_value)
     role = t.exit_roles[-1] if t.exit_roles else ""
     low, high = min(entry, exit_), max(entry, exit_)
     for bar in view.bars.get(symbol, []):
@@ -155,8 +155,8 @@ def _finish(view: StoreView, symbol: str, t: _Open) -> Trade:
         exit_reason="reversal" if role == "entry" else role,
         mae=min(mae, ZERO),
         mfe=max(mfe, ZERO),
-        mae_cost=min(mae, ZERO) * t.entry_qty * multiplier,
-        mfe_cost=max(mfe, ZERO) * t.entry_qty * multiplier,
+        mae_cost=view.money(symbol, min(mae, ZERO) * t.entry_qty * point_value),
+        mfe_cost=view.money(symbol, max(mfe, ZERO) * t.entry_qty * point_value),
         entry_order=t.entry_order,
         exit_order=t.exit_order,
     )

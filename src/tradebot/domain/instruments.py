@@ -8,6 +8,7 @@ from enum import StrEnum
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+INVERSE_PNL_QUANTUM = Decimal("1e-8")
 
 
 class AssetClass(StrEnum):
@@ -49,6 +50,11 @@ class Instrument:
 
     ``tick_size`` is the price increment, ``lot_step`` the quantity increment, ``multiplier`` the
     currency value of one point per unit of quantity (5 for MES, 1 for a stock or a linear perp).
+    An ``inverse`` (coin-margined) contract is quoted in ``currency`` per coin but margined and settled in
+    the coin: ``multiplier`` is then one contract's face value in ``currency`` (Binance COIN-M BTCUSD:
+    100 USD). Its notional is contracts x face value at any price, and a move from ``entry`` to ``exit``
+    earns ``contracts x face x (1/entry - 1/exit)`` coins, which at the exit price is worth
+    ``(exit - entry) x contracts x face / entry`` in ``currency``: the point value is ``face / entry``.
     ``sub_dollar_tick`` is the finer tick some venues use below a price of 1 (US equities: 0.0001).
     ``calendar`` names an exchange-calendars code (``CME``/``XNYS``) or ``24/7``.
     """
@@ -65,6 +71,7 @@ class Instrument:
     calendar: str = "24/7"
     sub_dollar_tick: Decimal | None = None
     max_qty: Decimal | None = None
+    inverse: bool = False
 
     def __post_init__(self) -> None:
         for name in ("tick_size", "lot_step", "multiplier"):
@@ -104,8 +111,31 @@ class Instrument:
         return qty > ZERO and qty >= self.min_qty and (qty / self.lot_step) % ONE == ZERO
 
     def notional(self, price: Decimal, qty: Decimal) -> Decimal:
-        """Currency value of ``qty`` at ``price`` (always positive)."""
+        """Currency value of ``qty`` at ``price`` (always positive; an inverse contract's is its face)."""
+        if self.inverse:
+            return abs(qty * self.multiplier)
         return abs(price * qty * self.multiplier)
+
+    def point_value(self, entry: Decimal) -> Decimal:
+        """Currency value of a one-point move per unit of quantity held from ``entry``."""
+        if self.inverse:
+            return self.multiplier / entry
+        return self.multiplier
+
+    def pnl(self, entry: Decimal, exit: Decimal, qty: Decimal) -> Decimal:
+        """Currency profit of ``qty`` (signed: a short is negative) held from ``entry`` to ``exit``; an
+        inverse contract's to the 8th decimal (its exact value does not end)."""
+        if self.inverse:
+            return ((exit - entry) * qty * self.multiplier / entry).quantize(INVERSE_PNL_QUANTUM)
+        return (exit - entry) * qty * self.multiplier
+
+    def average_entry(self, avg: Decimal, held: Decimal, price: Decimal, added: Decimal) -> Decimal:
+        """The entry price of ``held`` (unsigned) at ``avg`` plus ``added`` at ``price``: weighted by
+        quantity for a linear contract, harmonic for an inverse one (its coins add up, not its prices)."""
+        total = held + added
+        if self.inverse:
+            return total / (held / avg + added / price) if held else price
+        return (avg * held + price * added) / total
 
     @property
     def tick_value(self) -> Decimal:

@@ -6,7 +6,8 @@
 the instrument has plausibly traded at, used to refuse a bar file that belongs to another instrument (SPY at
 130 fed as MES, which trades in the thousands).
 
-Specs as the venues publish them (CME contract specs, Binance USD-M exchange info, US equity tick rules).
+Specs as the venues publish them (CME contract specs, Binance USD-M and COIN-M exchange info, US equity
+tick rules).
 Futures presets describe the contract, not a particular expiry; their calendar is CME Globex.
 """
 
@@ -22,6 +23,9 @@ _US_EQUITY = {"venue": "NYSE", "asset_class": "EQUITY", "currency": "USD", "tick
               "sub_dollar_tick": "0.0001"}
 _BINANCE_USDM = {"venue": "BINANCE", "asset_class": "PERPETUAL", "currency": "USDT", "multiplier": "1",
                  "calendar": "24/7"}
+# COIN-M: inverse contracts of a fixed USD face, margined and settled in the coin
+_BINANCE_COINM = {"venue": "BINANCE_COINM", "asset_class": "PERPETUAL", "currency": "USD", "lot_step": "1",
+                  "min_qty": "1", "calendar": "24/7", "inverse": "true"}
 
 _PRESETS: dict[str, dict[str, str]] = {
     # CME equity index futures: E-mini and Micro E-mini S&P 500, Nasdaq-100
@@ -45,6 +49,8 @@ _PRESETS: dict[str, dict[str, str]] = {
     "ADAUSDT": {**_BINANCE_USDM, "tick_size": "0.0001", "lot_step": "1", "min_qty": "1", "min_notional": "5"},
     "XRPUSDT": {**_BINANCE_USDM, "tick_size": "0.0001", "lot_step": "0.1", "min_qty": "0.1",
                 "min_notional": "5"},
+    # Binance COIN-M perpetual BTCUSD_PERP: contracts of 100 USD
+    "BTCUSD": {**_BINANCE_COINM, "tick_size": "0.1", "multiplier": "100"},
 }
 
 # (low, high): prices the instrument has plausibly traded at, wide on purpose (decades, splits, crashes)
@@ -60,6 +66,7 @@ _PRICE_BANDS: dict[str, tuple[str, str]] = {
     "NVDA": ("0.01", "5000"),
     "ORCL": ("0.5", "2000"),
     "BTCUSDT": ("1000", "1000000"),
+    "BTCUSD": ("1000", "1000000"),
     "ETHUSDT": ("10", "100000"),
     "ADAUSDT": ("0.001", "100"),
     "XRPUSDT": ("0.01", "100"),

@@ -154,7 +154,7 @@ def _quantity(wire: TradeIntentWire, instrument: Instrument, reference: Decimal,
         return wire.quantity
     if v11 and wire.ai_size_usd is not None:
         notional = wire.ai_size_usd * (wire.ai_leverage or Decimal(1))
-        qty = instrument.round_qty(notional / (reference * instrument.multiplier))
+        qty = instrument.round_qty(notional / instrument.notional(reference, Decimal(1)))
         if qty <= ZERO or qty < instrument.min_qty:
             raise IntentValidationError(
                 "ai_size_usd", f"{wire.ai_size_usd} USD buys {qty} of {instrument.symbol}, under the minimum"

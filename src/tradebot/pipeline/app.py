@@ -125,8 +125,12 @@ def _state_note(summary: dict[str, Any]) -> str:
 
 
 def instrument_body(instrument: Any) -> dict[str, Any]:
+    """The stored spec: values as strings, ``inverse`` only when set (so a store recorded before it
+    existed holds the same spec and is continued)."""
     body = asdict(instrument)
-    return {k: (str(v) if v is not None and not isinstance(v, str) else v) for k, v in body.items()}
+    inverse = body.pop("inverse", False)
+    spec = {k: (str(v) if v is not None and not isinstance(v, str) else v) for k, v in body.items()}
+    return {**spec, "inverse": True} if inverse else spec
 
 
 def iso(ts: datetime | None) -> str | None:

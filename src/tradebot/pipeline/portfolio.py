@@ -53,12 +53,13 @@ class Portfolio:
         old = position.quantity
         if old == ZERO or (old > ZERO) == (signed > ZERO):
             new_qty = old + signed
-            position.avg_price = (position.avg_price * abs(old) + fill.price * abs(signed)) / abs(new_qty)
+            held, added = abs(old), abs(signed)
+            position.avg_price = instrument.average_entry(position.avg_price, held, fill.price, added)
             position.quantity = new_qty
         else:
             closing = min(abs(old), abs(signed))
             direction = Decimal(1) if old > ZERO else Decimal(-1)
-            pnl = (fill.price - position.avg_price) * closing * direction * instrument.multiplier
+            pnl = instrument.pnl(position.avg_price, fill.price, closing * direction)
             position.realized_pnl += pnl
             closed = TradeClosed(fill.symbol, closing, pnl - fill.fee)
             new_qty = old + signed
@@ -81,8 +82,7 @@ class Portfolio:
         price = self.last_prices.get(symbol)
         if position is None or price is None or position.quantity == ZERO:
             return ZERO
-        multiplier = self.instruments[symbol].multiplier
-        return (price - position.avg_price) * position.quantity * multiplier
+        return self.instruments[symbol].pnl(position.avg_price, price, position.quantity)
 
     @property
     def realized_pnl(self) -> Decimal:

@@ -12,22 +12,38 @@ record is in the store is found at the venue by its client order id or reported 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import os
+import sys
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from tradebot.brokers.protocol import Broker
+from tradebot.brokers.registry import PluginError, load_plugin
+from tradebot.brokers.sim import SimBroker
 from tradebot.domain import reasons
 from tradebot.domain.clock import Clock, ReplayClock, WallClock
 from tradebot.domain.instruments import Instrument
 from tradebot.domain.state import Mode, TradingState
 from tradebot.exit_codes import ExitCode
+from tradebot.feeds.csv_bars import FeedError
+from tradebot.feeds.sample import sample_path
+from tradebot.intents import JsonlIntentSource
+from tradebot.oms.client_ids import client_order_id
+from tradebot.ops.alerts import AlertRules, build_sinks
+from tradebot.ops.breakers import BreakerBoard
+from tradebot.ops.canary import log_canary_mode
+from tradebot.ops.control import ControlError, ControlServer
+from tradebot.ops.logging import setup_logging
+from tradebot.ops.manifest import MANIFEST_NAME, build_manifest, write_manifest
+from tradebot.ops.metrics import Metrics, maybe_start_metrics_server
+from tradebot.ops.notify import build_notifier
+from tradebot.ops.secrets import register_secret
 from tradebot.pipeline.app import RunOptions, RunRefused, instrument_body
 from tradebot.pipeline.broker_feeds import broker_bars
 from tradebot.pipeline.data_feeds import (
@@ -38,24 +54,55 @@ from tradebot.pipeline.data_feeds import (
     first_bar_ts,
     merged_source,
 )
+from tradebot.pipeline.end_of_data import report_undecided_intents
 from tradebot.pipeline.engine import BarVenue, DecisionEngine
 from tradebot.pipeline.failure import PipelineFailed, fail_closed
 from tradebot.pipeline.guarded_broker import guard
+from tradebot.pipeline.operator import OperatorControl
+from tradebot.pipeline.ops_hooks import OpsHooks, OpsResources
 from tradebot.pipeline.portfolio import Portfolio
+from tradebot.pipeline.progress import bar_progress, data_rows
 from tradebot.pipeline.resume import ResumeState, load_resume_state, reconcile_after_restart
-from tradebot.pipeline.runner import Pipeline, RefusedBar
+from tradebot.pipeline.run_parts import (
+    ConfigProblems,
+    RunParts,
+    bar_validator,
+    build_parts,
+    configured_symbols,
+    settings_calendars,
+)
+from tradebot.pipeline.runner import Pipeline, RefusedBar, SourceItem
 from tradebot.pipeline.stats import RunStats
 from tradebot.pipeline.stop import StopRequest
+from tradebot.pipeline.store_choice import RunIdentity, check_continuable, choose_store, stored_run
 from tradebot.pipeline.store_recorder import StoreRecorder
 from tradebot.pipeline.summary import summarize_store
-from tradebot.pipeline.tca_recorder import TcaRecorder, follow_broker_quotes, tca_config, tca_watch
+from tradebot.pipeline.tca_recorder import TcaRecorder, follow_broker_quotes, tca_watch
+from tradebot.pipeline.venue_projection import VenueProjectionError, restore_venue
+from tradebot.risk.flatten import SessionFlattener, flatten_intents
+from tradebot.session import (
+    STARTUP_CLEANUP_KIND,
+    CloseJournal,
+    ReconciliationFailed,
+    SessionWindow,
+    WindowPlan,
+    close_session,
+    instance_lock,
+    load_session_progress,
+    plan_window,
+    regular_hours_of,
+    session_window,
+    startup_cleanup,
+    wait_for_open,
+    write_window_reports,
+)
 from tradebot.session.errors import SessionRefused
-from tradebot.settings import Settings, StrategyConfig
-from tradebot.sizing.netting import Netting
+from tradebot.settings import Settings
+from tradebot.store import EventWriter
+from tradebot.store.permissions import DIR_MODE, owner_only, owner_only_dir
 
 if TYPE_CHECKING:
-    from tradebot.analytics.tca import TcaConfig
-    from tradebot.session import WindowPlan
+    pass
 
 
 def _refuse(message: str, code: ExitCode = ExitCode.CONFIG_ERROR) -> RunRefused:
@@ -65,8 +112,6 @@ def _refuse(message: str, code: ExitCode = ExitCode.CONFIG_ERROR) -> RunRefused:
 async def run_session(
     settings: Settings, options: RunOptions, stop: StopRequest | None = None
 ) -> dict[str, Any]:
-    from tradebot.feeds.sample import sample_path
-
     stop = stop or StopRequest()  # a stop before the store is open: RunInterrupted at the next checkpoint
 
     mode = Mode(options.mode)
@@ -80,7 +125,7 @@ async def run_session(
             feeds = file_feeds(settings, options.data, options.symbol, options.feeds, sample_path())
     except ValueError as exc:
         raise _refuse(str(exc)) from exc
-    symbols = [feed.symbol for feed in feeds] or _configured_symbols(settings)
+    symbols = [feed.symbol for feed in feeds] or configured_symbols(settings)
     # everything `tradebot config check` builds, every problem listed at once, before any file is touched
     parts = build_parts(settings, mode, from_file=from_file, symbols=symbols, quotes=dict(options.quotes))
     constitution = parts.constitution
@@ -116,38 +161,33 @@ async def run_session(
         for each in instruments.values():
             broker.register_instrument(each)
     plan = _session_window(options, instrument, constitution, clock, store_path)
-    window = plan.window if plan is not None else None
     stop.checkpoint("preparing the venue")
     async with contextlib.AsyncExitStack() as stack:
         if plan is not None:
             lock = stack.enter_context(_instance_lock(settings, run_dir))
             _owner_only_files([Path(lock.path)], run_dir=run_dir)
             if isinstance(clock, WallClock) and plan.kind != "close_only":
-                from tradebot.session import wait_for_open
-
                 max_wait = timedelta(seconds=settings.session.max_wait_s)
                 with stop.cancelling("waiting for the session to open"):
                     await wait_for_open(plan.window, clock, max_wait=max_wait)
-        summary = await _run(
-            settings,
-            options,
-            mode,
-            instruments,
-            instrument,
-            clock,
-            store_path,
-            resume,
-            run_dir,
-            runtime_dir,
-            broker,
-            feed_broker,
-            parts,
-            window,
-            from_file,
-            feeds,
-            plan,
-            stop,
+        run = RunContext(
+            settings=settings,
+            options=options,
+            mode=mode,
+            parts=parts,
+            feeds=feeds,
+            from_file=from_file,
+            clock=clock,
+            store_path=store_path,
+            resume=resume,
+            run_dir=run_dir,
+            runtime_dir=runtime_dir,
+            broker=broker,
+            feed_broker=feed_broker,
+            plan=plan,
+            stop=stop,
         )
+        summary = await _run(run)
     logging_handle.close()
     summary["paths"] = _output_paths(store_path, logging_handle, run_dir)
     return summary
@@ -155,7 +195,6 @@ async def run_session(
 
 def _output_paths(store_path: Path, logging_handle: Any, run_dir: Path) -> dict[str, str]:
     """Where this run's output went, for the end of the run: store, log, manifest, report."""
-    from tradebot.ops.manifest import MANIFEST_NAME
 
     paths = {"store": str(store_path)}
     if getattr(logging_handle, "json_path", None) is not None:
@@ -173,9 +212,6 @@ def _progress(
     resume: ResumeState,
 ) -> contextlib.AbstractContextManager[None]:
     """The progress bar on a terminal (bars, %, bars/s, time left); nothing with --quiet or in a pipe."""
-    import sys
-
-    from tradebot.pipeline.progress import bar_progress, data_rows
 
     rows = [data_rows(feed.path) for feed in feeds] if from_file and resume.last_bar_ts is None else []
     total = sum(r for r in rows if r is not None) if rows and None not in rows else None
@@ -186,35 +222,46 @@ def _progress(
     )
 
 
-async def _run(
-    settings: Settings,
-    options: RunOptions,
-    mode: Mode,
-    instruments: Mapping[str, Instrument],
-    instrument: Instrument,
-    clock: Clock,
-    store_path: Path,
-    resume: ResumeState,
-    run_dir: Path,
-    runtime_dir: Path,
-    broker: Broker,
-    feed_broker: Broker | None,
-    parts: RunParts,
-    window: Any,
-    from_file: bool,
-    feeds: Sequence[FileFeed],
-    plan: WindowPlan | None = None,
-    stop: StopRequest | None = None,
-) -> dict[str, Any]:
-    chain, constitution = parts.chain, parts.constitution
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """Everything one run is assembled from, built once by ``run_session`` before the store is opened."""
+
+    settings: Settings
+    options: RunOptions
+    mode: Mode
+    parts: RunParts  # instruments, constitution, gates, sizer, ensembles, TCA settings
+    feeds: tuple[FileFeed, ...]  # the bar files (none on a broker's feed)
+    from_file: bool
+    clock: Clock
+    store_path: Path
+    resume: ResumeState  # what the store holds from before (empty for a new store)
+    run_dir: Path
+    runtime_dir: Path
+    broker: Broker  # where orders go: the simulated venue, or the broker in live mode
+    feed_broker: Broker | None  # where bars come from when not from files
+    plan: WindowPlan | None  # a --session run's window
+    stop: StopRequest
+
+    @property
+    def instruments(self) -> Mapping[str, Instrument]:
+        return self.parts.instruments
+
+    @property
+    def window(self) -> SessionWindow | None:
+        return self.plan.window if self.plan is not None else None
+
+
+async def _run(run: RunContext) -> dict[str, Any]:
+    settings, options, mode, clock, parts = run.settings, run.options, run.mode, run.clock, run.parts
+    instruments, feeds, from_file, resume = run.instruments, run.feeds, run.from_file, run.resume
+    broker, feed_broker, plan, window, stop = run.broker, run.feed_broker, run.plan, run.window, run.stop
+    store_path, run_dir, runtime_dir = run.store_path, run.run_dir, run.runtime_dir
+    constitution = parts.constitution
     # a session whose window is over (or whose close began) before this start only finishes its close
     close_only = plan is not None and plan.kind == "close_only"
 
     stats = RunStats()
-    portfolio = resume.portfolio or Portfolio(settings.portfolio.starting_cash, instruments)
     run_id = uuid.uuid4().hex[:12]
-    from tradebot.risk.flatten import SessionFlattener
-    from tradebot.store import EventWriter
 
     # a replay's venue is a projection of the store: its write-aheads are committed with their bar
     durable: Literal["full", "group"] = "group" if mode is Mode.REPLAY else "full"
@@ -239,57 +286,16 @@ async def _run(
         if isinstance(clock, WallClock):  # a feed silent from the start is stale too
             for each in instruments.values():
                 ops.watch(each.symbol, each.calendar, settings.data.bar_size_s, clock.now())
-        engine = DecisionEngine(
-            mode=mode,
-            clock=clock,
-            instruments=instruments,
-            broker=broker,
-            portfolio=portfolio,
-            chain=chain,
-            sizer=parts.sizer,
-            netting=parts.netting,
-            recorder=recorder,
-            stats=stats,
-            limits=lambda sym: constitution.rules_for(sym).limits,
-            flattener=SessionFlattener(constitution, settings_calendars(), resume.tracker),
-            ledger=resume.ledger,
-            tracker=resume.tracker,
-            machine=resume.machine,
-            constitution_sha256=constitution.sha256,
-            resume_after=resume.last_bar_ts,
-            resume_after_bar=resume.last_bar if len(feeds) > 1 else None,
-            ops=ops,
-            dvs=resume.dvs,
-            eqs=resume.eqs,
-            intent_history=resume.intents,
-            intent_max_age=timedelta(seconds=settings.intents.max_age_bars * settings.data.bar_size_s),
-        )
-        if plan is not None:
+        engine = _engine(run, broker, recorder, ops, stats)
+        if plan is not None and window is not None:
             engine.session_open, engine.session_close = window.open, window.close
             engine.flatten_at_session_close = settings.session.flatten_at_close
             if plan.kind == "new":  # fixed when the session starts: a restart keeps the stored one
                 await recorder.record_durable("session_window", window.as_dict(), ts=clock.now())
-        recorder.record(
-            "run_start",
-            {
-                "mode": mode.value,
-                "config_hash": settings.config_hash(),
-                "constitution_sha256": constitution.sha256,
-                "chain": [g.name for g in chain.gates],
-                "instruments": [instrument_body(i) for i in instruments.values()],
-                "starting_cash": str(settings.portfolio.starting_cash),
-                "data": _data_name(from_file, feeds),
-                "resumed_after": resume.last_bar_ts.isoformat() if resume.last_bar_ts else None,
-            },
-            ts=clock.now(),
-        )
+        _record_run_start(run, recorder)
         _write_manifest(settings, mode, run_dir, run_id, constitution, recorder, clock)
         if settings.gates.canary_symbols:
-            from tradebot.ops.canary import log_canary_mode
-
             recorder.record("canary_mode", log_canary_mode(settings.gates.canary_symbols), ts=clock.now())
-        from tradebot.ops.control import ControlError, ControlServer
-        from tradebot.pipeline.operator import OperatorControl
 
         control = ControlServer(
             runtime_dir,
@@ -315,22 +321,10 @@ async def _run(
                 if intent_source is not None and isinstance(clock, ReplayClock) and options.intents != "-"
                 else []
             )
-            feed_instruments = [] if from_file else [
-                (sym, await _feed_instrument(feed_broker, each)) for sym, each in instruments.items()
-            ]
-            source = (
-                broker_bars(feed_broker or broker, [i for _, i in feed_instruments], settings.data.bar_size_s)
-                if feed_instruments
-                else merged_source(feeds, instruments, settings_calendars())
-            )
-            quotes = [  # the broker's best bid/ask, when it streams them
-                task
-                for sym, each in feed_instruments
-                if (task := follow_broker_quotes(raw_feed, each, sym, resume.tca, settings, recorder, clock))
-            ]
+            source, quotes = await _bar_source(run, feed_broker or broker, raw_feed, recorder)
             pipeline = Pipeline(
                 source=source,
-                validator=_validator(instruments),
+                validator=bar_validator(instruments),
                 ensembles=parts.ensembles,
                 engine=engine,
                 broker_events=None if isinstance(broker, BarVenue) else broker.events(),
@@ -353,8 +347,6 @@ async def _run(
                         for task in quotes:
                             task.cancel()
                 if isinstance(clock, ReplayClock):
-                    from tradebot.pipeline.end_of_data import report_undecided_intents
-
                     report_undecided_intents(engine)
             phase = "shutdown"
             if plan is not None:
@@ -379,6 +371,77 @@ async def _run(
     return summary
 
 
+def _engine(
+    run: RunContext, broker: Broker, recorder: StoreRecorder, ops: OpsHooks, stats: RunStats
+) -> DecisionEngine:
+    """The decision engine over the run's parts and what the store held before (``run.resume``)."""
+    settings, resume, constitution = run.settings, run.resume, run.parts.constitution
+    mode, clock, instruments, parts, feeds = run.mode, run.clock, run.instruments, run.parts, run.feeds
+    portfolio = resume.portfolio or Portfolio(settings.portfolio.starting_cash, instruments)
+    return DecisionEngine(
+        mode=mode,
+        clock=clock,
+        instruments=instruments,
+        broker=broker,
+        portfolio=portfolio,
+        chain=parts.chain,
+        sizer=parts.sizer,
+        netting=parts.netting,
+        recorder=recorder,
+        stats=stats,
+        limits=lambda sym: constitution.rules_for(sym).limits,
+        flattener=SessionFlattener(constitution, settings_calendars(), resume.tracker),
+        ledger=resume.ledger,
+        tracker=resume.tracker,
+        machine=resume.machine,
+        constitution_sha256=constitution.sha256,
+        resume_after=resume.last_bar_ts,
+        resume_after_bar=resume.last_bar if len(feeds) > 1 else None,
+        ops=ops,
+        dvs=resume.dvs,
+        eqs=resume.eqs,
+        intent_history=resume.intents,
+        intent_max_age=timedelta(seconds=settings.intents.max_age_bars * settings.data.bar_size_s),
+    )
+
+
+def _record_run_start(run: RunContext, recorder: StoreRecorder) -> None:
+    """The run's identity in its store: what a continued store must match (``RunIdentity``)."""
+    settings, resume, parts, clock = run.settings, run.resume, run.parts, run.clock
+    recorder.record(
+        "run_start",
+        {
+            "mode": run.mode.value,
+            "config_hash": settings.config_hash(),
+            "constitution_sha256": parts.constitution.sha256,
+            "chain": [g.name for g in parts.chain.gates],
+            "instruments": [instrument_body(i) for i in run.instruments.values()],
+            "starting_cash": str(settings.portfolio.starting_cash),
+            "data": _data_name(run.from_file, run.feeds),
+            "resumed_after": resume.last_bar_ts.isoformat() if resume.last_bar_ts else None,
+        },
+        ts=clock.now(),
+    )
+
+
+async def _bar_source(
+    run: RunContext, feed_broker: Broker, raw_feed: Broker, recorder: StoreRecorder
+) -> tuple[AsyncIterator[SourceItem], list[asyncio.Task[None]]]:
+    """The bars of every instrument merged in time order (the files, or the broker's streams), and the
+    tasks following the broker's best bid/ask for the run's TCA where it streams them."""
+    settings, resume, clock, instruments = run.settings, run.resume, run.clock, run.instruments
+    if run.from_file:
+        return merged_source(run.feeds, instruments, settings_calendars()), []
+    feed_instruments = [(sym, await _feed_instrument(feed_broker, each)) for sym, each in instruments.items()]
+    source = broker_bars(feed_broker, [i for _, i in feed_instruments], settings.data.bar_size_s)
+    quotes = [  # the broker's best bid/ask, when it streams them
+        task
+        for sym, each in feed_instruments
+        if (task := follow_broker_quotes(raw_feed, each, sym, resume.tca, settings, recorder, clock))
+    ]
+    return source, quotes
+
+
 def _choose_store(
     settings: Settings,
     options: RunOptions,
@@ -390,7 +453,6 @@ def _choose_store(
     """The store this run writes (``store_choice``): a new one per backtest unless ``--resume``; the
     account's one, always continued, on a broker feed or in a ``--session`` run. A store continued must
     hold a run of the same config hash, instruments and data (else exit 2, naming what differs)."""
-    from tradebot.pipeline.store_choice import RunIdentity, check_continuable, choose_store, stored_run
 
     named = options.store or settings.run.store
     choice = choose_store(
@@ -427,7 +489,6 @@ def _session_window(
     (``MarketClosed`` propagates: nothing to trade, nothing touched)."""
     if options.session is None:
         return None
-    from tradebot.session import load_session_progress, plan_window, regular_hours_of, session_window
 
     spec = options.session
     rules = constitution.rules_for(instrument.symbol).session
@@ -446,8 +507,6 @@ def _session_window(
 
 
 def _instance_lock(settings: Settings, run_dir: Path) -> Any:
-    from tradebot.session import instance_lock
-
     account = settings.run.account_id or f"{settings.broker.name}-{settings.broker.environment}"
     return instance_lock(run_dir, account, settings.config_hash())
 
@@ -456,7 +515,6 @@ async def _startup_cleanup(
     settings: Settings, engine: DecisionEngine, broker: Broker, recorder: StoreRecorder, clock: Clock
 ) -> None:
     """Venue leftovers we cannot explain, handled by ``session.leftovers`` (cancel | adopt | refuse)."""
-    from tradebot.session import STARTUP_CLEANUP_KIND, ReconciliationFailed, startup_cleanup
 
     known = {e.client_order_id for e in engine.ledger.entries()}
     ours = {s: p.quantity for s, p in engine.portfolio.positions.items() if p.quantity != 0}
@@ -492,7 +550,6 @@ async def _close_session(
 ) -> bool:
     """SESSION_CLOSE_CLEANUP: cancel DAY orders, flatten, reconcile, write the reports. Resumable: each
     completed step is stored durably; a close begun before a restart goes on from its first undone step."""
-    from tradebot.session import CloseJournal, close_session, write_window_reports
 
     cfg = settings.session
     window = plan.window
@@ -563,11 +620,6 @@ async def _flatten_at_close(engine: DecisionEngine, clock: Clock, close: datetim
     """A reduce-only market order for each position still open when the close sequence runs (normally none:
     the last bar of the window flattens). Its intent id is fixed by the window's close, so its client order
     id is the same on every attempt: one found in the ledger (sent before a restart) is not sent again."""
-    from dataclasses import replace
-
-    from tradebot.oms.client_ids import client_order_id
-    from tradebot.risk.flatten import flatten_intents
-
     orders: dict[str, Any] = {}
     for symbol, position in sorted(engine.portfolio.positions.items()):
         if position.quantity == 0:
@@ -594,7 +646,6 @@ async def _flatten_at_close(engine: DecisionEngine, clock: Clock, close: datetim
 
 def _owner_only_dir(path: Path) -> None:
     """Create ``path`` owner-only (0700); a directory that cannot be created refuses the run."""
-    from tradebot.store.permissions import owner_only_dir
 
     try:
         owner_only_dir(path)
@@ -608,7 +659,6 @@ def _owner_only_dir(path: Path) -> None:
 
 def _owner_only_files(paths: list[Path], run_dir: Path | None = None) -> None:
     """Files the run wrote made 0600, and their directories under ``run_dir`` 0700 (umask-independent)."""
-    from tradebot.store.permissions import DIR_MODE, owner_only
 
     owner_only(paths)
     if run_dir is None:
@@ -621,9 +671,6 @@ def _owner_only_files(paths: list[Path], run_dir: Path | None = None) -> None:
 
 
 def _setup_logging(settings: Settings, run_dir: Path, options: RunOptions) -> Any:
-    from tradebot.ops.logging import setup_logging
-    from tradebot.ops.secrets import register_secret
-
     if settings.ops.alerts.webhook_url is not None:
         register_secret(settings.ops.alerts.webhook_url, "ops.alerts.webhook_url")
     log = settings.ops.log
@@ -638,52 +685,8 @@ def _setup_logging(settings: Settings, run_dir: Path, options: RunOptions) -> An
     )
 
 
-def _check_runtime_contract(settings: Settings, mode: Mode) -> None:
-    from tradebot.ops.runtime_contract import check_runtime_contract
-
-    if mode is not Mode.LIVE:
-        return
-    name = settings.broker.name
-    from tradebot.brokers.registry import PluginError, load_plugin
-
-    try:
-        libraries = load_plugin(name).client_libraries
-    except PluginError as exc:
-        raise _refuse(str(exc)) from exc
-    problems = check_runtime_contract(
-        mode,
-        [name],
-        libraries,
-        _model_verifier(settings),
-        allow_simulated=settings.broker.environment != "production",
-    )
-    if problems:
-        raise _refuse(
-            f"{reasons.RUNTIME_CONTRACT_VIOLATION}: live mode refuses to start (runtime contract):\n  - "
-            + "\n  - ".join(problems)
-        )
-
-
-def _model_verifier(settings: Settings) -> Any:
-    def verify() -> list[str]:
-        from tradebot.models import ModelVerificationError, default_model_path, verify_artifact
-
-        try:
-            verify_artifact(settings.strategy.model or default_model_path())
-        except ModelVerificationError as exc:
-            return [f"{exc.code}: {p}" for p in exc.problems] or [f"{exc.code}: {exc}"]
-        return []
-
-    return verify
-
-
 def _build_ops(settings: Settings, recorder: StoreRecorder, clock: Clock) -> tuple[Any, Any]:
     """The ops hooks, and what to close when the run ends (notifications sent, the metrics server)."""
-    from tradebot.ops.alerts import AlertRules, build_sinks
-    from tradebot.ops.breakers import BreakerBoard
-    from tradebot.ops.metrics import Metrics, maybe_start_metrics_server
-    from tradebot.ops.notify import build_notifier
-    from tradebot.pipeline.ops_hooks import OpsHooks, OpsResources
 
     ops_cfg = settings.ops
     metrics = Metrics() if ops_cfg.metrics.enabled else None
@@ -722,12 +725,6 @@ def _write_manifest(
 ) -> None:
     """The run manifest: to the run directory in full, and to the store without what differs per run
     (wall time, run id, pid), so replays stay byte-identical."""
-    from datetime import UTC
-    from datetime import datetime as dt
-
-    from tradebot.brokers.registry import load_plugin
-    from tradebot.ops.manifest import build_manifest, write_manifest
-
     plugin = load_plugin("sim" if mode is not Mode.LIVE else settings.broker.name)
     manifest = build_manifest(
         mode,
@@ -741,7 +738,7 @@ def _write_manifest(
             "canary_symbols": list(settings.gates.canary_symbols),
         },
         settings.run.account_id,
-        now=dt.now(UTC),
+        now=datetime.now(UTC),
         run_id=run_id,  # wall clock: metadata, not a decision
     )
     write_manifest(run_dir, manifest)
@@ -762,7 +759,6 @@ def _check_intents_path(options: RunOptions) -> None:
 def _intent_source(options: RunOptions, instruments: Mapping[str, Instrument], clock: Clock) -> Any:
     if options.intents is None:
         return None
-    from tradebot.intents import JsonlIntentSource
 
     _check_intents_path(options)
     # on the replay clock intents are held until their own time, so any timestamp in the data is fine
@@ -770,19 +766,11 @@ def _intent_source(options: RunOptions, instruments: Mapping[str, Instrument], c
     return aiter(JsonlIntentSource(options.intents, instruments, clock, max_skew_s=skew))
 
 
-def settings_calendars() -> Any:
-    from tradebot.domain.calendars import shared_calendars
-
-    return shared_calendars()
-
-
 def _build_clock(settings: Settings, from_file: bool, start: datetime | None) -> Clock:
     kind = settings.data.clock
     if kind == "wall" or (kind == "auto" and not from_file):
         return WallClock()
     if start is None:  # a broker feed on bar time: the clock starts at the first bar
-        from datetime import UTC
-
         start = datetime(1970, 1, 1, tzinfo=UTC)
     return ReplayClock(start)
 
@@ -806,7 +794,6 @@ async def _feed_instrument(feed_broker: Broker | None, configured: Instrument) -
 
 def _load_broker(name: str, settings: Settings, clock: Clock, store_path: Path | None = None) -> Broker:
     """Build broker ``name`` from its ``[broker.<name>]`` table; a bad plugin or table refuses the run."""
-    from tradebot.brokers.registry import PluginError, load_plugin
 
     table: dict[str, Any] = settings.broker.plugin_table(name)
     # the run's simulated venue keeps no state of its own: it is rebuilt from the store on every start, so
@@ -827,9 +814,6 @@ def _load_broker(name: str, settings: Settings, clock: Clock, store_path: Path |
 
 
 def _restore_sim_venue(broker: Broker, store_path: Path) -> None:
-    from tradebot.brokers.sim import SimBroker
-    from tradebot.pipeline.venue_projection import VenueProjectionError, restore_venue
-
     if not isinstance(broker, SimBroker):
         raise TypeError(f"the sim plugin built a {type(broker).__name__}, not a SimBroker")
     try:
@@ -843,380 +827,11 @@ def _build_broker(settings: Settings, mode: Mode, clock: Clock, store_path: Path
     return _load_broker(settings.broker.name if mode is Mode.LIVE else "sim", settings, clock, store_path)
 
 
-def _build_chain(settings: Settings, mode: Mode) -> tuple[Any, Any]:
-    from tradebot.risk.build import DEFAULT_CHAIN, ChainConfigError, build_chain
-    from tradebot.risk.constitution import ConstitutionError, load_constitution
-
-    try:  # with its TRADEBOT_CONSTITUTION__ overrides; live mode refuses one that loosens a limit
-        constitution = load_constitution(settings.gates.constitution, os.environ, mode)
-    except ConstitutionError as exc:
-        raise ConfigProblems(_constitution_problems(exc, settings)) from exc
-    names = settings.gates.chain or list(DEFAULT_CHAIN)
-    try:
-        chain = build_chain(
-            names,
-            constitution,
-            {"canary_symbols": tuple(settings.gates.canary_symbols)},
-            calendars=settings_calendars(),
-            config_hash=None,
-        )
-    except ChainConfigError as exc:
-        raise _refuse(f"gates.chain: {exc}") from exc
-    return chain, constitution
-
-
-def _build_sizer(
-    settings: Settings, constitution: Any, instrument: Instrument, strategy: StrategyConfig | None = None
-) -> Any:
-    from tradebot.sizing import (
-        AiSizer,
-        AiSizerParams,
-        EngineSizer,
-        FixedFractionParams,
-        FixedFractionSizer,
-        SizerMode,
-    )
-
-    strategy = strategy or settings.strategy
-    limit = constitution.rules_for(instrument.symbol).limits.position_limit
-    max_qty = Decimal(str(limit)) if limit is not None else None
-    base = FixedFractionSizer(
-        FixedFractionParams(
-            fraction=strategy.fraction,
-            basis=strategy.basis,
-            stop_ticks=strategy.stop_ticks,
-            target_ticks=strategy.target_ticks,
-            max_qty=max_qty,
-        )
-    )
-    sizer: Any = base
-    if strategy.sizer == "ai":
-        sizer = AiSizer(base, AiSizerParams(mode=SizerMode(strategy.ai_mode.upper()), max_qty=max_qty))
-    from tradebot.risk.measures import has_leverage
-
-    return EngineSizer(sizer, has_leverage=has_leverage(instrument), max_qty=max_qty)
-
-
-def _build_ensembles(settings: Settings, instruments: Mapping[str, Instrument]) -> dict[str, Any]:
-    """One ensemble per instrument ([strategy]); with ``[sleeves]``, one per (sleeve, instrument), an
-    instrument's sleeves together (``SleeveEnsembles``)."""
-    if not settings.sleeves:
-        return {s: _ensemble(settings.strategy, s, "strategy") for s in instruments}
-    from tradebot.signals.sleeves import SleeveEnsembles
-
-    problems: list[str] = []
-    by_symbol: dict[str, list[tuple[str, Any]]] = {s: [] for s in instruments}
-    for name, sleeve in settings.sleeves.items():
-        for symbol in sleeve.instruments:
-            if symbol not in by_symbol:
-                continue  # named by _sleeve_problems
-            try:
-                ensemble = _ensemble(sleeve.strategy(settings.strategy), symbol, f"sleeves.{name}")
-                by_symbol[symbol].append((name, ensemble))
-            except RunRefused as exc:
-                problems += [p for p in _problems(settings, exc) if p not in problems]
-    if problems:
-        raise ConfigProblems(problems)
-    return {symbol: SleeveEnsembles(symbol, each) for symbol, each in by_symbol.items()}
-
-
-def _ensemble(strategy: StrategyConfig, symbol: str, where: str) -> Any:
-    from tradebot.models import ModelVerificationError, load_ensemble_params
-    from tradebot.signals import UnknownProfileError, build_ensemble
-
-    profile = strategy.profile
-    try:
-        # the configured artifact (verified on load); without one, the bundled artifact (verified too)
-        params = load_ensemble_params(strategy.model, profile) if strategy.model else None
-        return build_ensemble(profile, symbol, params)
-    except UnknownProfileError as exc:
-        raise _refuse(f"{where}.profile: {exc}") from exc
-    except ModelVerificationError as exc:
-        raise _refuse(f"{where}.model: {exc.code}: {exc}") from exc
-
-
-def _sleeve_problems(settings: Settings, instruments: Mapping[str, Instrument]) -> list[str]:
-    """Every sleeve's instruments are the run's, every instrument of the run is in a sleeve, and the weights
-    add up to at most 1."""
-    from tradebot.settings import settings_source
-
-    if not settings.sleeves:
-        return []
-    from tradebot.signals.profiles import UnknownProfileError
-
-    problems = []
-    for name, sleeve in settings.sleeves.items():
-        if sleeve.instruments and not set(sleeve.instruments) & set(instruments):
-            profile = sleeve.strategy(settings.strategy).profile  # no ensemble of it is built: check its name
-            try:
-                UnknownProfileError.check(profile)
-            except UnknownProfileError as exc:
-                key = f"sleeves.{name}.profile"
-                problems.append(f"{key}: {exc} (from {settings_source(settings, key)})")
-        for symbol in sleeve.instruments:
-            if symbol not in instruments:
-                key = f"sleeves.{name}.instruments"
-                problems.append(
-                    f"{key}: {symbol} is not an instrument of this run ({', '.join(instruments)}) "
-                    f"(from {settings_source(settings, key)})"
-                )
-    traded = {symbol for sleeve in settings.sleeves.values() for symbol in sleeve.instruments}
-    for symbol in instruments:
-        if symbol not in traded:
-            problems.append(f"sleeves: no sleeve trades {symbol}, an instrument of this run (add it to one)")
-    total = sum((sleeve.weight for sleeve in settings.sleeves.values()), Decimal(0))
-    if total > 1:
-        problems.append(f"sleeves: the weights add up to {total}, more than 1 (the whole equity)")
-    return problems
-
-
-def _netting(settings: Settings, constitution: Any, instruments: Mapping[str, Instrument]) -> Netting | None:
-    if not settings.sleeves:
-        return None
-    sizers = {
-        (name, symbol): _build_sizer(settings, constitution, instruments[symbol], strategy)
-        for name, sleeve in settings.sleeves.items()
-        for strategy in [sleeve.strategy(settings.strategy)]
-        for symbol in sleeve.instruments
-    }
-    return Netting(sizers, {name: sleeve.weight for name, sleeve in settings.sleeves.items()})
-
-
-class ConfigProblems(RunRefused):
-    """Configuration problems, one ``key: message (from <source>)`` line each (exit 2)."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        message = f"invalid configuration ({len(problems)} problem(s)):\n{lines}"
-        super().__init__(message, ExitCode.CONFIG_ERROR)
-
-
-@dataclass(frozen=True, slots=True)
-class RunParts:
-    """What a run builds from its configuration before it touches the store or a venue."""
-
-    instruments: dict[str, Instrument]
-    constitution: Any
-    chain: Any
-    sizer: Any
-    ensembles: dict[str, Any]
-    tca: TcaConfig
-    netting: Netting | None = None  # several sleeves
-
-
-def build_parts(
-    settings: Settings,
-    mode: Mode,
-    *,
-    from_file: bool,
-    symbols: Sequence[str] | None = None,
-    quotes: Mapping[str, Path] | None = None,
-) -> RunParts:
-    """Build the instrument, the constitution (with its environment overrides), the gate chain, the sizer
-    and the signal ensembles (profile, model artifact), and check the broker tables the mode uses, the
-    instruments' calendars and (live) the runtime contract. Every problem is listed at once (ConfigProblems,
-    exit 2). ``tradebot config check`` calls this too: it refuses exactly what a run refuses."""
-    symbols = list(symbols or _configured_symbols(settings))
-    instruments: dict[str, Instrument] = {}
-    problems: list[str] = []
-    for sym in symbols:
-        try:
-            instruments[sym] = settings.instrument(sym)
-        except (KeyError, ValueError) as exc:
-            problems.append(f"instruments.{sym}: {exc.args[0] if exc.args else exc}")
-    if problems:
-        raise ConfigProblems(problems)
-    problems = _calendar_problems(settings, instruments) + _broker_problems(settings, mode, from_file)
-    chain: Any = None
-    constitution: Any = None
-    sizer: Any = None
-    ensembles: dict[str, Any] = {}
-    try:
-        if mode is Mode.LIVE:
-            _check_runtime_contract(settings, mode)
-    except RunRefused as exc:
-        problems += _problems(settings, exc)
-    try:
-        chain, constitution = _build_chain(settings, mode)
-        for sym in instruments:
-            missing = constitution.missing_for(sym)
-            if missing:
-                problems.append(
-                    f"instruments.{sym}: the constitution has no section for {sym} and its default lacks "
-                    f"{', '.join(missing)} (from file {settings.gates.constitution})"
-                )
-        if not problems:
-            sizer = _sizer_by_symbol(
-                {sym: _build_sizer(settings, constitution, each) for sym, each in instruments.items()}
-            )
-    except RunRefused as exc:
-        problems += _problems(settings, exc)
-    sleeve_problems = _sleeve_problems(settings, instruments)
-    problems += sleeve_problems
-    netting: Netting | None = None
-    try:
-        ensembles = _build_ensembles(settings, instruments)
-        if constitution is not None and sizer is not None and not sleeve_problems:
-            netting = _netting(settings, constitution, instruments)
-    except RunRefused as exc:
-        problems += _problems(settings, exc)
-    problems += _capability_problems(settings, mode)
-    tca, tca_problems = tca_config(settings, quotes or {}, instruments)
-    problems += tca_problems
-    if problems:
-        raise ConfigProblems(problems)
-    return RunParts(instruments, constitution, chain, sizer, ensembles, tca, netting)
-
-
-def check_configured_feeds(settings: Settings, instruments: Mapping[str, Instrument]) -> None:
-    """The configured bar files exist and their prices fit their instruments (what a run on them
-    checks first); raises ConfigProblems (exit 2) listing every file that does not."""
-    from tradebot.feeds.sample import sample_path
-
-    try:
-        feeds = file_feeds(settings, None, None, (), sample_path())
-    except ValueError as exc:
-        raise ConfigProblems([str(exc)]) from exc
-    problems = feed_problems(feeds, instruments, settings_calendars())
-    if problems:
-        raise ConfigProblems(problems)
-
-
-def _configured_symbols(settings: Settings) -> list[str]:
-    """The instruments the config feeds: its ``[data.feeds]`` tables, else ``[data] symbol``."""
-    return list(settings.data.feeds) or [settings.data.symbol]
-
-
-def _sizer_by_symbol(sizers: Mapping[str, Any]) -> Any:
-    """One instrument: its sizer; several: each signal sized by its own instrument's sizer."""
-    if len(sizers) == 1:
-        return next(iter(sizers.values()))
-
-    def size(item: Any) -> Any:
-        return sizers[item.instrument.symbol](item)
-
-    return size
-
-
-def _capability_problems(settings: Settings, mode: Mode) -> list[str]:
-    """The broker orders go to (the configured one in live, the simulated venue otherwise) must declare
-    what the strategy sends; read from the plugin's static declaration, before anything is built."""
-    from tradebot.brokers.registry import PluginError, load_plugin
-    from tradebot.oms.capability_check import strategy_needs, unsupported
-
-    name = settings.broker.name if mode is Mode.LIVE else "sim"
-    try:
-        missing = unsupported(strategy_needs(), load_plugin(name).capabilities)
-    except PluginError:
-        return []  # an unknown or broken plugin is already a broker problem
-    if not missing:
-        return []
-    return [
-        f"broker.name: {reasons.UNSUPPORTED_ORDER_TYPE}: broker {name!r} does not declare "
-        f"{', '.join(missing)}, which the strategy sends (MARKET entries with a stop-loss/take-profit "
-        "bracket, MARKET exits); choose a broker that does"
-    ]
-
-
-def _problems(settings: Settings, exc: RunRefused) -> list[str]:
-    """The problem lines of a refusal, each naming where its value came from: a line that starts with a
-    settings key gets that key's source (file, environment or default)."""
-    from tradebot.settings import settings_source
-
-    if isinstance(exc, ConfigProblems):
-        return list(exc.problems)
-    lines = [line.strip().removeprefix("- ") for line in str(exc).splitlines() if line.strip()]
-    key = lines[0].split(":", 1)[0] if lines else ""
-    if "." in key and " " not in key:
-        lines[0] += f" (from {settings_source(settings, key)})"
-    return lines
-
-
-def _constitution_problems(exc: Any, settings: Settings) -> list[str]:
-    if exc.source == "environment":
-        out = []
-        for line in exc.errors:
-            name = line.split(":", 1)[0]
-            out.append(f"{line} (from environment {name})" if name.startswith("TRADEBOT_") else line)
-        return out
-    return [f"{line} (from file {exc.source})" for line in exc.errors]
-
-
-def _calendar_problems(settings: Settings, instruments: Mapping[str, Instrument]) -> list[str]:
-    from tradebot.domain.calendars import CalendarError
-    from tradebot.settings import settings_source
-
-    problems = []
-    for symbol, instrument in instruments.items():
-        try:
-            settings_calendars().validate(instrument.calendar)
-        except CalendarError as exc:
-            key = f"instruments.{symbol}.calendar"
-            problems.append(f"{key}: {exc} (from {settings_source(settings, key)})")
-    return problems
-
-
-def _broker_problems(settings: Settings, mode: Mode, from_file: bool) -> list[str]:
-    """The ``[broker.<name>]`` tables the run will build, validated by their plugin without building a
-    venue; a table or ``broker.name`` that names no installed plugin is refused too."""
-    from tradebot.brokers.registry import PluginError, load_plugin, plugin_names
-    from tradebot.brokers.sim.config import SimConfig
-    from tradebot.settings import did_you_mean, settings_source
-
-    installed = plugin_names()
-    problems = []
-    for name in sorted({settings.broker.name, *(settings.broker.model_extra or {})}):
-        if name not in installed:
-            key = "broker.name" if name == settings.broker.name else f"broker.{name}"
-            problems.append(
-                f"{key}: no installed broker plugin {name!r}{did_you_mean(name, installed)} "
-                f"(installed: {', '.join(sorted(installed))}) (from {settings_source(settings, key)})"
-            )
-    if problems:
-        return problems
-    used = {"sim"} if mode is not Mode.LIVE else {settings.broker.name}
-    if mode is Mode.OBSERVE and not from_file:
-        used.add(settings.broker.name)
-    for name in sorted(used):
-        key = f"broker.{name}"
-        try:
-            table = settings.broker.plugin_table(name)
-            if name == "sim":
-                SimConfig.from_mapping(table)
-            else:  # a plugin validates its own table when it builds its broker (connect() is the network)
-                load_plugin(name).factory(table, ReplayClock(datetime(1970, 1, 1, tzinfo=UTC)))
-        except (PluginError, ValueError) as exc:
-            lines = getattr(exc, "problems", None) or [str(exc)]
-            for line in lines:
-                typo = line.removeprefix("broker.sim.").removesuffix(": unknown key")
-                sim_key = name == "sim" and "." not in typo
-                hint = did_you_mean(typo, list(SimConfig.model_fields)) if sim_key else ""
-                problems.append(f"{line}{hint} (from {settings_source(settings, key)})")
-    return problems
-
-
-def _validator(instruments: Mapping[str, Instrument]) -> Any:
-    from tradebot.domain.calendars import CalendarError
-    from tradebot.ingest.validation import BarValidator
-
-    ranges = {}
-    for symbol, instrument in instruments.items():
-        try:
-            known = settings_calendars().known_range(instrument.calendar)
-        except CalendarError:
-            continue  # an unusable calendar code is refused where the calendar is first needed
-        if known is not None:
-            ranges[symbol] = known
-    return BarValidator(ranges)  # a bar the calendar cannot place is refused, not a crash at its gates
-
-
 def _first_bar_ts(feeds: Sequence[FileFeed], instruments: Mapping[str, Instrument]) -> datetime | None:
     """The time of the first bar that validation accepts, over the files (the replay clock starts there)."""
-    from tradebot.feeds.csv_bars import FeedError
 
     try:
-        return first_bar_ts(feeds, instruments, settings_calendars(), _validator(instruments))
+        return first_bar_ts(feeds, instruments, settings_calendars(), bar_validator(instruments))
     except FeedError as exc:
         raise _refuse(str(exc)) from exc  # the message names the file
 

@@ -17,7 +17,8 @@ class GateContext:
 
     ``position_qty`` is the signed position in the intent's instrument; ``pending_qty`` the signed
     quantity of its working (unfilled) entry orders. ``positions`` holds every instrument's signed
-    position. ``now`` is the pipeline clock's time, never the wall clock.
+    position; ``entering`` the instruments flat but with a working entry (a position being opened, which
+    the portfolio total counts). ``now`` is the pipeline clock's time, never the wall clock.
     """
 
     now: datetime
@@ -29,6 +30,7 @@ class GateContext:
     position_qty: Decimal = Decimal(0)
     pending_qty: Decimal = Decimal(0)
     positions: Mapping[str, Decimal] = field(default_factory=dict)
+    entering: frozenset[str] = frozenset()
     dvs: float = 1.0
     eqs: float = 1.0
     # --- state the later gates read (all optional; ``RiskTracker.snapshot`` fills them) ---------
@@ -60,4 +62,7 @@ class GateContext:
 
     @property
     def open_positions(self) -> int:
-        return sum(1 for qty in self.positions.values() if qty != 0)
+        """Instruments holding a position or opening one (a working entry): an entry still at the venue
+        fills without asking the gates again, so it counts from the moment it is sent."""
+        held = {symbol for symbol, qty in self.positions.items() if qty != 0}
+        return len(held | self.entering)

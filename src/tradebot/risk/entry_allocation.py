@@ -5,7 +5,8 @@
                  x risk_score
     allocation = max(allocation, min_allocation_usd ($10))
     allocation = min(allocation, symbol cap - symbol exposure, total cap - total exposure)   # hard caps
-    max qty    = allocation x leverage / (price x multiplier), rounded down to the lot step
+    max qty    = allocation x leverage / one unit's notional (price x multiplier), rounded down to the lot
+                 step
 
 With ``allocation_enabled`` off only the hard caps apply. No room left, or room for less than the
 instrument's minimum quantity, blocks with BLOCK_MAX_EXPOSURE."""
@@ -50,7 +51,10 @@ class EntryAllocationGate(RulesGate):
             details["formula_usd"] = str(formula)
         if allocation <= ZERO:
             return Verdict.blocked(self.name, reasons.BLOCK_MAX_EXPOSURE, problem="no_room", **details)
-        unit = entry_price(intent) * instrument.multiplier
+        price = entry_price(intent)
+        if price <= ZERO:
+            return Verdict.blocked(self.name, reasons.INTENT_INVALID, problem="non_positive_price")
+        unit = instrument.notional(price, Decimal(1))
         if unit <= ZERO:
             return Verdict.blocked(self.name, reasons.INTENT_INVALID, problem="non_positive_price")
         max_qty = instrument.round_qty(allocation * leverage_of(intent, instrument) / unit)

@@ -62,9 +62,9 @@ class GovernorGate(RulesGate):
             details["leverage"] = {"from": str(intent.leverage), "to": None, "why": "venue_has_no_leverage"}
 
         price = entry_price(current)
-        unit_notional = price * instrument.multiplier
-        if unit_notional <= ZERO:
+        if price <= ZERO:
             raise ValueError(f"non-positive price {price} for {intent.symbol}")
+        unit_notional = instrument.notional(price, Decimal(1))
         leverage = leverage_of(current, instrument)
         size_qty = rules.max_position_usd * leverage / unit_notional
         notional_qty = rules.max_notional_usd / unit_notional
@@ -73,7 +73,7 @@ class GovernorGate(RulesGate):
             stop = protective_stop(current)
             if stop is None:
                 return Verdict.blocked(self.name, reasons.GOVERNOR_RISK_BUDGET, problem="budget_without_stop")
-            per_unit = abs(price - stop) * instrument.multiplier
+            per_unit = abs(price - stop) * instrument.point_value(price)
             if per_unit > ZERO:
                 budget_qty = current.risk_budget_usd / per_unit
         # the smallest limit binds; on a tie the first (size, notional, budget): what ``min`` picks

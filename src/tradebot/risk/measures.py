@@ -55,11 +55,12 @@ def stop_distance_ticks(intent: OrderIntent, instrument: Instrument) -> Decimal 
 
 
 def trade_risk(intent: OrderIntent, instrument: Instrument) -> Decimal | None:
-    """Currency lost if the protective stop is hit: |entry - stop| x qty x multiplier (None: no stop)."""
+    """Currency lost if the protective stop is hit: |entry - stop| x qty x point value (None: no stop)."""
     stop = protective_stop(intent)
     if stop is None:
         return None
-    return abs(entry_price(intent) - stop) * intent.quantity * instrument.multiplier
+    entry = entry_price(intent)
+    return abs(entry - stop) * intent.quantity * instrument.point_value(entry)
 
 
 def signed_qty(intent: OrderIntent) -> Decimal:

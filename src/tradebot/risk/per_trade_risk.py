@@ -40,7 +40,7 @@ class PerTradeRiskGate(RulesGate):
         instrument = ctx.instrument
         distance = abs(entry - stop)
         ticks = distance / instrument.tick_size
-        risk = distance * intent.quantity * instrument.multiplier
+        risk = distance * intent.quantity * instrument.point_value(entry)
         if limits.max_stop_ticks is not None and ticks > limits.max_stop_ticks:
             return Verdict.blocked(
                 self.name,

@@ -435,12 +435,12 @@ class RiskTracker:
         old = book.position
         new = old + signed
         if old == ZERO or (old > ZERO) == (signed > ZERO):
-            book.avg_price = (book.avg_price * abs(old) + fill.price * abs(signed)) / abs(new)
+            book.avg_price = instrument.average_entry(book.avg_price, abs(old), fill.price, abs(signed))
             book.position = new
             return
         closing = min(abs(old), abs(signed))
         direction = ONE if old > ZERO else -ONE
-        pnl = (fill.price - book.avg_price) * closing * direction * instrument.multiplier
+        pnl = instrument.pnl(book.avg_price, fill.price, closing * direction)
         book.realized_today += pnl
         book.round_trip_pnl += pnl
         book.position = new
@@ -470,8 +470,7 @@ class RiskTracker:
     def _unrealized(self, symbol: str, book: _Book) -> Decimal:
         if book.position == ZERO or book.last_price is None:
             return ZERO
-        multiplier = self._instrument(symbol).multiplier
-        return (book.last_price - book.avg_price) * book.position * multiplier
+        return self._instrument(symbol).pnl(book.avg_price, book.last_price, book.position)
 
     def daily_status(self, symbol: str, now: datetime) -> DailyStatus:
         book = self._books.get(symbol) or _NO_BOOK
@@ -522,12 +521,15 @@ class RiskTracker:
         status = self.daily_status(symbol, now)
         regimes: dict[str, int] = {}
         positions: dict[str, Decimal] = {}
+        entering: set[str] = set()
         for sym, other in self._books.items():
             if other.position != ZERO:
                 positions[sym] = other.position
-                if other.regime is not None:
-                    regimes[other.regime] = regimes.get(other.regime, 0) + 1
-            elif other.regime is not None and self._sums(sym)[0] != ZERO:
+            elif self._sums(sym)[0] != ZERO:
+                entering.add(sym)
+            else:
+                continue
+            if other.regime is not None:
                 regimes[other.regime] = regimes.get(other.regime, 0) + 1
         pending_entry, pending_exit = self._sums(symbol)
         last_cancel_bar = book.last_cancel_bar
@@ -541,6 +543,7 @@ class RiskTracker:
             position_qty=book.position,
             pending_qty=pending_entry,
             positions=positions,
+            entering=frozenset(entering),
             dvs=dvs,
             eqs=eqs,
             trading_state_reason=trading_state_reason,

@@ -259,12 +259,13 @@ def _order_rows(events: Iterable[StoredEvent], start: datetime | None) -> list[O
     in_window: set[str] = set()
     references: dict[str, Decimal] = {}
     requests: dict[str, Mapping[str, Any]] = {}
-    multipliers: dict[str, Decimal] = {}
+    multipliers: dict[str, tuple[Decimal, bool]] = {}
     for event in events:
         kind, body = event.kind, event.body
         if kind == "run_start":
             for spec in body.get("instruments", []):
-                multipliers[spec["symbol"]] = Decimal(spec.get("multiplier", "1"))
+                face = Decimal(spec.get("multiplier", "1"))
+                multipliers[spec["symbol"]] = (face, bool(spec.get("inverse")))
             continue
         if kind == "decision":
             order = body.get("order")
@@ -288,7 +289,7 @@ def _order_rows(events: Iterable[StoredEvent], start: datetime | None) -> list[O
             _fill_request(row, body, references.get(cid))
     result = [rows[cid] for cid in rows if cid in in_window]
     for row in result:
-        _slippage(row, multipliers.get(row.symbol, Decimal(1)))
+        _slippage(row, *multipliers.get(row.symbol, (Decimal(1), False)))
     return result
 
 
@@ -369,14 +370,15 @@ def _apply(row: OrderRow, kind: str, body: Mapping[str, Any], ts: datetime) -> N
         }[kind]
 
 
-def _slippage(row: OrderRow, multiplier: Decimal) -> None:
+def _slippage(row: OrderRow, multiplier: Decimal, inverse: bool) -> None:
     if row.avg_fill_price is None or row.reference_price is None or row.reference_price == ZERO:
         return
     sign = Decimal(1) if row.side == "BUY" else Decimal(-1)
     per_unit = (row.avg_fill_price - row.reference_price) * sign
     row.slippage_per_unit = per_unit
     row.slippage_bps = (per_unit / row.reference_price * Decimal(10_000)).quantize(_BPS)
-    row.slippage_cost = per_unit * row.filled_qty * multiplier
+    point_value = multiplier / row.reference_price if inverse else multiplier  # see Instrument.point_value
+    row.slippage_cost = per_unit * row.filled_qty * point_value
 
 
 # --- output ----------------------------------------------------------------------------------------

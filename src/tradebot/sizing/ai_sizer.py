@@ -6,9 +6,10 @@
     leverage   = min_leverage + (max_leverage - min_leverage) * confidence   (5x .. 80x, whole x, floor)
                  only where the venue has leverage (ctx.has_leverage), else none
     policy     = SCALPER / SWING / TREND_RUNNER by confidence (HarvestConfig), exit plan in ATR multiples
-    quantity   = basis "notional": size_usd * leverage / (price * multiplier)
-                 basis "risk":     size_usd / (stop distance * multiplier)   (size_usd is what the stop risks)
-    risk_budget_usd = quantity * stop distance * multiplier
+    quantity   = basis "notional": size_usd * leverage / notional of one unit (price * multiplier)
+                 basis "risk":     size_usd / (stop distance * point value)
+                                   (size_usd is what the stop risks)
+    risk_budget_usd = quantity * stop distance * point value
 
 Modes: SHADOW computes and records the proposal; the base sizer's intent goes on unchanged. LIVE puts
 the proposal into the intent (quantity, leverage, exit plan, ai_* fields). Exits are never AI-sized.
@@ -191,14 +192,14 @@ class AiSizer:
         assert plan.stop_loss is not None
         stop_distance = abs(price - plan.stop_loss)
         if p.basis == "notional":
-            raw = size_usd * (leverage or Decimal(1)) / (price * inst.multiplier)
+            raw = size_usd * (leverage or Decimal(1)) / inst.notional(price, Decimal(1))
         else:
-            raw = size_usd / (stop_distance * inst.multiplier)
+            raw = size_usd / (stop_distance * inst.point_value(price))
         caps = [c for c in (p.max_qty, ctx.max_qty) if c is not None]
         qty, why = entry_quantity(raw, inst, min(caps) if caps else None)
         if why is None and inst.min_notional > ZERO and inst.notional(price, qty) < inst.min_notional:
             qty, why = ZERO, f"notional {inst.notional(price, qty)} under the minimum {inst.min_notional}"
-        risk_budget = (qty * stop_distance * inst.multiplier).quantize(CENT)
+        risk_budget = (qty * stop_distance * inst.point_value(price)).quantize(CENT)
         terms = EntryTerms(
             quantity=qty,
             exit_plan=plan,

@@ -73,8 +73,8 @@ class FixedFractionSizer:
         p = self.params
         budget = ctx.equity * p.fraction
         if p.basis == "risk":
-            return budget / (p.stop_ticks * ctx.instrument.tick_value)
-        return budget / (price * ctx.instrument.multiplier)
+            return budget / (p.stop_ticks * ctx.instrument.tick_size * ctx.instrument.point_value(price))
+        return budget / ctx.instrument.notional(price, Decimal(1))
 
     def _entry(self, signal: Signal, ctx: SizingContext, record: dict[str, object]) -> SizingResult:
         inst = ctx.instrument

@@ -101,3 +101,46 @@ def test_instrument_refuses_nonsense_specs() -> None:
         Instrument("X", "V", AssetClass.EQUITY, "USD", Decimal(0), Decimal(1), Decimal(1))
     with pytest.raises(ValueError, match="lot_step"):
         Instrument("X", "V", AssetClass.EQUITY, "USD", Decimal("0.01"), Decimal(-1), Decimal(1))
+
+
+@pytest.fixture
+def btcusd() -> Instrument:
+    """Binance COIN-M BTCUSD perpetual: inverse, contracts of 100 USD."""
+    return Instrument(
+        "BTCUSD", "BINANCE_COINM", AssetClass.PERPETUAL, "USD", Decimal("0.1"), Decimal(1), Decimal(1),
+        multiplier=Decimal(100), inverse=True,
+    )
+
+
+def test_a_linear_contract_is_worth_price_times_multiplier(mes: Instrument) -> None:
+    assert mes.notional(Decimal(4500), Decimal(-2)) == Decimal(45000)
+    assert mes.point_value(Decimal(4500)) == Decimal(5)
+    assert mes.pnl(Decimal(4500), Decimal("4510.25"), Decimal(-2)) == Decimal("-102.50")
+    assert mes.average_entry(Decimal(4500), Decimal(1), Decimal(4510), Decimal(3)) == Decimal("4507.5")
+
+
+def test_an_inverse_contract_is_worth_its_face_at_any_price(btcusd: Instrument) -> None:
+    assert btcusd.notional(Decimal(17000), Decimal(10)) == Decimal(1000)
+    assert btcusd.notional(Decimal(34000), Decimal(-10)) == Decimal(1000)
+
+
+def test_an_inverse_contract_earns_its_coin_valued_at_the_exit(btcusd: Instrument) -> None:
+    # long 10 contracts (1,000 USD) from 20,000 to 25,000: 0.05 - 0.04 = 0.01 BTC, 250 USD at 25,000
+    assert btcusd.pnl(Decimal(20000), Decimal(25000), Decimal(10)) == Decimal("250.00000000")
+    # the same move short loses as much, and a fall is worth less than the rise to a long (convexity)
+    assert btcusd.pnl(Decimal(20000), Decimal(25000), Decimal(-10)) == Decimal("-250.00000000")
+    assert btcusd.pnl(Decimal(20000), Decimal(15000), Decimal(10)) == Decimal("-250.00000000")
+    assert btcusd.pnl(Decimal("17126.3"), Decimal("17153.3"), Decimal(-10)) == Decimal("-1.57652266")
+    assert btcusd.point_value(Decimal(20000)) == Decimal("0.005")
+
+
+def test_an_inverse_average_entry_is_harmonic(btcusd: Instrument) -> None:
+    # 1,000 USD at 20,000 (0.05 BTC) and 1,000 USD at 25,000 (0.04 BTC): 2,000 USD for 0.09 BTC
+    avg = btcusd.average_entry(Decimal(20000), Decimal(10), Decimal(25000), Decimal(10))
+    assert avg == Decimal(2000) / Decimal("0.09")
+    assert btcusd.average_entry(Decimal(0), Decimal(0), Decimal(25000), Decimal(3)) == Decimal(25000)
+    # closing both at 30,000 earns what the two legs earn apart
+    together = btcusd.pnl(avg, Decimal(30000), Decimal(20))
+    apart = btcusd.pnl(Decimal(20000), Decimal(30000), Decimal(10)) + btcusd.pnl(
+        Decimal(25000), Decimal(30000), Decimal(10))
+    assert abs(together - apart) <= Decimal("1e-8")

@@ -18,7 +18,7 @@ def _settings(tmp_path: Path, text: str = ""):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     "symbol",
-    ["MES", "ES", "MNQ", "SPY", "QQQ", "AAPL", "NVDA", "BTCUSDT", "ETHUSDT", "ADAUSDT", "6E"],
+    ["MES", "ES", "MNQ", "SPY", "QQQ", "AAPL", "NVDA", "BTCUSDT", "ETHUSDT", "ADAUSDT", "6E", "BTCUSD"],
 )
 def test_the_common_instruments_have_presets(tmp_path: Path, symbol: str) -> None:
     assert symbol in preset_symbols() and price_band(symbol) is not None
@@ -32,6 +32,10 @@ def test_presets_carry_the_venue_specs(tmp_path: Path) -> None:
     assert (mes.multiplier, mes.tick_size, mes.calendar) == (Decimal(5), Decimal("0.25"), "CME")
     assert btc.asset_class is AssetClass.PERPETUAL and btc.min_notional == Decimal(100)
     assert (spy.calendar, spy.sub_dollar_tick) == ("NYSE", Decimal("0.0001"))
+    coin_m = settings.instrument("BTCUSD")  # COIN-M: inverse contracts of 100 USD
+    assert coin_m.inverse and not btc.inverse and not mes.inverse
+    assert (coin_m.multiplier, coin_m.tick_size, coin_m.lot_step, coin_m.calendar) == (
+        Decimal(100), Decimal("0.1"), Decimal(1), "24/7")
 
 
 def test_a_table_is_laid_over_the_preset_field_by_field(tmp_path: Path) -> None:

@@ -59,3 +59,25 @@ def test_a_fill_seen_twice_counts_once(portfolio: Portfolio) -> None:
     portfolio.apply_fill(fill("1", Side.BUY, "1", "1676.25"))
     assert portfolio.position_qty("MES") == 1
     assert portfolio.fees == Decimal("0.62")
+
+
+def test_an_inverse_position_adds_coins_and_realizes_them_at_the_exit() -> None:
+    """BTCUSD COIN-M: 10 contracts of 100 USD bought at 20,000 and 10 more at 25,000 hold 0.09 BTC; sold at
+    30,000 they are worth 0.09 x 30,000 = 2,700 USD against 2,000 paid: 700 USD."""
+    btcusd = Instrument(
+        "BTCUSD", "BINANCE_COINM", AssetClass.PERPETUAL, "USD", Decimal("0.1"), Decimal(1), Decimal(1),
+        multiplier=Decimal(100), inverse=True,
+    )
+    book = Portfolio(starting_cash=Decimal(10000), instruments={"BTCUSD": btcusd})
+
+    def coin_fill(fid: str, side: Side, qty: str, price: str) -> OrderFilled:
+        return OrderFilled("c", "v", fid, "BTCUSD", side, Decimal(qty), Decimal(price), Decimal(0), "USD", TS,
+                           Decimal(0))
+
+    book.apply_fill(coin_fill("1", Side.BUY, "10", "20000"))
+    book.apply_fill(coin_fill("2", Side.BUY, "10", "25000"))
+    book.mark("BTCUSD", Decimal(30000))
+    assert book.unrealized_pnl("BTCUSD") == Decimal("700.00000000")
+    closed = book.apply_fill(coin_fill("3", Side.SELL, "20", "30000"))
+    assert closed is not None and closed.pnl == Decimal("700.00000000")
+    assert book.equity == Decimal("10700.00000000")

@@ -57,6 +57,7 @@ class InstrumentSpec(BaseModel):
     calendar: str = "24/7"
     sub_dollar_tick: Decimal | None = None
     max_qty: Decimal | None = None
+    inverse: bool = False  # coin-margined: multiplier is the face value in currency (Instrument)
 
     def build(self, symbol: str) -> Instrument:
         """The Instrument this spec describes (its field names are Instrument's own)."""

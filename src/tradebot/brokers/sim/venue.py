@@ -336,8 +336,7 @@ class SimVenue:
         for symbol, position in self._positions.items():
             mark = self._mark(symbol)
             if position.quantity != ZERO and mark is not None:
-                multiplier = self.catalog.get(symbol).multiplier
-                unrealized += (mark - position.avg_price) * position.quantity * multiplier
+                unrealized += self.catalog.get(symbol).pnl(position.avg_price, mark, position.quantity)
         equity = self.config.starting_cash + self._realized - self._fees + unrealized
         return AccountSnapshot(self.config.currency, equity, equity, account_id="SIM")
 
@@ -558,7 +557,7 @@ class SimVenue:
         )
         self._next_fill_no += 1
         self._fees += fee
-        self._apply_position(position, order.side, qty, price, instrument.multiplier)
+        self._apply_position(position, order.side, qty, price, instrument)
         self._stage_order(change, order)
         change.fills.append(fill)
         change.positions.add(order.symbol)
@@ -587,18 +586,17 @@ class SimVenue:
                 self._stage_order(change, sibling)
 
     def _apply_position(
-        self, position: SimPosition, side: Side, qty: Decimal, price: Decimal, multiplier: Decimal
+        self, position: SimPosition, side: Side, qty: Decimal, price: Decimal, instrument: Instrument
     ) -> None:
         signed = qty * side.sign
         current = position.quantity
         if current == ZERO or current * signed > 0:
-            total = abs(current) + qty
-            position.avg_price = (position.avg_price * abs(current) + price * qty) / total
+            position.avg_price = instrument.average_entry(position.avg_price, abs(current), price, qty)
             position.quantity = current + signed
             return
         closing = min(qty, abs(current))
         direction = 1 if current > 0 else -1
-        self._realized += (price - position.avg_price) * closing * direction * multiplier
+        self._realized += instrument.pnl(position.avg_price, price, closing * direction)
         position.quantity = current + signed
         if position.quantity == ZERO:
             position.avg_price = ZERO

@@ -1,0 +1,435 @@
+"""What a run builds from its configuration before it touches the store or a venue (``RunParts``): the
+instruments, the constitution with its environment overrides, the gate chain, the sizers, the signal
+ensembles (per sleeve), the TCA settings; and every problem with them, listed at once (``ConfigProblems``,
+exit 2). ``tradebot config check`` builds the same parts, so it refuses exactly what a run refuses."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tradebot.brokers.registry import PluginError, load_plugin, plugin_names
+from tradebot.brokers.sim.config import SimConfig
+from tradebot.domain import reasons
+from tradebot.domain.calendars import CalendarError, Calendars, shared_calendars
+from tradebot.domain.clock import ReplayClock
+from tradebot.domain.instruments import Instrument
+from tradebot.domain.orders import OrderIntent
+from tradebot.domain.state import Mode
+from tradebot.exit_codes import ExitCode
+from tradebot.feeds.sample import sample_path
+from tradebot.ingest.validation import BarValidator
+from tradebot.models import ModelVerificationError, default_model_path, load_ensemble_params, verify_artifact
+from tradebot.oms.capability_check import strategy_needs, unsupported
+from tradebot.ops.runtime_contract import check_runtime_contract
+from tradebot.pipeline.app import RunRefused
+from tradebot.pipeline.data_feeds import feed_problems, file_feeds
+from tradebot.pipeline.engine import Sizer, SizingInput
+from tradebot.pipeline.runner import SignalSource
+from tradebot.pipeline.tca_recorder import tca_config
+from tradebot.risk.build import DEFAULT_CHAIN, ChainConfigError, build_chain
+from tradebot.risk.chain import GateChain
+from tradebot.risk.constitution import Constitution, ConstitutionError, load_constitution
+from tradebot.risk.measures import has_leverage
+from tradebot.settings import Settings, StrategyConfig, did_you_mean, settings_source
+from tradebot.signals import UnknownProfileError, build_ensemble
+from tradebot.signals.sleeves import SleeveEnsembles
+from tradebot.sizing import (
+    AiSizer,
+    AiSizerParams,
+    EngineSizer,
+    FixedFractionParams,
+    FixedFractionSizer,
+    SizerMode,
+)
+from tradebot.sizing.netting import Netting
+
+if TYPE_CHECKING:
+    from tradebot.analytics.tca import TcaConfig
+
+
+def _refuse(message: str, code: ExitCode = ExitCode.CONFIG_ERROR) -> RunRefused:
+    return RunRefused(message, code)
+
+
+class ConfigProblems(RunRefused):
+    """Configuration problems, one ``key: message (from <source>)`` line each (exit 2)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        message = f"invalid configuration ({len(problems)} problem(s)):\n{lines}"
+        super().__init__(message, ExitCode.CONFIG_ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class RunParts:
+    """What a run builds from its configuration before it touches the store or a venue."""
+
+    instruments: dict[str, Instrument]
+    constitution: Constitution
+    chain: GateChain
+    sizer: Sizer
+    ensembles: dict[str, SignalSource]
+    tca: TcaConfig
+    netting: Netting | None = None  # several sleeves
+
+
+def build_parts(
+    settings: Settings,
+    mode: Mode,
+    *,
+    from_file: bool,
+    symbols: Sequence[str] | None = None,
+    quotes: Mapping[str, Path] | None = None,
+) -> RunParts:
+    """Build the instrument, the constitution (with its environment overrides), the gate chain, the sizer
+    and the signal ensembles (profile, model artifact), and check the broker tables the mode uses, the
+    instruments' calendars and (live) the runtime contract. Every problem is listed at once (ConfigProblems,
+    exit 2). ``tradebot config check`` calls this too: it refuses exactly what a run refuses."""
+    symbols = list(symbols or configured_symbols(settings))
+    instruments: dict[str, Instrument] = {}
+    problems: list[str] = []
+    for sym in symbols:
+        try:
+            instruments[sym] = settings.instrument(sym)
+        except (KeyError, ValueError) as exc:
+            problems.append(f"instruments.{sym}: {exc.args[0] if exc.args else exc}")
+    if problems:
+        raise ConfigProblems(problems)
+    problems = _calendar_problems(settings, instruments) + _broker_problems(settings, mode, from_file)
+    chain: Any = None
+    constitution: Any = None
+    sizer: Any = None
+    ensembles: dict[str, Any] = {}
+    try:
+        if mode is Mode.LIVE:
+            _check_runtime_contract(settings, mode)
+    except RunRefused as exc:
+        problems += _problems(settings, exc)
+    try:
+        chain, constitution = _build_chain(settings, mode)
+        for sym in instruments:
+            missing = constitution.missing_for(sym)
+            if missing:
+                problems.append(
+                    f"instruments.{sym}: the constitution has no section for {sym} and its default lacks "
+                    f"{', '.join(missing)} (from file {settings.gates.constitution})"
+                )
+        if not problems:
+            sizer = _sizer_by_symbol(
+                {sym: _build_sizer(settings, constitution, each) for sym, each in instruments.items()}
+            )
+    except RunRefused as exc:
+        problems += _problems(settings, exc)
+    sleeve_problems = _sleeve_problems(settings, instruments)
+    problems += sleeve_problems
+    netting: Netting | None = None
+    try:
+        ensembles = _build_ensembles(settings, instruments)
+        if constitution is not None and sizer is not None and not sleeve_problems:
+            netting = _netting(settings, constitution, instruments)
+    except RunRefused as exc:
+        problems += _problems(settings, exc)
+    problems += _capability_problems(settings, mode)
+    tca, tca_problems = tca_config(settings, quotes or {}, instruments)
+    problems += tca_problems
+    if problems:
+        raise ConfigProblems(problems)
+    return RunParts(instruments, constitution, chain, sizer, ensembles, tca, netting)
+
+
+def check_configured_feeds(settings: Settings, instruments: Mapping[str, Instrument]) -> None:
+    """The configured bar files exist and their prices fit their instruments (what a run on them
+    checks first); raises ConfigProblems (exit 2) listing every file that does not."""
+
+    try:
+        feeds = file_feeds(settings, None, None, (), sample_path())
+    except ValueError as exc:
+        raise ConfigProblems([str(exc)]) from exc
+    problems = feed_problems(feeds, instruments, settings_calendars())
+    if problems:
+        raise ConfigProblems(problems)
+
+
+def configured_symbols(settings: Settings) -> list[str]:
+    """The instruments the config feeds: its ``[data.feeds]`` tables, else ``[data] symbol``."""
+    return list(settings.data.feeds) or [settings.data.symbol]
+
+
+def settings_calendars() -> Calendars:
+    return shared_calendars()
+
+
+def bar_validator(instruments: Mapping[str, Instrument]) -> BarValidator:
+    ranges = {}
+    for symbol, instrument in instruments.items():
+        try:
+            known = settings_calendars().known_range(instrument.calendar)
+        except CalendarError:
+            continue  # an unusable calendar code is refused where the calendar is first needed
+        if known is not None:
+            ranges[symbol] = known
+    return BarValidator(ranges)  # a bar the calendar cannot place is refused, not a crash at its gates
+
+
+def _check_runtime_contract(settings: Settings, mode: Mode) -> None:
+    if mode is not Mode.LIVE:
+        return
+    name = settings.broker.name
+
+    try:
+        libraries = load_plugin(name).client_libraries
+    except PluginError as exc:
+        raise _refuse(str(exc)) from exc
+    problems = check_runtime_contract(
+        mode,
+        [name],
+        libraries,
+        _model_verifier(settings),
+        allow_simulated=settings.broker.environment != "production",
+    )
+    if problems:
+        raise _refuse(
+            f"{reasons.RUNTIME_CONTRACT_VIOLATION}: live mode refuses to start (runtime contract):\n  - "
+            + "\n  - ".join(problems)
+        )
+
+
+def _build_chain(settings: Settings, mode: Mode) -> tuple[GateChain, Constitution]:
+    try:  # with its TRADEBOT_CONSTITUTION__ overrides; live mode refuses one that loosens a limit
+        constitution = load_constitution(settings.gates.constitution, os.environ, mode)
+    except ConstitutionError as exc:
+        raise ConfigProblems(_constitution_problems(exc, settings)) from exc
+    names = settings.gates.chain or list(DEFAULT_CHAIN)
+    try:
+        chain = build_chain(
+            names,
+            constitution,
+            {"canary_symbols": tuple(settings.gates.canary_symbols)},
+            calendars=settings_calendars(),
+            config_hash=None,
+        )
+    except ChainConfigError as exc:
+        raise _refuse(f"gates.chain: {exc}") from exc
+    return chain, constitution
+
+
+def _build_sizer(
+    settings: Settings,
+    constitution: Constitution,
+    instrument: Instrument,
+    strategy: StrategyConfig | None = None,
+) -> EngineSizer:
+    strategy = strategy or settings.strategy
+    limit = constitution.rules_for(instrument.symbol).limits.position_limit
+    max_qty = Decimal(str(limit)) if limit is not None else None
+    base = FixedFractionSizer(
+        FixedFractionParams(
+            fraction=strategy.fraction,
+            basis=strategy.basis,
+            stop_ticks=strategy.stop_ticks,
+            target_ticks=strategy.target_ticks,
+            max_qty=max_qty,
+        )
+    )
+    sizer: FixedFractionSizer | AiSizer = base
+    if strategy.sizer == "ai":
+        sizer = AiSizer(base, AiSizerParams(mode=SizerMode(strategy.ai_mode.upper()), max_qty=max_qty))
+    return EngineSizer(sizer, has_leverage=has_leverage(instrument), max_qty=max_qty)
+
+
+def _build_ensembles(settings: Settings, instruments: Mapping[str, Instrument]) -> dict[str, SignalSource]:
+    """One ensemble per instrument ([strategy]); with ``[sleeves]``, one per (sleeve, instrument), an
+    instrument's sleeves together (``SleeveEnsembles``)."""
+    if not settings.sleeves:
+        return {s: _ensemble(settings.strategy, s, "strategy") for s in instruments}
+
+    problems: list[str] = []
+    by_symbol: dict[str, list[tuple[str, Any]]] = {s: [] for s in instruments}
+    for name, sleeve in settings.sleeves.items():
+        for symbol in sleeve.instruments:
+            if symbol not in by_symbol:
+                continue  # named by _sleeve_problems
+            try:
+                ensemble = _ensemble(sleeve.strategy(settings.strategy), symbol, f"sleeves.{name}")
+                by_symbol[symbol].append((name, ensemble))
+            except RunRefused as exc:
+                problems += [p for p in _problems(settings, exc) if p not in problems]
+    if problems:
+        raise ConfigProblems(problems)
+    return {symbol: SleeveEnsembles(symbol, each) for symbol, each in by_symbol.items()}
+
+
+def _ensemble(strategy: StrategyConfig, symbol: str, where: str) -> Any:
+    profile = strategy.profile
+    try:
+        # the configured artifact (verified on load); without one, the bundled artifact (verified too)
+        params = load_ensemble_params(strategy.model, profile) if strategy.model else None
+        return build_ensemble(profile, symbol, params)
+    except UnknownProfileError as exc:
+        raise _refuse(f"{where}.profile: {exc}") from exc
+    except ModelVerificationError as exc:
+        raise _refuse(f"{where}.model: {exc.code}: {exc}") from exc
+
+
+def _sleeve_problems(settings: Settings, instruments: Mapping[str, Instrument]) -> list[str]:
+    """Every sleeve's instruments are the run's, every instrument of the run is in a sleeve, and the weights
+    add up to at most 1."""
+
+    if not settings.sleeves:
+        return []
+
+    problems = []
+    for name, sleeve in settings.sleeves.items():
+        if sleeve.instruments and not set(sleeve.instruments) & set(instruments):
+            profile = sleeve.strategy(settings.strategy).profile  # no ensemble of it is built: check its name
+            try:
+                UnknownProfileError.check(profile)
+            except UnknownProfileError as exc:
+                key = f"sleeves.{name}.profile"
+                problems.append(f"{key}: {exc} (from {settings_source(settings, key)})")
+        for symbol in sleeve.instruments:
+            if symbol not in instruments:
+                key = f"sleeves.{name}.instruments"
+                problems.append(
+                    f"{key}: {symbol} is not an instrument of this run ({', '.join(instruments)}) "
+                    f"(from {settings_source(settings, key)})"
+                )
+    traded = {symbol for sleeve in settings.sleeves.values() for symbol in sleeve.instruments}
+    for symbol in instruments:
+        if symbol not in traded:
+            problems.append(f"sleeves: no sleeve trades {symbol}, an instrument of this run (add it to one)")
+    total = sum((sleeve.weight for sleeve in settings.sleeves.values()), Decimal(0))
+    if total > 1:
+        problems.append(f"sleeves: the weights add up to {total}, more than 1 (the whole equity)")
+    return problems
+
+
+def _netting(
+    settings: Settings, constitution: Constitution, instruments: Mapping[str, Instrument]
+) -> Netting | None:
+    if not settings.sleeves:
+        return None
+    sizers = {
+        (name, symbol): _build_sizer(settings, constitution, instruments[symbol], strategy)
+        for name, sleeve in settings.sleeves.items()
+        for strategy in [sleeve.strategy(settings.strategy)]
+        for symbol in sleeve.instruments
+    }
+    return Netting(sizers, {name: sleeve.weight for name, sleeve in settings.sleeves.items()})
+
+
+def _sizer_by_symbol(sizers: Mapping[str, EngineSizer]) -> Sizer:
+    """One instrument: its sizer; several: each signal sized by its own instrument's sizer."""
+    if len(sizers) == 1:
+        return next(iter(sizers.values()))
+
+    def size(item: SizingInput) -> tuple[list[OrderIntent], Mapping[str, Any]]:
+        return sizers[item.instrument.symbol](item)
+
+    return size
+
+
+def _capability_problems(settings: Settings, mode: Mode) -> list[str]:
+    """The broker orders go to (the configured one in live, the simulated venue otherwise) must declare
+    what the strategy sends; read from the plugin's static declaration, before anything is built."""
+
+    name = settings.broker.name if mode is Mode.LIVE else "sim"
+    try:
+        missing = unsupported(strategy_needs(), load_plugin(name).capabilities)
+    except PluginError:
+        return []  # an unknown or broken plugin is already a broker problem
+    if not missing:
+        return []
+    return [
+        f"broker.name: {reasons.UNSUPPORTED_ORDER_TYPE}: broker {name!r} does not declare "
+        f"{', '.join(missing)}, which the strategy sends (MARKET entries with a stop-loss/take-profit "
+        "bracket, MARKET exits); choose a broker that does"
+    ]
+
+
+def _problems(settings: Settings, exc: RunRefused) -> list[str]:
+    """The problem lines of a refusal, each naming where its value came from: a line that starts with a
+    settings key gets that key's source (file, environment or default)."""
+
+    if isinstance(exc, ConfigProblems):
+        return list(exc.problems)
+    lines = [line.strip().removeprefix("- ") for line in str(exc).splitlines() if line.strip()]
+    key = lines[0].split(":", 1)[0] if lines else ""
+    if "." in key and " " not in key:
+        lines[0] += f" (from {settings_source(settings, key)})"
+    return lines
+
+
+def _constitution_problems(exc: ConstitutionError, settings: Settings) -> list[str]:
+    if exc.source == "environment":
+        out = []
+        for line in exc.errors:
+            name = line.split(":", 1)[0]
+            out.append(f"{line} (from environment {name})" if name.startswith("TRADEBOT_") else line)
+        return out
+    return [f"{line} (from file {exc.source})" for line in exc.errors]
+
+
+def _calendar_problems(settings: Settings, instruments: Mapping[str, Instrument]) -> list[str]:
+    problems = []
+    for symbol, instrument in instruments.items():
+        try:
+            settings_calendars().validate(instrument.calendar)
+        except CalendarError as exc:
+            key = f"instruments.{symbol}.calendar"
+            problems.append(f"{key}: {exc} (from {settings_source(settings, key)})")
+    return problems
+
+
+def _broker_problems(settings: Settings, mode: Mode, from_file: bool) -> list[str]:
+    """The ``[broker.<name>]`` tables the run will build, validated by their plugin without building a
+    venue; a table or ``broker.name`` that names no installed plugin is refused too."""
+
+    installed = plugin_names()
+    problems = []
+    for name in sorted({settings.broker.name, *(settings.broker.model_extra or {})}):
+        if name not in installed:
+            key = "broker.name" if name == settings.broker.name else f"broker.{name}"
+            problems.append(
+                f"{key}: no installed broker plugin {name!r}{did_you_mean(name, installed)} "
+                f"(installed: {', '.join(sorted(installed))}) (from {settings_source(settings, key)})"
+            )
+    if problems:
+        return problems
+    used = {"sim"} if mode is not Mode.LIVE else {settings.broker.name}
+    if mode is Mode.OBSERVE and not from_file:
+        used.add(settings.broker.name)
+    for name in sorted(used):
+        key = f"broker.{name}"
+        try:
+            table = settings.broker.plugin_table(name)
+            if name == "sim":
+                SimConfig.from_mapping(table)
+            else:  # a plugin validates its own table when it builds its broker (connect() is the network)
+                load_plugin(name).factory(table, ReplayClock(datetime(1970, 1, 1, tzinfo=UTC)))
+        except (PluginError, ValueError) as exc:
+            lines = getattr(exc, "problems", None) or [str(exc)]
+            for line in lines:
+                typo = line.removeprefix("broker.sim.").removesuffix(": unknown key")
+                sim_key = name == "sim" and "." not in typo
+                hint = did_you_mean(typo, list(SimConfig.model_fields)) if sim_key else ""
+                problems.append(f"{line}{hint} (from {settings_source(settings, key)})")
+    return problems
+
+
+def _model_verifier(settings: Settings) -> Any:
+    def verify() -> list[str]:
+        try:
+            verify_artifact(settings.strategy.model or default_model_path())
+        except ModelVerificationError as exc:
+            return [f"{exc.code}: {p}" for p in exc.problems] or [f"{exc.code}: {exc}"]
+        return []
+
+    return verify
