@@ -105,6 +105,7 @@ class DataSession:
     ws: web.WebSocketResponse
     queue: asyncio.Queue[bytes]
     bars: set[str] = field(default_factory=set)
+    quotes: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -514,10 +515,12 @@ class FakeAlpaca:
                     await ws.send_bytes(msgpack.packb([{"T": "success", "msg": "authenticated"}]))
                 elif data.get("action") == "subscribe":
                     session.bars.update(data.get("bars", []))
+                    session.quotes.update(data.get("quotes", []))
                     if session not in self.data_sessions:
                         self.data_sessions.append(session)
-                    session.queue.put_nowait(msgpack.packb([{"T": "subscription", "trades": [], "quotes": [],
-                                                             "bars": sorted(session.bars)}]))
+                    session.queue.put_nowait(msgpack.packb([{
+                        "T": "subscription", "trades": [], "quotes": sorted(session.quotes),
+                        "bars": sorted(session.bars)}]))
                     for symbol in session.bars - self.ever_subscribed:
                         self.ever_subscribed.add(symbol)
                         for frame in self.held_bars.pop(symbol, []):
@@ -583,6 +586,20 @@ class FakeAlpaca:
             return
         for session in self.data_sessions:
             if bar.symbol in session.bars:
+                session.queue.put_nowait(frame)
+
+    def quotes_subscribed(self, symbol: str) -> bool:
+        return any(symbol in session.quotes for session in self.data_sessions)
+
+    async def publish_quote(self, symbol: str, bid: Decimal, ask: Decimal, ts: datetime) -> None:
+        """Send a best bid/ask to every data session subscribed to ``symbol``'s quotes (as the venue does:
+        one ``q`` message per change; nothing is held for a later subscriber)."""
+        frame = msgpack.packb([{
+            "T": "q", "S": symbol, "bx": "V", "bp": float(bid), "bs": 1, "ax": "V", "ap": float(ask), "as": 1,
+            "t": msgpack.Timestamp.from_datetime(ts), "c": ["R"], "z": "B",
+        }])
+        for session in self.data_sessions:
+            if symbol in session.quotes:
                 session.queue.put_nowait(frame)
 
     async def drop_streams(self, trading: bool = True, data: bool = True) -> None:

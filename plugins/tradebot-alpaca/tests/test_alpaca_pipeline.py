@@ -35,7 +35,7 @@ import os
 import re
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -180,11 +180,13 @@ async def _in_step(
 
 
 async def _run_daemon(
-    tmp_path: Path, fake: FakeAlpaca, mode: str, bars: list[Bar], lockstep: bool, config: Path | None = None
+    tmp_path: Path, fake: FakeAlpaca, mode: str, bars: list[Bar], lockstep: bool, config: Path | None = None,
+    quotes: Mapping[datetime, tuple[str, str]] | None = None,
 ) -> tuple[int, str, str, Path]:
     """``tradebot run`` on ``config`` (default: SPY alone) fed ``bars``. In lockstep the bars of a minute
     (one per symbol) go out together, then the daemon is waited for (``_in_step``); the last bar only ends
-    intake."""
+    intake. With ``quotes`` (SPY's bid/ask by minute) each minute's closing quote goes out just before its
+    bar, stamped at the bar's close, on the quote stream the plugin subscribes for the run's TCA."""
     venue = FakeAlpacaController(fake)
     fake.cash = Decimal("10000")
     fake.clock_follows_bars = True
@@ -201,8 +203,12 @@ async def _run_daemon(
     try:
         if lockstep:
             symbols = {b.symbol for b in bars}
-            async with asyncio.timeout(30):  # the plugin subscribed every symbol's bars at connect
-                while not any(symbols <= s.bars for s in fake.data_sessions):
+            def subscribed() -> bool:
+                quoted = quotes is None or all(fake.quotes_subscribed(s) for s in symbols)
+                return quoted and any(symbols <= s.bars for s in fake.data_sessions)
+
+            async with asyncio.timeout(30):  # the plugin subscribed every symbol's bars (and quotes)
+                while not subscribed():
                     if proc.returncode is not None:
                         break
                     await asyncio.sleep(0.02)
@@ -214,6 +220,9 @@ async def _run_daemon(
                 pushed = 0
                 for minute in by_minute.values():
                     for bar in minute:
+                        if quotes is not None and bar.ts in quotes:
+                            bid, ask = quotes[bar.ts]
+                            await fake.publish_quote(bar.symbol, Decimal(bid), Decimal(ask), bar.end)
                         await venue.push_bar(bar)
                     pushed += len(minute)
                     await _in_step(conn, fake, pushed, proc, orders_leave=mode == "live")
@@ -424,7 +433,7 @@ def _two_instrument_config(tmp_path: Path, fake: FakeAlpaca, mode: str) -> Path:
     return path
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(300)  # ~15 s alone; generous for a loaded 2-core CI machine
 @pytest.mark.parametrize("mode", ["observe", "live"])
 async def test_two_instruments_on_one_alpaca_feed(tmp_path: Path, fake_alpaca: FakeAlpaca, mode: str) -> None:
     bars = _two_instrument_bars()
@@ -467,3 +476,38 @@ async def test_two_instruments_on_one_alpaca_feed(tmp_path: Path, fake_alpaca: F
         assert held[symbol] == 0, symbol
         assert re.search(rf"^positions: .*\b{symbol} 0\b", out, re.M), out
     assert await venue.venue_positions() == [] and await venue.venue_open_orders() == []
+
+
+QUOTES = REPO.parent / "shared" / "data" / "spy_1m_quotes_2013-10-04_2013-10-11.csv"
+
+
+@pytest.mark.skipif(not QUOTES.exists(), reason=f"bundled data {QUOTES} not present")
+async def test_observe_tca_measures_spread_against_the_alpaca_quote_stream(
+    tmp_path: Path, fake_alpaca: FakeAlpaca
+) -> None:
+    """The plugin's quote stream (QuoteStream) is the TCA's quote source on its feed: each order's record in
+    the store has SPY's real bid/ask of its minute at arrival and a spread measured against it, not a
+    proxy."""
+    with QUOTES.open() as fh:
+        quotes = {datetime.fromisoformat(r["ts"].replace("Z", "+00:00")): (r["bid_close"], r["ask_close"])
+                  for r in csv.DictReader(fh) if r["ts"].startswith(DAY)}
+    bars = _day_bars()
+    code, out, err, store = await _run_daemon(tmp_path, fake_alpaca, "observe", bars, lockstep=True,
+                                              quotes=quotes)
+    assert code == 0, f"exit {code}\nstdout:\n{out}\nstderr:\n{err[-4000:]}"
+    records: dict[str, dict[str, Any]] = {}
+    for event in _events(store, "order_tca"):
+        records[event.body["client_order_id"]] = event.body  # the latest record of each order
+    filled = [r for r in records.values() if r["fills"]]
+    assert filled and {r["spread_source"] for r in filled} == {"quotes"}
+    assert {r["spread_model"] for r in filled} == {"quotes:alpaca:live"}
+    decisions = [d.body for d in _events(store, "decision")]
+    decided = {d["order"]["client_order_id"]: d for d in decisions if d.get("order")}
+    entries = [r for r in filled if r["role"] in ("entry", "signal", "flatten")]
+    assert entries
+    for record in entries:  # arrival: the quote of the minute closing at the decision, exactly
+        decided_at = datetime.fromisoformat(decided[record["client_order_id"]]["intent"]["ts"])
+        bid, ask = quotes[decided_at - timedelta(minutes=1)]
+        assert (record["arrival_bid"], record["arrival_ask"]) == (bid, ask)
+        assert record["benchmark"] == "quote_mid"
+        assert Decimal(record["arrival_price"]) == (Decimal(bid) + Decimal(ask)) / 2

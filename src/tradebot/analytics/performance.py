@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -138,10 +138,15 @@ def max_drawdown(curve: EquityCurve) -> dict[str, Any]:
     return worst
 
 
+_INSTANT = timedelta(microseconds=1)
+
+
 def daily_equity(curve: EquityCurve) -> list[tuple[date, Decimal]]:
+    """Each UTC day's closing equity. A point is a bar's close: the bar ending at midnight belongs to the
+    day it traded in, not to a day of its own after it."""
     days: dict[date, Decimal] = {}
     for point in curve.points:
-        days[point.ts.date()] = point.equity
+        days[(point.ts - _INSTANT).date()] = point.equity
     return sorted(days.items())
 
 

@@ -102,3 +102,21 @@ def test_rolling_sharpe_is_the_annualized_sharpe_of_each_trailing_window() -> No
         expected = statistics.mean(window) / statistics.stdev(window) * math.sqrt(252)
         assert point["sharpe"] == round(expected, 6)
     assert rolling_sharpe(returns, window=11) == []  # fewer days than the window: nothing drawn
+
+
+def test_the_bar_closing_at_midnight_ends_its_own_day_not_a_new_one() -> None:
+    """A 24/7 day's last minute bar (23:59-00:00) is that day's close; no empty day follows it."""
+    from datetime import UTC, date, datetime
+
+    from tradebot.analytics.performance import EquityCurve, EquityPoint, daily_equity
+
+    def point(ts: datetime, equity: str) -> EquityPoint:
+        return EquityPoint(ts, Decimal(equity), 0.0, Decimal(0), False)
+
+    curve = EquityCurve(Decimal(100), [
+        point(datetime(2022, 12, 13, 0, 1, tzinfo=UTC), "100"),
+        point(datetime(2022, 12, 13, 23, 59, tzinfo=UTC), "101"),
+        point(datetime(2022, 12, 14, 0, 0, tzinfo=UTC), "102"),
+        point(datetime(2022, 12, 14, 0, 1, tzinfo=UTC), "103"),
+    ], Decimal(0))
+    assert daily_equity(curve) == [(date(2022, 12, 13), Decimal(102)), (date(2022, 12, 14), Decimal(103))]

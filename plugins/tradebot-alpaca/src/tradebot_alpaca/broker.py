@@ -66,6 +66,7 @@ from tradebot_alpaca.execution import (
 )
 from tradebot_alpaca.instruments import AssetFlags, asset_flags, instrument_from_asset
 from tradebot_alpaca.market_hours import MarketHours, VenueClock
+from tradebot_alpaca.quotes import QuoteFeed, QuoteHub
 from tradebot_alpaca.rest import DataRest, TradingRest
 from tradebot_alpaca.streams import HookedStockDataStream, HookedTradingStream, StreamRunner, data_feed
 
@@ -125,6 +126,7 @@ class AlpacaBroker:
         self._tracker = OrderTracking(default_fee_currency="USD")
         self._lock = asyncio.Lock()
         self._hub = BarHub(self._fetch_bars, clock, config.queue_size)
+        self._quote_hub = QuoteHub(config.queue_size)
         self._hours = MarketHours(self._fetch_clock, clock, cache_s=config.clock_cache_s,
                                   calendar_check=config.calendar_check, extended_hours=config.extended_hours)
         self._instruments: dict[str, Instrument] = {}
@@ -132,6 +134,7 @@ class AlpacaBroker:
         self._trade_runner: StreamRunner | None = None
         self._data_runner: StreamRunner | None = None
         self._data_symbols: frozenset[str] = frozenset()
+        self._quote_symbols: frozenset[str] = frozenset()
         self._trade_ready = asyncio.Event()
         self._data_lock = asyncio.Lock()
         self._connected = False
@@ -180,8 +183,9 @@ class AlpacaBroker:
                            errors.NET_RETRY),
             ) from exc
         self._connected = True
-        if self._cfg.symbols:
-            await self._ensure_data_stream(set(self._cfg.symbols))
+        if self._cfg.symbols:  # bars and quotes in one subscription: adding either later restarts the stream
+            quotes = frozenset(self._cfg.symbols) if self._cfg.stream_quotes else frozenset()
+            await self._ensure_data_stream(set(self._cfg.symbols), quotes)
 
     async def close(self) -> None:
         self._connected = False
@@ -189,7 +193,7 @@ class AlpacaBroker:
             if runner is not None:
                 await runner.stop()
         self._trade_runner = self._data_runner = None
-        self._data_symbols = frozenset()
+        self._data_symbols = self._quote_symbols = frozenset()
         self._trading.close()
         self._data.close()
 
@@ -225,10 +229,15 @@ class AlpacaBroker:
         barset = await self._call(f"bars {symbol}", self._data.bars, request)
         return [bar_from_rest(symbol, item) for item in barset.data.get(symbol, [])]
 
-    async def _ensure_data_stream(self, symbols: set[str]) -> None:
+    async def _ensure_data_stream(self, symbols: set[str], quotes: frozenset[str] = frozenset()) -> None:
+        """The market-data stream subscribed to the bars of ``symbols`` and the quotes of ``quotes``, on top
+        of what it already carries (alpaca-py cannot subscribe from inside our loop: a change restarts it)."""
         async with self._data_lock:
             wanted = frozenset(symbols | self._data_symbols)
-            if self._data_runner is not None and wanted == self._data_symbols:
+            wanted_quotes = quotes | self._quote_symbols
+            if self._data_runner is not None and (wanted, wanted_quotes) == (
+                self._data_symbols, self._quote_symbols
+            ):
                 return
             if self._data_runner is not None:  # alpaca-py cannot subscribe from inside our loop: restart
                 await self._data_runner.stop()
@@ -239,8 +248,11 @@ class AlpacaBroker:
                 on_disconnected=self._on_data_disconnected, min_backoff_s=self._cfg.stream_reconnect_min_s,
                 max_backoff_s=self._cfg.stream_reconnect_max_s,
             )
-            stream.subscribe_bars(self._hub.on_stream_bar, *sorted(wanted))
-            self._data_symbols = wanted
+            if wanted:
+                stream.subscribe_bars(self._hub.on_stream_bar, *sorted(wanted))
+            if wanted_quotes:
+                stream.subscribe_quotes(self._quote_hub.on_stream_quote, *sorted(wanted_quotes))
+            self._data_symbols, self._quote_symbols = wanted, wanted_quotes
             self._data_runner = StreamRunner("market-data", stream, self._cfg.stream_restart_s)
             self._data_runner.start()
 
@@ -249,6 +261,17 @@ class AlpacaBroker:
             raise ValueError(f"alpaca streams 1-minute bars only; bar_size_s must be 60, got {bar_size_s}")
         symbol = instrument.symbol
         return BarStream(self._hub, symbol, lambda: self._ensure_data_stream({symbol}))
+
+    def quotes(self, instrument: Instrument) -> QuoteFeed:
+        """Best bid/ask updates from the market-data stream: the TCA's quotes on a live run (QuoteStream).
+        With ``stream_quotes = false`` nothing is subscribed and the feed stays silent (the TCA's proxy)."""
+        symbol = instrument.symbol
+
+        async def start() -> None:
+            if self._cfg.stream_quotes:
+                await self._ensure_data_stream(set(), frozenset({symbol}))
+
+        return QuoteFeed(self._quote_hub, symbol, start)
 
     # ---- events ---------------------------------------------------------------------------------
     def events(self) -> EventStream:

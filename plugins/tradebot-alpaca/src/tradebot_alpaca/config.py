@@ -35,6 +35,9 @@ class AlpacaConfig(BaseModel):
     data_feed: Literal["iex", "sip"] = "iex"
     extended_hours: bool = False  # allow DAY limit orders in pre/post market
     symbols: tuple[str, ...] = ()  # subscribed to bars at connect
+    # and to best bid/ask at connect, for the run's TCA (spread measured, not a proxy); SIP quotes of a busy
+    # symbol are thousands of messages a second: false leaves the TCA on its proxy
+    stream_quotes: bool = True
     calendar_check: bool = True  # cross-check the venue clock with the XNYS calendar
     clock_cache_s: float = Field(default=30.0, ge=0)
     rest_retry_attempts: int = Field(default=3, ge=0, le=10)  # alpaca-py's own retry of 429/504

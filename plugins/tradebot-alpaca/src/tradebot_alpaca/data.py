@@ -28,7 +28,7 @@ ONE_BAR = timedelta(seconds=BAR_SECONDS)
 FetchBars = Callable[[str, datetime, datetime | None], Awaitable[list[Bar]]]
 
 
-def _to_datetime(value: Any) -> datetime:
+def stream_time(value: Any) -> datetime:
     if hasattr(value, "to_datetime"):  # msgpack.Timestamp
         converted = value.to_datetime()
         if isinstance(converted, datetime):
@@ -45,7 +45,7 @@ def bar_from_stream(msg: Mapping[str, Any]) -> Bar:
     try:
         return Bar(
             symbol=str(msg["S"]),
-            ts=_to_datetime(msg["t"]),
+            ts=stream_time(msg["t"]),
             open=float(msg["o"]),
             high=float(msg["h"]),
             low=float(msg["l"]),
@@ -61,7 +61,7 @@ def bar_from_rest(symbol: str, item: Any) -> Bar:
     """An alpaca-py REST Bar model as a Bar."""
     return Bar(
         symbol=symbol,
-        ts=_to_datetime(item.timestamp),
+        ts=stream_time(item.timestamp),
         open=float(item.open),
         high=float(item.high),
         low=float(item.low),
