@@ -78,6 +78,8 @@ GOVERNOR_MIN_ORDER: Final = "GOVERNOR_MIN_ORDER"  # under MIN_ORDER_USD: never c
 # --- pre-trade controls ------------------------------------------------------------------------
 ORDER_SIZE_BLOCK: Final = "ORDER_SIZE_BLOCK"
 PRICE_COLLAR_BLOCK: Final = "PRICE_COLLAR_BLOCK"
+LIQ_PARTICIPATION_BLOCK: Final = "LIQ_PARTICIPATION_BLOCK"  # an entry above its share of recent volume
+LIQ_PARTICIPATION_SCALE: Final = "LIQ_PARTICIPATION_SCALE"  # ... cut down to it (participation_mode scale)
 DUPLICATE_ORDER_BLOCK: Final = "DUPLICATE_ORDER_BLOCK"
 RATE_THROTTLE_BLOCK: Final = "RATE_THROTTLE_BLOCK"
 CANCEL_LOOP_BLOCK: Final = "CANCEL_LOOP_BLOCK"

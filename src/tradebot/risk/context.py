@@ -31,6 +31,7 @@ class GateContext:
     pending_qty: Decimal = Decimal(0)
     positions: Mapping[str, Decimal] = field(default_factory=dict)
     entering: frozenset[str] = frozenset()
+    recent_volumes: tuple[float, ...] = ()  # the instrument's last bars' volumes, oldest first (BarVolumes)
     dvs: float = 1.0
     eqs: float = 1.0
     # --- state the later gates read (all optional; ``RiskTracker.snapshot`` fills them) ---------

@@ -28,6 +28,7 @@ from tradebot.risk.eqs_floor import EqsFloorGate
 from tradebot.risk.flatten_deadline_gate import FlattenDeadlineGate
 from tradebot.risk.governor import GovernorGate
 from tradebot.risk.instrument_sanity import InstrumentSanityGate
+from tradebot.risk.liquidity_participation import LiquidityParticipationGate
 from tradebot.risk.min_capital import MinCapitalGate
 from tradebot.risk.no_trade_window import NoTradeWindowGate
 from tradebot.risk.per_trade_risk import PerTradeRiskGate
@@ -89,6 +90,8 @@ GATES: Mapping[str, GateFactory] = {
     "entry_allocation": lambda d: EntryAllocationGate(d.constitution),
     # risk governor: clamps in preference to rejecting
     "governor": lambda d: GovernorGate(d.constitution),
+    # liquidity: the order's share of what the market trades
+    "liquidity_participation": lambda d: LiquidityParticipationGate(d.constitution),
     # instrument increments, then pre-trade controls right before the order leaves
     "instrument_sanity": lambda d: InstrumentSanityGate(),
     "order_size": lambda d: OrderSizeGate(d.constitution),
@@ -125,6 +128,7 @@ DEFAULT_CHAIN: tuple[str, ...] = (
     "entry_regime",
     "entry_allocation",
     "governor",
+    "liquidity_participation",
     "instrument_sanity",
     "order_size",
     "price_collar",

@@ -1,4 +1,5 @@
-"""The sections of one instrument's constitution: hard limits, session, entry policy, governor, pre-trade.
+"""The sections of one instrument's constitution: hard limits, session, entry policy, governor, pre-trade,
+liquidity.
 
 Every limit field says which way loosens it (``loosen="up"``: a bigger number allows more; ``"down"``: a
 smaller number allows more; booleans: the value named by ``loosen_bool`` allows more). Live mode refuses
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import time
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -169,9 +170,23 @@ class PretradeRules(_Frozen):
     cancel_loop_block_bars: int = floor(5, ge=0)
 
 
+MAX_LOOKBACK_BARS = 1440  # the longest rolling window a liquidity rule may read (a day of minutes)
+
+
+class LiquidityRules(_Frozen):
+    """Liquidity controls: an order's size against what the market trades."""
+
+    # an order above this share of the volume of the last ``lookback_bars`` bars is blocked (or scaled down)
+    max_participation_pct: Decimal | None = cap(Decimal("0.015"), gt=0, le=1)
+    participation_mode: Literal["block", "scale"] = "block"  # scale: cut to the cap, if not below scale_min
+    participation_scale_min: Decimal = floor(Decimal("0.25"), gt=0, le=1)
+    lookback_bars: int = Field(60, ge=1, le=MAX_LOOKBACK_BARS)
+
+
 class InstrumentRules(_Frozen):
     limits: LimitsRules = LimitsRules()
     session: SessionRules = SessionRules()
     entry_policy: EntryPolicyRules = EntryPolicyRules()
     governor: GovernorRules = GovernorRules()
     pretrade: PretradeRules = PretradeRules()
+    liquidity: LiquidityRules = LiquidityRules()

@@ -32,8 +32,10 @@ from tradebot.domain.orders import OrderIntent, OrderRequest
 from tradebot.domain.recent import RecentIds
 from tradebot.domain.state import Mode, TradingState
 from tradebot.risk.context import GateContext
+from tradebot.risk.liquidity_participation import BarVolumes
 from tradebot.risk.measures import has_leverage
 from tradebot.risk.pretrade_duplicate import order_key
+from tradebot.risk.rules import MAX_LOOKBACK_BARS
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -200,6 +202,7 @@ class RiskTracker:
         self._history = timedelta(seconds=history_s)
         self._dedupe_horizon = timedelta(seconds=dedupe_horizon_s)
         self._books: dict[str, _Book] = {}
+        self.volumes = BarVolumes()  # the participation rule's state, fed here with every bar
         self._working: dict[str, _Working] = {}
         # the same working orders per symbol (in the same order), and their cached (entry, exit) sums
         self._working_of: dict[str, dict[str, _Working]] = {}
@@ -344,6 +347,7 @@ class RiskTracker:
 
     # --- events -------------------------------------------------------------------------------------
     def on_bar(self, bar: Bar, now: datetime) -> None:
+        self.volumes.on_bar(bar)
         book = self._book(bar.symbol, now)
         book.last_price = Decimal(repr(bar.close))
         book.bars += 1
@@ -544,6 +548,7 @@ class RiskTracker:
             pending_qty=pending_entry,
             positions=positions,
             entering=frozenset(entering),
+            recent_volumes=self.volumes.recent(symbol, MAX_LOOKBACK_BARS),
             dvs=dvs,
             eqs=eqs,
             trading_state_reason=trading_state_reason,
