@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tradebot.domain.codec import from_body
-from tradebot.domain.instruments import INVERSE_PNL_QUANTUM, Instrument
+from tradebot.domain.instruments import Instrument
 from tradebot.store import StoreReader
 
 KINDS = (
@@ -141,8 +141,7 @@ class StoreView:
     def money(self, symbol: str, amount: Decimal) -> Decimal:
         """``amount`` as the run's portfolio keeps it: an inverse contract's to the 8th decimal."""
         instrument = self.instruments.get(symbol)
-        inverse = instrument is not None and instrument.inverse
-        return amount.quantize(INVERSE_PNL_QUANTUM) if inverse else amount
+        return instrument.money(amount) if instrument is not None else amount
 
     def venue(self, symbol: str) -> str:
         instrument = self.instruments.get(symbol)

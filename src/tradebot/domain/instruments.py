@@ -126,8 +126,12 @@ class Instrument:
         """Currency profit of ``qty`` (signed: a short is negative) held from ``entry`` to ``exit``; an
         inverse contract's to the 8th decimal (its exact value does not end)."""
         if self.inverse:
-            return ((exit - entry) * qty * self.multiplier / entry).quantize(INVERSE_PNL_QUANTUM)
+            return self.money((exit - entry) * qty * self.multiplier / entry)
         return (exit - entry) * qty * self.multiplier
+
+    def money(self, amount: Decimal) -> Decimal:
+        """``amount`` of this instrument's PnL as it is booked: an inverse contract's to the 8th decimal."""
+        return amount.quantize(INVERSE_PNL_QUANTUM) if self.inverse else amount
 
     def average_entry(self, avg: Decimal, held: Decimal, price: Decimal, added: Decimal) -> Decimal:
         """The entry price of ``held`` (unsigned) at ``avg`` plus ``added`` at ``price``: weighted by

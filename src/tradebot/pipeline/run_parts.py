@@ -53,7 +53,8 @@ if TYPE_CHECKING:
     from tradebot.analytics.tca import TcaConfig
 
 
-def _refuse(message: str, code: ExitCode = ExitCode.CONFIG_ERROR) -> RunRefused:
+def refuse(message: str, code: ExitCode = ExitCode.CONFIG_ERROR) -> RunRefused:
+    """The refusal of a run (exit 2 unless ``code`` says otherwise), to raise."""
     return RunRefused(message, code)
 
 
@@ -186,7 +187,7 @@ def _check_runtime_contract(settings: Settings, mode: Mode) -> None:
     try:
         libraries = load_plugin(name).client_libraries
     except PluginError as exc:
-        raise _refuse(str(exc)) from exc
+        raise refuse(str(exc)) from exc
     problems = check_runtime_contract(
         mode,
         [name],
@@ -195,7 +196,7 @@ def _check_runtime_contract(settings: Settings, mode: Mode) -> None:
         allow_simulated=settings.broker.environment != "production",
     )
     if problems:
-        raise _refuse(
+        raise refuse(
             f"{reasons.RUNTIME_CONTRACT_VIOLATION}: live mode refuses to start (runtime contract):\n  - "
             + "\n  - ".join(problems)
         )
@@ -216,7 +217,7 @@ def _build_chain(settings: Settings, mode: Mode) -> tuple[GateChain, Constitutio
             config_hash=None,
         )
     except ChainConfigError as exc:
-        raise _refuse(f"gates.chain: {exc}") from exc
+        raise refuse(f"gates.chain: {exc}") from exc
     return chain, constitution
 
 
@@ -273,9 +274,9 @@ def _ensemble(strategy: StrategyConfig, symbol: str, where: str) -> Any:
         params = load_ensemble_params(strategy.model, profile) if strategy.model else None
         return build_ensemble(profile, symbol, params)
     except UnknownProfileError as exc:
-        raise _refuse(f"{where}.profile: {exc}") from exc
+        raise refuse(f"{where}.profile: {exc}") from exc
     except ModelVerificationError as exc:
-        raise _refuse(f"{where}.model: {exc.code}: {exc}") from exc
+        raise refuse(f"{where}.model: {exc.code}: {exc}") from exc
 
 
 def _sleeve_problems(settings: Settings, instruments: Mapping[str, Instrument]) -> list[str]:

@@ -69,6 +69,7 @@ from tradebot.pipeline.run_parts import (
     bar_validator,
     build_parts,
     configured_symbols,
+    refuse,
     settings_calendars,
 )
 from tradebot.pipeline.runner import Pipeline, RefusedBar, SourceItem
@@ -105,10 +106,6 @@ if TYPE_CHECKING:
     pass
 
 
-def _refuse(message: str, code: ExitCode = ExitCode.CONFIG_ERROR) -> RunRefused:
-    return RunRefused(message, code)
-
-
 async def run_session(
     settings: Settings, options: RunOptions, stop: StopRequest | None = None
 ) -> dict[str, Any]:
@@ -124,7 +121,7 @@ async def run_session(
         if from_file:
             feeds = file_feeds(settings, options.data, options.symbol, options.feeds, sample_path())
     except ValueError as exc:
-        raise _refuse(str(exc)) from exc
+        raise refuse(str(exc)) from exc
     symbols = [feed.symbol for feed in feeds] or configured_symbols(settings)
     # everything `tradebot config check` builds, every problem listed at once, before any file is touched
     parts = build_parts(settings, mode, from_file=from_file, symbols=symbols, quotes=dict(options.quotes))
@@ -133,7 +130,7 @@ async def run_session(
     symbol = symbols[0]
     instrument = instruments[symbol]
     if len(instruments) > 1 and options.session is not None:
-        raise _refuse("--session: a session run trades one instrument; give one --data file")
+        raise refuse("--session: a session run trades one instrument; give one --data file")
     problems = feed_problems(feeds, instruments, settings_calendars())
     if problems:
         raise ConfigProblems(problems)
@@ -305,7 +302,7 @@ async def _run(run: RunContext) -> dict[str, Any]:
         try:
             await control.start()
         except ControlError as exc:
-            raise _refuse(str(exc), ExitCode.ALREADY_RUNNING) from exc
+            raise refuse(str(exc), ExitCode.ALREADY_RUNNING) from exc
         await broker.connect()
         if feed_broker is not None and feed_broker is not broker:
             await feed_broker.connect()
@@ -650,9 +647,9 @@ def _owner_only_dir(path: Path) -> None:
     try:
         owner_only_dir(path)
     except (FileExistsError, NotADirectoryError) as exc:
-        raise _refuse(f"{path}: a file is in the way of this directory ({exc.strerror})") from exc
+        raise refuse(f"{path}: a file is in the way of this directory ({exc.strerror})") from exc
     except OSError as exc:
-        raise _refuse(
+        raise refuse(
             f"cannot create the directory {path}: {exc.strerror or exc}", ExitCode.STORE_UNUSABLE
         ) from exc
 
@@ -751,9 +748,9 @@ def _check_intents_path(options: RunOptions) -> None:
     if options.intents is None or options.intents == "-":
         return
     if not Path(options.intents).exists():
-        raise _refuse(f"--intents: file not found: {options.intents}")
+        raise refuse(f"--intents: file not found: {options.intents}")
     if not Path(options.intents).is_file():
-        raise _refuse(f"--intents: {options.intents} is not a file (give a JSON-lines file, or - for stdin)")
+        raise refuse(f"--intents: {options.intents} is not a file (give a JSON-lines file, or - for stdin)")
 
 
 def _intent_source(options: RunOptions, instruments: Mapping[str, Instrument], clock: Clock) -> Any:
@@ -779,7 +776,7 @@ def _check_arming(settings: Settings, mode: Mode, options: RunOptions) -> None:
     if mode is not Mode.LIVE:
         return
     if settings.broker.environment == "production" and not (options.arm or settings.run.arm_production):
-        raise _refuse(
+        raise refuse(
             f"live mode against the PRODUCTION environment of broker '{settings.broker.name}' needs an "
             "explicit arming step: pass --arm or set run.arm_production = true. Refusing to start."
         )
@@ -800,14 +797,14 @@ def _load_broker(name: str, settings: Settings, clock: Clock, store_path: Path |
     # it can never be ahead of what the store committed (see pipeline/venue_projection.py)
     projected = name == "sim" and store_path is not None
     if projected and "state_path" in table:
-        raise _refuse(
+        raise refuse(
             "broker.sim.state_path: a run's simulated venue is rebuilt from the run's event store; "
             "state_path is only for a simulated venue used on its own (remove it from [broker.sim])"
         )
     try:
         broker: Broker = load_plugin(name).factory(table, clock)
     except (PluginError, ValueError) as exc:
-        raise _refuse(str(exc)) from exc
+        raise refuse(str(exc)) from exc
     if projected and store_path is not None:
         _restore_sim_venue(broker, store_path)
     return broker
@@ -819,7 +816,7 @@ def _restore_sim_venue(broker: Broker, store_path: Path) -> None:
     try:
         restore_venue(broker.venue, store_path)
     except VenueProjectionError as exc:
-        raise _refuse(str(exc), ExitCode.RECONCILIATION_FAILED) from exc
+        raise refuse(str(exc), ExitCode.RECONCILIATION_FAILED) from exc
 
 
 def _build_broker(settings: Settings, mode: Mode, clock: Clock, store_path: Path) -> Broker:
@@ -833,7 +830,7 @@ def _first_bar_ts(feeds: Sequence[FileFeed], instruments: Mapping[str, Instrumen
     try:
         return first_bar_ts(feeds, instruments, settings_calendars(), bar_validator(instruments))
     except FeedError as exc:
-        raise _refuse(str(exc)) from exc  # the message names the file
+        raise refuse(str(exc)) from exc  # the message names the file
 
 
 def _record_refused(

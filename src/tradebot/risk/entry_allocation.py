@@ -55,8 +55,6 @@ class EntryAllocationGate(RulesGate):
         if price <= ZERO:
             return Verdict.blocked(self.name, reasons.INTENT_INVALID, problem="non_positive_price")
         unit = instrument.notional(price, Decimal(1))
-        if unit <= ZERO:
-            return Verdict.blocked(self.name, reasons.INTENT_INVALID, problem="non_positive_price")
         max_qty = instrument.round_qty(allocation * leverage_of(intent, instrument) / unit)
         details["allocation_usd"] = str(allocation)
         details["max_qty"] = str(max_qty)

@@ -36,6 +36,8 @@ from typing import Any
 
 import orjson
 
+from tradebot.domain.codec import from_body
+from tradebot.domain.instruments import Instrument
 from tradebot.ops.atomic import write_atomic
 from tradebot.pipeline.summary import summarize_events
 from tradebot.session.heartbeat import HEARTBEAT_KIND
@@ -259,13 +261,12 @@ def _order_rows(events: Iterable[StoredEvent], start: datetime | None) -> list[O
     in_window: set[str] = set()
     references: dict[str, Decimal] = {}
     requests: dict[str, Mapping[str, Any]] = {}
-    multipliers: dict[str, tuple[Decimal, bool]] = {}
+    instruments: dict[str, Instrument] = {}
     for event in events:
         kind, body = event.kind, event.body
         if kind == "run_start":
             for spec in body.get("instruments", []):
-                face = Decimal(spec.get("multiplier", "1"))
-                multipliers[spec["symbol"]] = (face, bool(spec.get("inverse")))
+                instruments[spec["symbol"]] = from_body(Instrument, spec)
             continue
         if kind == "decision":
             order = body.get("order")
@@ -289,7 +290,7 @@ def _order_rows(events: Iterable[StoredEvent], start: datetime | None) -> list[O
             _fill_request(row, body, references.get(cid))
     result = [rows[cid] for cid in rows if cid in in_window]
     for row in result:
-        _slippage(row, *multipliers.get(row.symbol, (Decimal(1), False)))
+        _slippage(row, instruments.get(row.symbol))
     return result
 
 
@@ -370,14 +371,14 @@ def _apply(row: OrderRow, kind: str, body: Mapping[str, Any], ts: datetime) -> N
         }[kind]
 
 
-def _slippage(row: OrderRow, multiplier: Decimal, inverse: bool) -> None:
+def _slippage(row: OrderRow, instrument: Instrument | None) -> None:
     if row.avg_fill_price is None or row.reference_price is None or row.reference_price == ZERO:
         return
     sign = Decimal(1) if row.side == "BUY" else Decimal(-1)
     per_unit = (row.avg_fill_price - row.reference_price) * sign
     row.slippage_per_unit = per_unit
     row.slippage_bps = (per_unit / row.reference_price * Decimal(10_000)).quantize(_BPS)
-    point_value = multiplier / row.reference_price if inverse else multiplier  # see Instrument.point_value
+    point_value = instrument.point_value(row.reference_price) if instrument is not None else Decimal(1)
     row.slippage_cost = per_unit * row.filled_qty * point_value
 
 
