@@ -240,6 +240,38 @@ CASES = [
         toml=(("bar_size_s = 60", f'bar_size_s = 60\n[data.feeds.ZZZ]\npath = "{ES_WEEK}"'),),
     ),
     Case(
+        "a participation cap over 100 % and an unknown participation mode, both listed",
+        (
+            "default.liquidity.max_participation_pct: Input should be less than or equal to 1",
+            "default.liquidity.participation_mode: Input should be 'block' or 'scale'",
+        ),
+        constitution=(
+            ('max_participation_pct: "0.015"', 'max_participation_pct: "1.5"'),
+            ("participation_mode: block", "participation_mode: slice"),
+        ),
+    ),
+    Case(
+        "override that loosens the participation cap in live mode",
+        (
+            "TRADEBOT_CONSTITUTION__DEFAULT__LIQUIDITY__MAX_PARTICIPATION_PCT: refused in live mode: the "
+            "override 0.05 loosens",
+        ),
+        env={"TRADEBOT_CONSTITUTION__DEFAULT__LIQUIDITY__MAX_PARTICIPATION_PCT": "0.05"},
+        mode="live",
+    ),
+    Case(
+        "an inverse flag that is not a boolean",
+        ("instruments.MES.inverse: Input should be a valid boolean", "(from file {toml})"),
+        toml=(('multiplier = "5"', 'multiplier = "5"\ninverse = "maybe"'),),
+    ),
+    Case(
+        "an Alpaca stream_quotes that is not a boolean",
+        ("broker.alpaca.stream_quotes: Input should be a valid boolean",),
+        toml=(("[broker.sim]", '[broker.alpaca]\nstream_quotes = "sometimes"\n\n[broker.sim]'),),
+        env={"TRADEBOT_BROKER__NAME": "alpaca"},
+        mode="live",
+    ),
+    Case(
         "an unknown key in a feed table",
         ("data.feeds.SPY.bar_size: unknown key",),
         toml=(("bar_size_s = 60", 'bar_size_s = 60\n[data.feeds.SPY]\npath = "x.csv"\nbar_size = 60'),),
