@@ -356,12 +356,7 @@ class DecisionEngine:
         self.stats.blocked[reasons.INTENT_STALE] += 1
         self.ops.on_decision(reasons.INTENT_STALE, intent.symbol)
         decision = Decision(intent, (stale,), None, self.chain.config_hash)
-        self.recorder.record(
-            "decision",
-            decision_record(decision, constitution_sha256=self.constitution_sha256),
-            ts=now,
-            symbol=intent.symbol,
-        )
+        self._record_decision(decision_record(decision, constitution_sha256=self.constitution_sha256))
 
     # --- decisions ----------------------------------------------------------------------------------
     def context(self, intent: OrderIntent) -> GateContext:
@@ -411,14 +406,11 @@ class DecisionEngine:
                 self.stats.blocked[reasons.INSTRUMENT_INCREMENT_BLOCK] += 1
                 record = decision_record(decision, constitution_sha256=self.constitution_sha256)
                 record.update(outcome="BLOCKED", code=reasons.INSTRUMENT_INCREMENT_BLOCK, error=str(exc))
-                self.recorder.record("decision", record, ts=now, symbol=intent.symbol)
+                self._record_decision(record)
                 return decision
             self.stats.approved += 1
-        self.recorder.record(
-            "decision",
-            decision_record(decision, order=request, constitution_sha256=self.constitution_sha256),
-            ts=now,
-            symbol=intent.symbol,
+        self._record_decision(
+            decision_record(decision, order=request, constitution_sha256=self.constitution_sha256)
         )
         if request is None:
             return decision
@@ -454,6 +446,12 @@ class DecisionEngine:
                 self.fail_closed(error.code, client_order_id=request.client_order_id)
         self._apply_venue_events()
         return decision
+
+    def _record_decision(self, record: dict[str, Any]) -> None:
+        """Store a decision record; the rules that keep their own state read it too (as a restart does)."""
+        now = self.clock.now()
+        self.recorder.record("decision", record, ts=now, symbol=record["intent"]["symbol"])
+        self.tracker.on_decision(record, now)
 
     async def _cancel_working_exits(self, symbol: str, code: str) -> None:
         """Before an exit: take the position's resting stop/target legs off the venue."""

@@ -148,6 +148,7 @@ class _Rebuild:
                 lines = state.last_refused_lines
                 lines[symbol] = max(lines.get(symbol, 0), int(body["line"]))
         elif kind == "decision":
+            tracker.on_decision(body, ts)
             intent_body = body.get("intent") or {}
             if intent_body.get("source") == IntentSource.EXTERNAL.value:
                 state.intents.on_decided(intent_body["intent_id"])

@@ -6,9 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from tradebot.domain.instruments import Instrument
 from tradebot.domain.state import Mode, TradingState
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +34,8 @@ class GateContext:
     pending_qty: Decimal = Decimal(0)
     positions: Mapping[str, Decimal] = field(default_factory=dict)
     entering: frozenset[str] = frozenset()
-    recent_volumes: tuple[float, ...] = ()  # the instrument's last bars' volumes, oldest first (BarVolumes)
+    # the frozen views of the rules that keep their own state (risk.rule_state), by view type
+    views: Mapping[type, object] = field(default_factory=dict)
     dvs: float = 1.0
     eqs: float = 1.0
     # --- state the later gates read (all optional; ``RiskTracker.snapshot`` fills them) ---------
@@ -56,6 +60,14 @@ class GateContext:
     submitted_intent_ids: frozenset[str] = frozenset()  # intents already sent (same client order id)
     submitted_client_ids: frozenset[str] = frozenset()
     submitted_keys: frozenset[tuple[str, str, str, str]] = frozenset()  # (symbol, side, qty, bar_ts)
+
+    def view(self, kind: type[V]) -> V:
+        """The view of type ``kind`` a rule's state made for this intent. A missing view is an error (the
+        chain blocks the intent with GATE_FAILURE): a rule never judges without its state."""
+        value = self.views.get(kind)
+        if not isinstance(value, kind):
+            raise LookupError(f"no {kind.__name__} in the gate context")
+        return value
 
     @property
     def total_exposure(self) -> Decimal:

@@ -111,18 +111,31 @@ def decision_record(
     """
     blocked = None
     clamps: list[str] = []
+    scales: list[dict[str, Any]] = []
     verdicts: list[dict[str, Any]] = []
     block, clamp = Outcome.BLOCK, Outcome.CLAMP
+    quantity = decision.intent.quantity
     for v in decision.verdicts:
         outcome = v.outcome
+        details = _details(v.details)
         if outcome is block:
             if blocked is None:
                 blocked = v
         elif outcome is clamp and v.code:
             clamps.append(v.code)
-        verdicts.append(
-            {"gate": v.gate, "outcome": outcome.value, "code": v.code, "details": _details(v.details)}
-        )
+            after = v.intent.quantity if v.intent is not None else quantity
+            scales.append(
+                {
+                    "gate": v.gate,
+                    "code": v.code,
+                    "from_qty": str(quantity),
+                    "to_qty": str(after),
+                    "scale": str(after / quantity) if quantity else None,
+                    "because": details,
+                }
+            )
+            quantity = after
+        verdicts.append({"gate": v.gate, "outcome": outcome.value, "code": v.code, "details": details})
     intent = to_jsonable(decision.intent)
     approved = decision.approved
     record: dict[str, Any] = {
@@ -131,6 +144,7 @@ def decision_record(
         "outcome": "BLOCKED" if blocked else ("CLAMPED" if clamps else "APPROVED"),
         "code": blocked.code if blocked else reasons.APPROVED,
         "clamps": clamps,
+        "scales": scales,  # every clamp in chain order: the quantity before and after, and its numbers
         "approved": to_jsonable(approved),
         "order": to_jsonable(order),
         "config_hash": decision.config_hash,

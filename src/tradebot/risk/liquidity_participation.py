@@ -5,15 +5,17 @@ market traded over the instrument's last ``lookback_bars`` (60) bars. Above it t
 than the instrument's minimum, which blocks. Exits are never held back by it.
 
 The rule keeps its own state: ``BarVolumes``, each instrument's recent bar volumes, a reducer over the bars
-(fed by the risk tracker on every bar, live and when a store is read back on restart). The check reads
-the frozen copy in ``GateContext.recent_volumes``. A window whose bars carry no volume at all (a source
-that has none) cannot measure participation: the entry passes, and its verdict says ``volume: unknown``.
+(a ``RuleState`` the risk tracker feeds every bar, live and when a store is read back on restart). The check
+reads its frozen view, ``RecentVolumes``, from the gate context. A window whose bars carry no volume at all
+(a source that has none) cannot measure participation: the entry passes, and its verdict says ``volume: unknown``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import deque
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 
 from tradebot.domain import reasons
@@ -22,17 +24,25 @@ from tradebot.domain.orders import OrderIntent
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import RulesGate
+from tradebot.risk.rule_state import RuleState
 from tradebot.risk.rules import MAX_LOOKBACK_BARS
 from tradebot.risk.verdict import Verdict
 
 
-class BarVolumes:
+@dataclass(frozen=True, slots=True)
+class RecentVolumes:
+    """The intent instrument's last bars' volumes, oldest first (at most ``MAX_LOOKBACK_BARS``)."""
+
+    volumes: tuple[float, ...] = ()
+
+
+class BarVolumes(RuleState):
     """Each instrument's last ``MAX_LOOKBACK_BARS`` bar volumes, oldest first."""
 
     def __init__(self) -> None:
         self._volumes: dict[str, deque[float]] = {}
 
-    def on_bar(self, bar: Bar) -> None:
+    def on_bar(self, bar: Bar, day: date, now: datetime) -> None:
         window = self._volumes.get(bar.symbol)
         if window is None:
             window = self._volumes[bar.symbol] = deque(maxlen=MAX_LOOKBACK_BARS)
@@ -44,6 +54,9 @@ class BarVolumes:
         if not window:
             return ()
         return tuple(window)[-bars:]
+
+    def view(self, intent: OrderIntent, now: datetime) -> RecentVolumes:
+        return RecentVolumes(self.recent(intent.symbol, MAX_LOOKBACK_BARS))
 
 
 class LiquidityParticipationGate(RulesGate):
@@ -57,7 +70,7 @@ class LiquidityParticipationGate(RulesGate):
         rules = self.rules(intent.symbol).liquidity
         if rules.max_participation_pct is None:
             return Verdict.passed(self.name, cap="none")
-        window = ctx.recent_volumes[-rules.lookback_bars :]
+        window = ctx.view(RecentVolumes).volumes[-rules.lookback_bars :]
         volume = Decimal(repr(sum(window)))
         if volume <= 0:
             return Verdict.passed(self.name, volume="unknown", bars=len(window))

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from tradebot.domain.bars import Bar
 from tradebot.domain.calendars import ALWAYS_OPEN, Calendars, shared_calendars
@@ -32,10 +32,9 @@ from tradebot.domain.orders import OrderIntent, OrderRequest
 from tradebot.domain.recent import RecentIds
 from tradebot.domain.state import Mode, TradingState
 from tradebot.risk.context import GateContext
-from tradebot.risk.liquidity_participation import BarVolumes
 from tradebot.risk.measures import has_leverage
 from tradebot.risk.pretrade_duplicate import order_key
-from tradebot.risk.rules import MAX_LOOKBACK_BARS
+from tradebot.risk.rule_states import rule_states
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -202,7 +201,8 @@ class RiskTracker:
         self._history = timedelta(seconds=history_s)
         self._dedupe_horizon = timedelta(seconds=dedupe_horizon_s)
         self._books: dict[str, _Book] = {}
-        self.volumes = BarVolumes()  # the participation rule's state, fed here with every bar
+        # the rules that keep their own state (risk.rule_state): fed here with every event, asked for views
+        self.states = rule_states(self.instruments)
         self._working: dict[str, _Working] = {}
         # the same working orders per symbol (in the same order), and their cached (entry, exit) sums
         self._working_of: dict[str, dict[str, _Working]] = {}
@@ -347,8 +347,11 @@ class RiskTracker:
 
     # --- events -------------------------------------------------------------------------------------
     def on_bar(self, bar: Bar, now: datetime) -> None:
-        self.volumes.on_bar(bar)
         book = self._book(bar.symbol, now)
+        day = book.day
+        assert day is not None
+        for state in self.states:
+            state.on_bar(bar, day, now)
         book.last_price = Decimal(repr(bar.close))
         book.bars += 1
         self._prune(now)
@@ -380,6 +383,8 @@ class RiskTracker:
             instrument = self._instrument(request.symbol)
             if has_leverage(instrument) and request.leverage is not None and request.leverage > ZERO:
                 book.leverage = request.leverage
+        for state in self.states:
+            state.on_order_submitted(request, intent, now)
         self._prune(now)
 
     def on_cancel_request(self, client_order_id: str, now: datetime) -> None:
@@ -393,13 +398,21 @@ class RiskTracker:
         self._prune(now)
 
     def on_order_event(self, event: BrokerEvent, now: datetime) -> None:
-        """Accepted/rejected/canceled/expired (a fill is passed on to ``on_fill``)."""
+        """Accepted/rejected/canceled/expired (a fill is passed on to ``on_fill``). Call once per event that
+        changed the ledger."""
+        for state in self.states:
+            state.on_order_event(event, now)
         if isinstance(event, OrderFilled):
             self.on_fill(event, self.instruments.get(event.symbol), now=now)
             return
         if not isinstance(event, OrderRejected | OrderCanceled | OrderExpired):
             return
         self.on_order_closed(event.client_order_id, now)
+
+    def on_decision(self, record: Mapping[str, Any], now: datetime) -> None:
+        """A decision record was written (or read back from the store): only the rules' states want it."""
+        for state in self.states:
+            state.on_decision(record, now)
 
     def on_order_closed(self, client_order_id: str, now: datetime) -> None:
         """The order will not trade (any more): rejected, canceled, expired, abandoned by reconciliation
@@ -504,6 +517,14 @@ class RiskTracker:
             result[symbol] = instrument.notional(book.last_price, qty) / book.leverage
         return result
 
+    def _views(self, intent: OrderIntent, now: datetime) -> dict[type, object]:
+        views: dict[type, object] = {}
+        for state in self.states:
+            view = state.view(intent, now)
+            if view is not None:
+                views[type(view)] = view
+        return views
+
     def snapshot(
         self,
         intent: OrderIntent,
@@ -548,7 +569,7 @@ class RiskTracker:
             pending_qty=pending_entry,
             positions=positions,
             entering=frozenset(entering),
-            recent_volumes=self.volumes.recent(symbol, MAX_LOOKBACK_BARS),
+            views=self._views(intent, now),
             dvs=dvs,
             eqs=eqs,
             trading_state_reason=trading_state_reason,

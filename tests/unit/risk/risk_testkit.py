@@ -13,6 +13,7 @@ from tradebot.domain.orders import ExitPlan, OrderIntent, Side
 from tradebot.domain.state import Mode, TradingState
 from tradebot.risk.constitution import Constitution, load_constitution
 from tradebot.risk.context import GateContext
+from tradebot.risk.rule_states import rule_states
 
 ROOT = Path(__file__).resolve().parents[3]
 CONSTITUTION_PATH = ROOT / "config" / "constitution.yaml"
@@ -91,8 +92,20 @@ def intent(**overrides: Any) -> OrderIntent:
     return OrderIntent(**values)
 
 
+def fresh_views() -> dict[type, object]:
+    """The views the rules' states give before they have seen any event (a run's first bar)."""
+    views: dict[type, object] = {}
+    for state in rule_states({"MES": MES}):
+        view = state.view(intent(), NOW)
+        if view is not None:
+            views[type(view)] = view
+    return views
+
+
 def ctx(**overrides: Any) -> GateContext:
+    """A gate context: a fresh run's (``fresh_views``) unless ``views`` is given."""
     values: dict[str, Any] = {
+        "views": fresh_views(),
         "now": NOW,
         "mode": Mode.OBSERVE,
         "trading_state": TradingState.ACTIVE,
