@@ -7,7 +7,8 @@ than the instrument's minimum, which blocks. Exits are never held back by it.
 The rule keeps its own state: ``BarVolumes``, each instrument's recent bar volumes, a reducer over the bars
 (a ``RuleState`` the risk tracker feeds every bar, live and when a store is read back on restart). The check
 reads its frozen view, ``RecentVolumes``, from the gate context. A window whose bars carry no volume at all
-(a source that has none) cannot measure participation: the entry passes, and its verdict says ``volume: unknown``.
+(a source that has none) cannot measure participation: the entry passes, and its verdict says
+``volume: unknown``.
 """
 
 from __future__ import annotations
