@@ -118,7 +118,7 @@ class SleeveConfig(_Section):
     ``[strategy]`` value. Sleeves on one instrument are netted into one order per bar (sizing/netting.py)."""
 
     instruments: list[str] = Field(min_length=1)
-    weight: Decimal = Field(gt=0, le=1)  # the share of equity its sizer sizes with
+    weight: Decimal = Field(gt=0, le=1)  # its base share of equity ([allocation] moves it at closes)
     profile: str | None = None
     sizer: Literal["fixed_fraction", "ai"] | None = None
     fraction: Decimal | None = Field(None, gt=0, le=1)
@@ -132,6 +132,22 @@ class SleeveConfig(_Section):
         """The sleeve's strategy: ``[strategy]`` with this sleeve's keys laid over it."""
         own = {k: v for k, v in self.model_dump(exclude={"instruments", "weight"}).items() if v is not None}
         return base.model_copy(update=own)
+
+
+class AllocationConfig(_Section):
+    """``[allocation]``: how the sleeves' capital weights move at each session close
+    (risk/sleeve_allocation.py). Read only with two sleeves or more; the bases are ``[sleeves.NAME] weight``.
+    Expectancy is always post-cost (the PnL after every fee)."""
+
+    enabled: bool = True
+    update_schedule: Literal["market_close"] = "market_close"  # the first bar of a later session day
+    min_weight: Decimal = Field(Decimal("0.10"), gt=0, le=1)
+    max_weight: Decimal = Field(Decimal("0.60"), gt=0, le=1)
+    daily_max_delta: Decimal = Field(Decimal("0.05"), gt=0, le=1)  # the most a weight moves at one close
+    expectancy_window_trades: int = Field(60, gt=0, le=10_000)
+    min_trades_for_adjust: int = Field(15, gt=0)
+    drawdown_trigger: Decimal = Field(Decimal("0.06"), gt=0, le=1)  # of the sleeve's capital share
+    expectancy_floor_pct: Decimal = Field(Decimal("-0.0010"), ge=-1, le=0)  # mean post-cost return per trade
 
 
 class GatesConfig(_Section):
@@ -185,6 +201,10 @@ class Settings(BaseSettings):
     instruments: dict[str, InstrumentConfig] = Field(default_factory=dict)
     strategy: StrategyConfig = StrategyConfig()
     sleeves: dict[str, SleeveConfig] = Field(default_factory=dict)  # none: one sleeve, [strategy] on all
+    # left out of the recorded config while it is the default, so a store recorded before it is continued
+    allocation: AllocationConfig = Field(
+        default_factory=AllocationConfig, exclude_if=lambda section: section == AllocationConfig()
+    )
     gates: GatesConfig = GatesConfig()
     intents: IntentsConfig = IntentsConfig()
     portfolio: PortfolioConfig = PortfolioConfig()

@@ -260,6 +260,78 @@ CASES = [
         mode="live",
     ),
     Case(
+        "liquidity regime settings out of range, all listed",
+        (
+            "default.liquidity.thin_spread_bps: Input should be greater than 0",
+            "default.liquidity.thin_vol_mult: Input should be greater than or equal to 1",
+            "default.liquidity.regime_baseline_bars: Input should be less than or equal to 1440",
+            "default.liquidity.thin_max_order_usd: Input should be greater than or equal to 0",
+            "default.liquidity.thin_collar_mult: Input should be less than or equal to 1",
+            "default.liquidity.thin_cost_mult: Input should be greater than or equal to 1",
+            "instruments.MES.liquidity.thin_max_order_usd: Input should be a valid decimal",
+        ),
+        constitution=(
+            ("thin_spread_bps: 25 ", "thin_spread_bps: 0 "),
+            ('thin_vol_mult: "1.8"', 'thin_vol_mult: "0.5"'),
+            ("regime_baseline_bars: 1440", "regime_baseline_bars: 5000"),
+            ("thin_max_order_usd: 5000 ", "thin_max_order_usd: -1 "),
+            ('thin_collar_mult: "0.8"', 'thin_collar_mult: "1.5"'),
+            ('thin_cost_mult: "1.3"', 'thin_cost_mult: "0.9"'),
+            ("      thin_max_order_usd: 40000", "      thin_max_order_usd: lots"),
+        ),
+    ),
+    Case(
+        "overrides that loosen the liquidity regime in live mode, each refused",
+        tuple(
+            f"TRADEBOT_CONSTITUTION__{key}: refused in live mode: the override {value} loosens"
+            for key, value in (
+                ("DEFAULT__LIQUIDITY__THIN_SPREAD_BPS", "100"),
+                ("DEFAULT__LIQUIDITY__THIN_VOL_MULT", "3"),
+                ("DEFAULT__LIQUIDITY__REGIME_BASELINE_BARS", "120"),
+                ("DEFAULT__LIQUIDITY__THIN_MAX_ORDER_USD", "50000"),
+                ("DEFAULT__LIQUIDITY__THIN_COLLAR_MULT", "1"),
+                ("DEFAULT__LIQUIDITY__THIN_COST_MULT", "1"),
+                ("INSTRUMENTS__MES__LIQUIDITY__THIN_MAX_ORDER_USD", "100000"),
+            )
+        ),
+        env={
+            "TRADEBOT_CONSTITUTION__DEFAULT__LIQUIDITY__THIN_SPREAD_BPS": "100",
+            "TRADEBOT_CONSTITUTION__DEFAULT__LIQUIDITY__THIN_VOL_MULT": "3",
+            "TRADEBOT_CONSTITUTION__DEFAULT__LIQUIDITY__REGIME_BASELINE_BARS": "120",
+            "TRADEBOT_CONSTITUTION__DEFAULT__LIQUIDITY__THIN_MAX_ORDER_USD": "50000",
+            "TRADEBOT_CONSTITUTION__DEFAULT__LIQUIDITY__THIN_COLLAR_MULT": "1",
+            "TRADEBOT_CONSTITUTION__DEFAULT__LIQUIDITY__THIN_COST_MULT": "1",
+            "TRADEBOT_CONSTITUTION__INSTRUMENTS__MES__LIQUIDITY__THIN_MAX_ORDER_USD": "100000",
+        },
+        mode="live",
+    ),
+    Case(
+        "portfolio weights over 100 %, a negative volatility target, a lookback longer than the history kept",
+        (
+            "default.portfolio.max_symbol_weight: Input should be less than or equal to 1",
+            "default.portfolio.target_annual_vol: Input should be greater than 0",
+            "default.portfolio.corr_lookback_days: Input should be less than or equal to 60",
+        ),
+        constitution=(
+            ('max_symbol_weight: "0.12"', 'max_symbol_weight: "1.2"'),
+            ('target_annual_vol: "0.18"', 'target_annual_vol: "-0.18"'),
+            ("corr_lookback_days: 30", "corr_lookback_days: 90"),
+        ),
+    ),
+    Case(
+        "overrides that loosen the portfolio caps or move an instrument out of its cluster in live mode",
+        (
+            "TRADEBOT_CONSTITUTION__DEFAULT__PORTFOLIO__CORR_GROUP_GROSS_CAP: refused in live mode: the "
+            "override 0.9 loosens",
+            "TRADEBOT_CONSTITUTION__DEFAULT__PORTFOLIO__CLUSTER: refused in live mode",
+        ),
+        env={
+            "TRADEBOT_CONSTITUTION__DEFAULT__PORTFOLIO__CORR_GROUP_GROSS_CAP": "0.9",
+            "TRADEBOT_CONSTITUTION__DEFAULT__PORTFOLIO__CLUSTER": "crypto",
+        },
+        mode="live",
+    ),
+    Case(
         "an inverse flag that is not a boolean",
         ("instruments.MES.inverse: Input should be a valid boolean", "(from file {toml})"),
         toml=(('multiplier = "5"', 'multiplier = "5"\ninverse = "maybe"'),),
@@ -269,6 +341,66 @@ CASES = [
         ("broker.alpaca.stream_quotes: Input should be a valid boolean",),
         toml=(("[broker.sim]", '[broker.alpaca]\nstream_quotes = "sometimes"\n\n[broker.sim]'),),
         env={"TRADEBOT_BROKER__NAME": "alpaca"},
+        mode="live",
+    ),
+    Case(
+        "[allocation] bounds out of range, a delta that is not a number, an empty trade window",
+        (
+            "allocation.max_weight: Input should be less than or equal to 1 (from file {toml})",
+            "allocation.daily_max_delta: Input should be a valid decimal (from file {toml})",
+            "allocation.expectancy_window_trades: Input should be greater than 0 (from file {toml})",
+        ),
+        toml=(
+            (
+                "[gates]",
+                '[allocation]\nmax_weight = 1.5\ndaily_max_delta = "fast"\nexpectancy_window_trades = 0\n\n'
+                "[gates]",
+            ),
+        ),
+    ),
+    Case(
+        "[allocation] min_weight above max_weight, more trades to move than the window holds",
+        (
+            "allocation.min_weight: 0.7 is above allocation.max_weight (0.6) (from file {toml})",
+            "allocation.min_trades_for_adjust: 80 is more than allocation.expectancy_window_trades (60), "
+            "so no weight could ever move (from file {toml})",
+        ),
+        toml=(
+            (
+                "[gates]",
+                "[allocation]\nmin_weight = 0.7\nmax_weight = 0.6\nmin_trades_for_adjust = 80\n\n[gates]",
+            ),
+        ),
+    ),
+    Case(
+        "a sleeve's base weight outside the bounds the allocation keeps weights in",
+        (
+            "sleeves.x.weight: 0.7 is outside allocation.min_weight .. allocation.max_weight (0.10 .. 0.60), "
+            "where the allocation keeps weights (from file {toml})",
+        ),
+        toml=(
+            (
+                "[gates]",
+                '[sleeves.x]\ninstruments = ["MES"]\nweight = 0.7\n\n[sleeves.y]\ninstruments = ["MES"]\n'
+                "weight = 0.2\n\n[gates]",
+            ),
+        ),
+    ),
+    Case(
+        "an [allocation] key misspelt and an update schedule it does not have",
+        (
+            "allocation.min_weigth: unknown key (did you mean 'min_weight'?) (from file {toml})",
+            "allocation.update_schedule: Input should be 'market_close' (from file {toml})",
+        ),
+        toml=(("[gates]", '[allocation]\nmin_weigth = 0.1\nupdate_schedule = "manual"\n\n[gates]'),),
+    ),
+    Case(
+        "an environment override of an [allocation] bound out of range, in live mode",
+        (
+            "allocation.max_weight: Input should be less than or equal to 1 "
+            "(from environment TRADEBOT_ALLOCATION__MAX_WEIGHT)",
+        ),
+        env={"TRADEBOT_ALLOCATION__MAX_WEIGHT": "2"},
         mode="live",
     ),
     Case(

@@ -37,9 +37,10 @@ def _replay(directory: Path, mode: str) -> Path:
 
 
 def _with_liquidity(constitution: str, mode: str) -> str:
-    """The busy constitution's ``default`` with a liquidity section (the cap at its default, 1.5 %)."""
+    """The busy constitution's ``default`` liquidity section with a participation mode (the cap at its
+    default, 1.5 %)."""
     section = f"  liquidity:\n    participation_mode: {mode}\n"
-    return constitution.replace("  pretrade:\n", section + "  pretrade:\n", 1)
+    return constitution.replace("  liquidity:\n", section, 1)
 
 
 def _volumes() -> dict[str, float]:

@@ -61,6 +61,19 @@ class Workload:
         return args
 
 
+@dataclass(frozen=True)
+class TwoInstruments(Workload):
+    """A replay of several instruments' bar files (``--data SYMBOL=path`` each)."""
+
+    feeds: tuple[tuple[str, Path], ...] = ()
+
+    def args(self, store: Path) -> list[str]:
+        args = ["replay", "--config", str(self.config), "--store", str(store), "-q"]
+        for symbol, path in self.feeds:
+            args += ["--data", f"{symbol}={path}"]
+        return args
+
+
 def busy_workload(
     directory: Path, name: str, data: Path, *, intents: int = 0, session: str | None = None,
     tick_size: str = "0.25",

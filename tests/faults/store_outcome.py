@@ -34,6 +34,7 @@ OUTCOME_KINDS = (
     "trading_state",
     "external_intent",
     "intent_refused",
+    "sleeve_weight",
 )
 
 

@@ -5,7 +5,6 @@ either instrument, never deciding a bar twice nor skipping the other instrument'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from kill_harness import (
     SHARED_DATA,
     SPY_WEEK,
     Outcome,
-    Workload,
+    TwoInstruments,
     assert_ends_as_the_twin,
     run_trial,
     run_twin,
@@ -23,17 +22,6 @@ from kill_harness import (
 )
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
-
-
-@dataclass(frozen=True)
-class TwoInstruments(Workload):
-    feeds: tuple[tuple[str, Path], ...] = ()
-
-    def args(self, store: Path) -> list[str]:
-        args = ["replay", "--config", str(self.config), "--store", str(store), "-q"]
-        for symbol, path in self.feeds:
-            args += ["--data", f"{symbol}={path}"]
-        return args
 
 
 @pytest.fixture(scope="module")

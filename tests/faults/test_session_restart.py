@@ -72,8 +72,9 @@ def _scenario(where: Path, data: str, spec: str, *extra: str, env: dict[str, str
 
 def _close_scenario(where: Path) -> Scenario:
     """Monday's RTH session with data up to 19:00Z (the window closes at 20:00Z, so the last bar of the
-    window never comes and the close sequence has work): a resting DAY limit for the close to cancel, and a
-    position bought at 18:50Z for it to flatten. The strategy's own entries are held back (confidence)."""
+    window never comes and the close sequence has work): a resting DAY limit for the close to cancel (0.3 %
+    under the market: inside the collar the open's THIN regime narrows to 0.4 %), and a position bought at
+    18:50Z for it to flatten. The strategy's own entries are held back (confidence)."""
     where.mkdir(parents=True, exist_ok=True)
     text = CONSTITUTION.read_text()
     mes = text.index("\n  MES:")
@@ -84,9 +85,9 @@ def _close_scenario(where: Path) -> Scenario:
     (where / "constitution.yaml").write_text(text[:mes] + tail)
     intents = [
         {"schema_version": "1.1", "intent_id": "ext-rest", "symbol": "MES", "side": "BUY", "quantity": "1",
-         "order_type": "LIMIT", "limit_price": "1662.00", "tif": "DAY", "reference_price": "1669.75",
+         "order_type": "LIMIT", "limit_price": "1664.00", "tif": "DAY", "reference_price": "1669.75",
          "confidence": 1.0, "ts": "2013-10-07T13:40:00Z",
-         "exit_plan": {"stop_loss": "1659.50", "take_profit": "1672.00"}},
+         "exit_plan": {"stop_loss": "1661.50", "take_profit": "1674.00"}},
         {"schema_version": "1.1", "intent_id": "ext-hold", "symbol": "MES", "side": "BUY", "quantity": "1",
          "reference_price": "1676.75", "confidence": 1.0, "ts": "2013-10-07T18:50:00Z",
          "exit_plan": {"stop_loss": "1674.50", "take_profit": "1690.00"}},

@@ -663,6 +663,11 @@ ES_SECTION = """
       max_cancels_per_min: 6
       max_cancels_without_fill: 3
       cancel_loop_block_bars: 5
+    portfolio:                     # as MES: one contract is the smallest position, and most of the account
+      target_annual_vol: null
+      max_symbol_weight: "1"
+    liquidity:
+      thin_max_order_usd: 100000
 """
 TWO = ("MES", "ES")
 DAY = 8

@@ -2,23 +2,20 @@
 every figure computed from it can be marked as a proxy with the model used.
 
 - ``FixedBps(bps)``: a configured spread (``fixed_bps(2)``: 2 bps, so 1 bp per side).
-- ``CorwinSchultz``: the high-low estimator of Corwin and Schultz (2012) on the last two bars completed at
-  or before the instant: with ``b = ln(H1/L1)² + ln(H2/L2)²`` and ``g = ln(max(H1,H2)/min(L1,L2))²``,
-  ``a = (√(2b) − √b)/(3 − 2√2) − √(g/(3 − 2√2))`` and ``S = 2(eᵃ − 1)/(1 + eᵃ)``; a negative estimate is 0.
+- ``CorwinSchultz``: the high-low estimator of Corwin and Schultz (2012, ``domain.range_spread``) on the
+  last two bars completed at or before the instant.
 """
 
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from tradebot.analytics.store_view import BarRow
-
-_K = 3 - 2 * math.sqrt(2)
+from tradebot.domain import range_spread
 
 
 class SpreadModel(Protocol):
@@ -56,11 +53,6 @@ class CorwinSchultz:
 
 
 def corwin_schultz_bps(first: BarRow, second: BarRow) -> float:
-    h1, l1, h2, l2 = float(first.high), float(first.low), float(second.high), float(second.low)
-    if min(h1, l1, h2, l2) <= 0:
-        return 0.0
-    beta = math.log(h1 / l1) ** 2 + math.log(h2 / l2) ** 2
-    gamma = math.log(max(h1, h2) / min(l1, l2)) ** 2
-    alpha = (math.sqrt(2 * beta) - math.sqrt(beta)) / _K - math.sqrt(gamma / _K)
-    spread = 2 * (math.exp(alpha) - 1) / (1 + math.exp(alpha))
-    return max(spread, 0.0) * 10_000
+    return range_spread.corwin_schultz_bps(
+        float(first.high), float(first.low), float(second.high), float(second.low)
+    )

@@ -75,6 +75,15 @@ GOVERNOR_RISK_BUDGET: Final = "GOVERNOR_RISK_BUDGET"
 GOVERNOR_FAILURE: Final = "GOVERNOR_FAILURE"
 GOVERNOR_MIN_ORDER: Final = "GOVERNOR_MIN_ORDER"  # under MIN_ORDER_USD: never clamped up, blocked
 
+# --- portfolio risk ------------------------------------------------------------------------------
+VOL_TARGET_SCALE: Final = "VOL_TARGET_SCALE"  # an entry scaled toward the portfolio volatility target
+RISK_CAP_PORTFOLIO: Final = "RISK_CAP_PORTFOLIO"  # an entry cut (or blocked) by a symbol or cluster cap
+CORR_CLUSTER_CAP: Final = "CORR_CLUSTER_CAP"  # ... by the gross cap of a group of highly correlated symbols
+LIQ_REGIME_THIN_SCALE: Final = "LIQ_REGIME_THIN_SCALE"  # THIN liquidity: the entry cut to the thin max order
+SLEEVE_QUARANTINED: Final = "SLEEVE_QUARANTINED"  # the entry's sleeve is in quarantine
+SYMBOL_QUARANTINED: Final = "SYMBOL_QUARANTINED"  # the entry's symbol is in quarantine
+SLEEVE_WEIGHT_CHANGED: Final = "SLEEVE_WEIGHT_CHANGED"  # a sleeve's capital weight moved at the close
+
 # --- pre-trade controls ------------------------------------------------------------------------
 ORDER_SIZE_BLOCK: Final = "ORDER_SIZE_BLOCK"
 PRICE_COLLAR_BLOCK: Final = "PRICE_COLLAR_BLOCK"

@@ -47,6 +47,7 @@ from tradebot.risk.execution_quality import ExecutionQuality
 from tradebot.risk.feed_validity import FeedValidity
 from tradebot.risk.flatten import flatten_intents
 from tradebot.risk.rules import LimitsRules
+from tradebot.risk.sleeve_allocation import allocation_state, weights_record
 from tradebot.risk.tracker import RiskTracker
 from tradebot.risk.trading_state import TradingStateMachine, Transition
 from tradebot.risk.verdict import Decision, Outcome
@@ -132,6 +133,7 @@ class DecisionEngine:
         self.flattener = flattener
         self.ledger = ledger or Ledger()
         self.tracker = tracker or RiskTracker(instruments)
+        self.allocation = allocation_state(self.tracker.states)  # the sleeves' current capital weights
         self.machine = machine or TradingStateMachine()
         # resuming: the windows as the stopped run left them (rebuilt from the store)
         self.dvs = dvs or FeedValidity()
@@ -244,6 +246,8 @@ class DecisionEngine:
             ts=now,
             symbol=bar.symbol,
         )
+        for change in self.allocation.changes:  # this bar closed a session day: sleeve weights moved
+            self.recorder.record("sleeve_weight", change.body(), ts=now)
         self._update_state(bar.symbol)
         intents: list[OrderIntent] = []
         position = self.portfolio.position_qty(bar.symbol)
@@ -298,7 +302,8 @@ class DecisionEngine:
                     "signal", {"sleeve": each.sleeve, **_fields(each.signal)}, ts=now, symbol=signals.symbol
                 )
         position = self.portfolio.position_qty(signals.symbol)
-        intents, record = self.netting(signals, instrument, position, self.portfolio.equity, now)
+        weights = self.allocation.weights()
+        intents, record = self.netting(signals, instrument, position, self.portfolio.equity, now, weights)
         self.recorder.record("sizing", record, ts=now, symbol=signals.symbol)
         return intents
 
@@ -450,6 +455,8 @@ class DecisionEngine:
     def _record_decision(self, record: dict[str, Any]) -> None:
         """Store a decision record; the rules that keep their own state read it too (as a restart does)."""
         now = self.clock.now()
+        if self.allocation.has_sleeves:  # the sleeves' capital weights this decision was made with
+            record["sleeve_weights"] = weights_record(self.allocation.weights())
         self.recorder.record("decision", record, ts=now, symbol=record["intent"]["symbol"])
         self.tracker.on_decision(record, now)
 

@@ -44,6 +44,7 @@ from tradebot.oms.ledger import Ledger
 from tradebot.pipeline.portfolio import Portfolio
 from tradebot.risk.execution_quality import ExecutionQuality
 from tradebot.risk.feed_validity import FeedValidity
+from tradebot.risk.sleeve_allocation import AllocationRules
 from tradebot.risk.tracker import RiskTracker
 from tradebot.risk.trading_state import TradingStateMachine
 
@@ -197,10 +198,13 @@ def load_resume_state(
     calendars: Any = None,
     *,
     tca: TcaWatch | None = None,
+    allocation: AllocationRules | None = None,
 ) -> ResumeState:
     """Everything a restarted run needs from the store (an empty state for a new store). ``tca``, when
-    given, is fed every stored event (the records it has still to write are those of the stored orders)."""
-    state = ResumeState(tracker=RiskTracker(instruments, calendars), tca=tca)
+    given, is fed every stored event (the records it has still to write are those of the stored orders).
+    ``allocation``: the sleeves' base weights and how they move (None: the single [strategy]); the weights
+    are rebuilt from the stored bars and fills, so the stored ``sleeve_weight`` events are not read."""
+    state = ResumeState(tracker=RiskTracker(instruments, calendars, allocation=allocation), tca=tca)
     if not store_path.exists():
         return state
     from tradebot.store import StoreReader

@@ -36,6 +36,7 @@ from tradebot.risk.build import DEFAULT_CHAIN, ChainConfigError, build_chain
 from tradebot.risk.chain import GateChain
 from tradebot.risk.constitution import Constitution, ConstitutionError, load_constitution
 from tradebot.risk.measures import has_leverage
+from tradebot.risk.sleeve_allocation import AllocationRules
 from tradebot.settings import Settings, StrategyConfig, did_you_mean, settings_source
 from tradebot.signals import UnknownProfileError, build_ensemble
 from tradebot.signals.sleeves import SleeveEnsembles
@@ -79,6 +80,7 @@ class RunParts:
     ensembles: dict[str, SignalSource]
     tca: TcaConfig
     netting: Netting | None = None  # several sleeves
+    allocation: AllocationRules | None = None  # [sleeves]: their base weights and how they move
 
 
 def build_parts(
@@ -128,7 +130,7 @@ def build_parts(
             )
     except RunRefused as exc:
         problems += _problems(settings, exc)
-    sleeve_problems = _sleeve_problems(settings, instruments)
+    sleeve_problems = _sleeve_problems(settings, instruments) + _allocation_problems(settings)
     problems += sleeve_problems
     netting: Netting | None = None
     try:
@@ -142,7 +144,9 @@ def build_parts(
     problems += tca_problems
     if problems:
         raise ConfigProblems(problems)
-    return RunParts(instruments, constitution, chain, sizer, ensembles, tca, netting)
+    return RunParts(
+        instruments, constitution, chain, sizer, ensembles, tca, netting, allocation_rules(settings)
+    )
 
 
 def check_configured_feeds(settings: Settings, instruments: Mapping[str, Instrument]) -> None:
@@ -309,6 +313,55 @@ def _sleeve_problems(settings: Settings, instruments: Mapping[str, Instrument]) 
     total = sum((sleeve.weight for sleeve in settings.sleeves.values()), Decimal(0))
     if total > 1:
         problems.append(f"sleeves: the weights add up to {total}, more than 1 (the whole equity)")
+    return problems
+
+
+def allocation_rules(settings: Settings) -> AllocationRules | None:
+    """The sleeves' base weights and ``[allocation]`` (None: no [sleeves], the single [strategy])."""
+    if not settings.sleeves:
+        return None
+    each = settings.allocation
+    return AllocationRules(
+        bases=tuple((name, sleeve.weight) for name, sleeve in settings.sleeves.items()),
+        capital=settings.portfolio.starting_cash,
+        enabled=each.enabled,
+        min_weight=each.min_weight,
+        max_weight=each.max_weight,
+        max_delta=each.daily_max_delta,
+        window=each.expectancy_window_trades,
+        min_trades=each.min_trades_for_adjust,
+        drawdown_trigger=each.drawdown_trigger,
+        expectancy_floor=each.expectancy_floor_pct,
+    )
+
+
+def _allocation_problems(settings: Settings) -> list[str]:
+    """``[allocation]`` consistent with itself, and (two sleeves or more, enabled) every base weight inside
+    the bounds the allocation keeps weights in."""
+    each = settings.allocation
+    problems = []
+    if each.min_weight > each.max_weight:
+        key = "allocation.min_weight"
+        problems.append(
+            f"{key}: {each.min_weight} is above allocation.max_weight ({each.max_weight}) "
+            f"(from {settings_source(settings, key)})"
+        )
+    if each.min_trades_for_adjust > each.expectancy_window_trades:
+        key = "allocation.min_trades_for_adjust"
+        problems.append(
+            f"{key}: {each.min_trades_for_adjust} is more than allocation.expectancy_window_trades "
+            f"({each.expectancy_window_trades}), so no weight could ever move "
+            f"(from {settings_source(settings, key)})"
+        )
+    if each.enabled and len(settings.sleeves) > 1:
+        for name, sleeve in settings.sleeves.items():
+            if not each.min_weight <= sleeve.weight <= each.max_weight:
+                key = f"sleeves.{name}.weight"
+                problems.append(
+                    f"{key}: {sleeve.weight} is outside allocation.min_weight .. allocation.max_weight "
+                    f"({each.min_weight} .. {each.max_weight}), where the allocation keeps weights "
+                    f"(from {settings_source(settings, key)})"
+                )
     return problems
 
 

@@ -140,7 +140,9 @@ async def run_session(
     _owner_only_dir(store_path.parent)
 
     watch = tca_watch(settings, parts.tca, instruments)
-    resume = load_resume_state(store_path, instruments, settings_calendars(), tca=watch)
+    resume = load_resume_state(
+        store_path, instruments, settings_calendars(), tca=watch, allocation=parts.allocation
+    )
     stop.checkpoint("reading the event store", resume.machine.to_dict())
     first_ts = _first_bar_ts(feeds, instruments) if from_file else None
     clock = _build_clock(settings, from_file, resume.clock_start or first_ts)

@@ -34,6 +34,8 @@ class GateContext:
     pending_qty: Decimal = Decimal(0)
     positions: Mapping[str, Decimal] = field(default_factory=dict)
     entering: frozenset[str] = frozenset()
+    # the signed quantity of each symbol's working entry orders
+    working_entries: Mapping[str, Decimal] = field(default_factory=dict)
     # the frozen views of the rules that keep their own state (risk.rule_state), by view type
     views: Mapping[type, object] = field(default_factory=dict)
     dvs: float = 1.0

@@ -1,6 +1,7 @@
 """Entry policy: the capital allocation formula, applied as a clamp (never enlarges an order).
 
     available  = max(equity - total exposure, 0)
+    risk_score = constitution risk_score x sleeve score (current weight / base weight, at most 1)
     allocation = available x base_fraction (0.20) x (conf_base 0.70 + confidence x conf_slope 0.30)
                  x risk_score
     allocation = max(allocation, min_allocation_usd ($10))
@@ -8,8 +9,12 @@
     max qty    = allocation x leverage / one unit's notional (price x multiplier), rounded down to the lot
                  step
 
-With ``allocation_enabled`` off only the hard caps apply. No room left, or room for less than the
-instrument's minimum quantity, blocks with BLOCK_MAX_EXPOSURE."""
+The sleeve score comes from the sleeve allocation's state (``SleeveWeights``, risk/sleeve_allocation.py): a
+sleeve whose weight fell below its base sizes its entries down in proportion; one above its base gets no
+more than the constitution's ``risk_score`` (the cap); the single [strategy] and an external intent score 1.
+The $10 minimum is applied before the hard caps, so it never lifts an allocation above a cap. With
+``allocation_enabled`` off only the hard caps apply. No room left, or room for less than the instrument's
+minimum quantity, blocks with BLOCK_MAX_EXPOSURE."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from tradebot.domain.orders import OrderIntent
 from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import ZERO, RulesGate, entry_price, leverage_of, with_quantity
+from tradebot.risk.sleeve_allocation import SleeveWeights
 from tradebot.risk.verdict import Verdict
 
 
@@ -45,10 +51,14 @@ class EntryAllocationGate(RulesGate):
             conf_mult = (
                 policy.allocation_conf_base + Decimal(repr(intent.confidence)) * policy.allocation_conf_slope
             )
-            formula = available * policy.allocation_base_fraction * conf_mult * policy.risk_score
+            sleeve_score = ctx.view(SleeveWeights).score
+            risk_score = policy.risk_score * sleeve_score
+            formula = available * policy.allocation_base_fraction * conf_mult * risk_score
             formula = max(formula, policy.min_allocation_usd)
             allocation = min(formula, room)
             details["formula_usd"] = str(formula)
+            details["risk_score"] = str(risk_score)
+            details["sleeve_score"] = str(sleeve_score)
         if allocation <= ZERO:
             return Verdict.blocked(self.name, reasons.BLOCK_MAX_EXPOSURE, problem="no_room", **details)
         price = entry_price(intent)

@@ -12,6 +12,7 @@ from tradebot.risk.canary import CanaryGate
 from tradebot.risk.chain import Gate
 from tradebot.risk.consecutive_losses import ConsecutiveLossesGate
 from tradebot.risk.constitution import Constitution
+from tradebot.risk.correlation_cap import CorrelationCapGate
 from tradebot.risk.daily_loss_cap import DailyLossCapGate
 from tradebot.risk.dvs_floor import DvsFloorGate
 from tradebot.risk.entry_allocation import EntryAllocationGate
@@ -29,9 +30,11 @@ from tradebot.risk.flatten_deadline_gate import FlattenDeadlineGate
 from tradebot.risk.governor import GovernorGate
 from tradebot.risk.instrument_sanity import InstrumentSanityGate
 from tradebot.risk.liquidity_participation import LiquidityParticipationGate
+from tradebot.risk.liquidity_regime import LiquidityRegimeGate
 from tradebot.risk.min_capital import MinCapitalGate
 from tradebot.risk.no_trade_window import NoTradeWindowGate
 from tradebot.risk.per_trade_risk import PerTradeRiskGate
+from tradebot.risk.portfolio_concentration import PortfolioConcentrationGate
 from tradebot.risk.position_limit import PositionLimitGate
 from tradebot.risk.pretrade_cancel_loop import CancelLoopGate
 from tradebot.risk.pretrade_duplicate import DuplicateOrderGate
@@ -41,6 +44,7 @@ from tradebot.risk.pretrade_throttle import RateThrottleGate
 from tradebot.risk.session_open import SessionOpenGate
 from tradebot.risk.trades_per_day import TradesPerDayGate
 from tradebot.risk.trading_state_gate import TradingStateGate
+from tradebot.risk.vol_target import VolTargetGate
 
 
 class GateConfig(BaseModel):
@@ -90,8 +94,14 @@ GATES: Mapping[str, GateFactory] = {
     "entry_allocation": lambda d: EntryAllocationGate(d.constitution),
     # risk governor: clamps in preference to rejecting
     "governor": lambda d: GovernorGate(d.constitution),
+    # portfolio: concentration and correlation caps, then volatility targeting
+    "portfolio_concentration": lambda d: PortfolioConcentrationGate(d.constitution),
+    "correlation_cap": lambda d: CorrelationCapGate(d.constitution),
+    "vol_target": lambda d: VolTargetGate(d.constitution),
     # liquidity: the order's share of what the market trades
     "liquidity_participation": lambda d: LiquidityParticipationGate(d.constitution),
+    # liquidity regime: THIN cuts an entry to its max order (and narrows its collar)
+    "liquidity_regime": lambda d: LiquidityRegimeGate(d.constitution),
     # instrument increments, then pre-trade controls right before the order leaves
     "instrument_sanity": lambda d: InstrumentSanityGate(),
     "order_size": lambda d: OrderSizeGate(d.constitution),
@@ -128,7 +138,11 @@ DEFAULT_CHAIN: tuple[str, ...] = (
     "entry_regime",
     "entry_allocation",
     "governor",
+    "portfolio_concentration",
+    "correlation_cap",
+    "vol_target",
     "liquidity_participation",
+    "liquidity_regime",
     "instrument_sanity",
     "order_size",
     "price_collar",

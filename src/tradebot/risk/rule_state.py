@@ -13,12 +13,34 @@ The hooks do nothing unless a state overrides them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from tradebot.domain.bars import Bar
 from tradebot.domain.events import BrokerEvent
 from tradebot.domain.orders import OrderIntent, OrderRequest
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTrip:
+    """A position closed (to flat, or through it): the tracker's count of it, handed to the rules' states.
+
+    ``pnl`` is the realized PnL of its closing fills minus every fee paid since it opened (post-cost);
+    ``notional`` the notional of the fills that opened it; ``sleeve`` the sleeve of the entry order that
+    opened it ("": the single [strategy])."""
+
+    symbol: str
+    sleeve: str
+    pnl: Decimal
+    notional: Decimal
+    closed_at: datetime
+
+    @property
+    def return_pct(self) -> Decimal:
+        """Post-cost PnL as a fraction of the notional it put at risk (0 for a zero notional)."""
+        return self.pnl / self.notional if self.notional else Decimal(0)
 
 
 class RuleState:
@@ -30,6 +52,9 @@ class RuleState:
 
     def on_order_event(self, event: BrokerEvent, now: datetime) -> None:
         """A venue event that changed the order ledger: accepted, filled, rejected, canceled, expired."""
+
+    def on_round_trip(self, trip: RoundTrip) -> None:
+        """A round trip closed (derived by the tracker from the fills, after the fill's own hook)."""
 
     def on_decision(self, record: Mapping[str, Any], now: datetime) -> None:
         """A decision record, as stored (``risk.decision_record``)."""

@@ -6,8 +6,19 @@ from collections.abc import Mapping
 
 from tradebot.domain.instruments import Instrument
 from tradebot.risk.liquidity_participation import BarVolumes
+from tradebot.risk.liquidity_regime import RegimeBars
+from tradebot.risk.portfolio_returns import ReturnHistory
 from tradebot.risk.rule_state import RuleState
+from tradebot.risk.sleeve_allocation import SINGLE_STRATEGY, AllocationRules, SleeveAllocation
 
 
-def rule_states(instruments: Mapping[str, Instrument]) -> tuple[RuleState, ...]:
-    return (BarVolumes(),)
+def rule_states(
+    instruments: Mapping[str, Instrument], *, allocation: AllocationRules | None = None
+) -> tuple[RuleState, ...]:
+    """``allocation``: the sleeves' base weights and how they move (None: the single [strategy])."""
+    return (
+        BarVolumes(),
+        RegimeBars(),
+        ReturnHistory(instruments),
+        SleeveAllocation(allocation or SINGLE_STRATEGY),
+    )

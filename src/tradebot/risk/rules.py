@@ -181,6 +181,34 @@ class LiquidityRules(_Frozen):
     participation_mode: Literal["block", "scale"] = "block"  # scale: cut to the cap, if not below scale_min
     participation_scale_min: Decimal = floor(Decimal("0.25"), gt=0, le=1)
     lookback_bars: int = Field(60, ge=1, le=MAX_LOOKBACK_BARS)
+    # regime (risk.liquidity_regime): THIN when the window's spread proxy or volatility is above these
+    thin_spread_bps: Decimal = cap(Decimal(25), gt=0)
+    thin_vol_mult: Decimal = cap(Decimal("1.8"), ge=1)  # x the baseline's ("normal") volatility
+    regime_baseline_bars: int = Field(1440, ge=1, le=MAX_LOOKBACK_BARS)  # normal vol: bars before the window
+    thin_max_order_usd: Decimal = cap(Decimal(5000), ge=0)  # THIN: an entry's notional cut to this
+    thin_collar_mult: Decimal = cap(Decimal("0.8"), gt=0, le=1)  # THIN: the entry's price collar x this
+    thin_cost_mult: Decimal = floor(Decimal("1.3"), ge=1)  # THIN: the recorded expected cost x this
+
+
+MAX_LOOKBACK_DAYS = 60  # the longest lookback a portfolio rule may read (days with bars)
+
+
+class PortfolioRules(_Frozen):
+    """The portfolio an entry into this instrument must leave behind: its volatility near a
+    target, no symbol, cluster or group of highly correlated symbols above its share of gross exposure."""
+
+    # new exposure is scaled by target / the portfolio's volatility with the order, within the scales
+    target_annual_vol: Decimal | None = cap(Decimal("0.18"), gt=0)
+    vol_lookback_days: int = Field(20, ge=1, le=MAX_LOOKBACK_DAYS)
+    vol_min_scale: Decimal = cap(Decimal("0.25"), gt=0, le=1)  # an order is never cut below this share
+    vol_max_scale: Decimal = Field(Decimal("1.25"), ge=1)  # recorded: a gate never enlarges an order
+    # shares of gross exposure (never of less than equity): per symbol, per cluster, per correlated group
+    max_symbol_weight: Decimal | None = cap(Decimal("0.12"), gt=0, le=1)
+    cluster: str | None = None  # the instrument's cluster (e.g. "us_equity_index"); None: in none
+    max_cluster_weight: Decimal | None = cap(Decimal("0.25"), gt=0, le=1)
+    corr_lookback_days: int = Field(30, ge=1, le=MAX_LOOKBACK_DAYS)
+    corr_threshold: Decimal = cap(Decimal("0.80"), gt=0, le=1)  # above it, two symbols are one group
+    corr_group_gross_cap: Decimal | None = cap(Decimal("0.35"), gt=0, le=1)
 
 
 class InstrumentRules(_Frozen):
@@ -190,3 +218,4 @@ class InstrumentRules(_Frozen):
     governor: GovernorRules = GovernorRules()
     pretrade: PretradeRules = PretradeRules()
     liquidity: LiquidityRules = LiquidityRules()
+    portfolio: PortfolioRules = PortfolioRules()

@@ -34,7 +34,9 @@ from tradebot.domain.state import Mode, TradingState
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import has_leverage
 from tradebot.risk.pretrade_duplicate import order_key
+from tradebot.risk.rule_state import RoundTrip
 from tradebot.risk.rule_states import rule_states
+from tradebot.risk.sleeve_allocation import AllocationRules
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -67,6 +69,7 @@ class _Working:
     reduce_only: bool
     filled: Decimal = ZERO
     trade_day: date | None = None  # the session day whose trade count it took
+    sleeve: str = ""  # the sleeve the order is attributed to
 
 
 class _Times:
@@ -158,6 +161,8 @@ class _Book:
     position: Decimal = ZERO
     avg_price: Decimal = ZERO
     round_trip_pnl: Decimal = ZERO
+    round_trip_notional: Decimal = ZERO  # the notional of the fills that opened the open position
+    round_trip_sleeve: str = ""  # the sleeve of the entry that opened it
     leverage: Decimal = ONE
     regime: str | None = None
     confidence: float | None = None
@@ -195,6 +200,7 @@ class RiskTracker:
         *,
         history_s: int = 300,
         dedupe_horizon_s: int = 86_400,
+        allocation: AllocationRules | None = None,
     ) -> None:
         self.instruments = dict(instruments)
         self.calendars = calendars or shared_calendars()
@@ -202,7 +208,7 @@ class RiskTracker:
         self._dedupe_horizon = timedelta(seconds=dedupe_horizon_s)
         self._books: dict[str, _Book] = {}
         # the rules that keep their own state (risk.rule_state): fed here with every event, asked for views
-        self.states = rule_states(self.instruments)
+        self.states = rule_states(self.instruments, allocation=allocation)
         self._working: dict[str, _Working] = {}
         # the same working orders per symbol (in the same order), and their cached (entry, exit) sums
         self._working_of: dict[str, dict[str, _Working]] = {}
@@ -361,7 +367,13 @@ class RiskTracker:
     ) -> None:
         """An order was sent (call once per request, after the ledger write, with its intent)."""
         book = self._book(request.symbol, now)
-        working = _Working(request.symbol, request.side.sign, request.quantity, request.reduce_only)
+        working = _Working(
+            request.symbol,
+            request.side.sign,
+            request.quantity,
+            request.reduce_only,
+            sleeve=intent.sleeve if intent is not None else "",
+        )
         self._add_working(request.client_order_id, working)
         self._recent_orders.append(now)
         book.recent_orders.append(now)
@@ -451,9 +463,13 @@ class RiskTracker:
         signed = fill.quantity * fill.side.sign
         old = book.position
         new = old + signed
+        sleeve = working.sleeve if working is not None else ""
         if old == ZERO or (old > ZERO) == (signed > ZERO):
             book.avg_price = instrument.average_entry(book.avg_price, abs(old), fill.price, abs(signed))
             book.position = new
+            if old == ZERO:
+                book.round_trip_sleeve = sleeve
+            book.round_trip_notional += instrument.notional(fill.price, abs(signed))
             return
         closing = min(abs(old), abs(signed))
         direction = ONE if old > ZERO else -ONE
@@ -463,7 +479,20 @@ class RiskTracker:
         book.position = new
         if new == ZERO or (new > ZERO) != (old > ZERO):
             book.consecutive_losses = book.consecutive_losses + 1 if book.round_trip_pnl < ZERO else 0
+            trip = RoundTrip(
+                fill.symbol,
+                book.round_trip_sleeve,
+                book.round_trip_pnl,
+                book.round_trip_notional,
+                now or fill.ts,
+            )
             book.round_trip_pnl = ZERO
+            book.round_trip_notional = ZERO
+            if new != ZERO:  # flipped: the remainder opened at this fill
+                book.round_trip_sleeve = sleeve
+                book.round_trip_notional = instrument.notional(fill.price, abs(new))
+            for state in self.states:
+                state.on_round_trip(trip)
             if new == ZERO:
                 book.avg_price = ZERO
                 book.entries_in_position = sum(
@@ -547,10 +576,14 @@ class RiskTracker:
         regimes: dict[str, int] = {}
         positions: dict[str, Decimal] = {}
         entering: set[str] = set()
+        working: dict[str, Decimal] = {}
         for sym, other in self._books.items():
+            pending = self._sums(sym)[0]
+            if pending != ZERO:
+                working[sym] = pending
             if other.position != ZERO:
                 positions[sym] = other.position
-            elif self._sums(sym)[0] != ZERO:
+            elif pending != ZERO:
                 entering.add(sym)
             else:
                 continue
@@ -569,6 +602,7 @@ class RiskTracker:
             pending_qty=pending_entry,
             positions=positions,
             entering=frozenset(entering),
+            working_entries=working,
             views=self._views(intent, now),
             dvs=dvs,
             eqs=eqs,

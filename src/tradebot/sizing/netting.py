@@ -2,8 +2,9 @@
 
 A sleeve is a strategy (profile, sizer settings) over some instruments with a capital weight. On a bar each
 sleeve trading the instrument proposes, from its own signal, the entry it would make from flat with its share
-of equity (``equity × weight``): its **target** is that signed quantity (BUY +q, SELL −q), or 0 when its
-signal has no direction or its sizer refused (too small for the lot step). The **net target** is the sum of
+of equity (``equity × weight``, its current weight: risk/sleeve_allocation.py moves it at session closes):
+its **target** is that signed quantity (BUY +q, SELL −q), or 0 when its signal has no direction or its sizer
+refused (too small for the lot step). The **net target** is the sum of
 the targets; the sleeves' **net view** is the sum of ``weight × sign(direction)`` over the sleeves with a
 direction. The instrument's position then moves by the rule one strategy follows
 (``intent_builder.decide_action``), applied to the netted sleeves:
@@ -71,18 +72,26 @@ class Proposal:
 
 
 class Netting:
-    """Sizes each sleeve's signal with the sleeve's sizer and weight, and nets the targets."""
+    """Sizes each sleeve's signal with the sleeve's sizer and weight, and nets the targets. The weights are
+    the configured ones unless the caller gives the current ones (the engine: the sleeve allocation's,
+    risk/sleeve_allocation.py)."""
 
     def __init__(self, sizers: Mapping[tuple[str, str], SizeFn], weights: Mapping[str, Decimal]) -> None:
         self.sizers = sizers  # by (sleeve, symbol)
-        self.weights = weights
+        self.weights = weights  # the configured (base) weights
 
     def propose(
-        self, signals: SleeveSignals, instrument: Instrument, equity: Decimal, now: datetime
+        self,
+        signals: SleeveSignals,
+        instrument: Instrument,
+        equity: Decimal,
+        now: datetime,
+        weights: Mapping[str, Decimal] | None = None,
     ) -> list[Proposal]:
+        weights = self.weights if weights is None else weights
         proposals: list[Proposal] = []
         for each in signals.signals:
-            weight = self.weights[each.sleeve]
+            weight = weights[each.sleeve]
             if each.signal is None:
                 record = {"sleeve": each.sleeve, "action": "none"}
                 proposals.append(Proposal(each.sleeve, weight, None, None, record))
@@ -101,8 +110,9 @@ class Netting:
         position: Decimal,
         equity: Decimal,
         now: datetime,
+        weights: Mapping[str, Decimal] | None = None,
     ) -> tuple[list[OrderIntent], dict[str, Any]]:
-        return net(self.propose(signals, instrument, equity, now), instrument, position)
+        return net(self.propose(signals, instrument, equity, now, weights), instrument, position)
 
 
 def net(
@@ -121,6 +131,7 @@ def net(
         action = Action.HOLD if any(p.view for p in proposals) else Action.NONE
     record: dict[str, Any] = {
         "netting": "sum of sleeve targets",
+        "weights": {p.sleeve: str(p.weight) for p in proposals},  # each sleeve's share of equity, as used
         "targets": {sleeve: str(q) for sleeve, q in targets.items()},
         "net_target": str(total),
         "net_view": str(view),

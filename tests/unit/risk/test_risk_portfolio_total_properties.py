@@ -76,8 +76,19 @@ def test_held_and_entering_instruments_never_exceed_the_total(
             if s["action"] == "cancel":
                 tracker.on_order_event(OrderCanceled(cid, now), now)
             else:
-                fill = OrderFilled(cid, "v", f"f{cid}", request.symbol, request.side, request.quantity, price,
-                                   Decimal(0), "USD", now, Decimal(0))
+                fill = OrderFilled(
+                    cid,
+                    "v",
+                    f"f{cid}",
+                    request.symbol,
+                    request.side,
+                    request.quantity,
+                    price,
+                    Decimal(0),
+                    "USD",
+                    now,
+                    Decimal(0),
+                )
                 tracker.on_order_event(fill, now)
         opening = {s for s in SYMBOLS if tracker.position(s) != 0 or tracker.working_entry_qty(s) != 0}
         assert len(opening) <= maximum, f"{sorted(opening)} open or opening with a total of {maximum}"

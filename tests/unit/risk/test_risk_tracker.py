@@ -7,6 +7,7 @@ from tradebot.domain.bars import Bar
 from tradebot.domain.events import OrderCanceled, OrderFilled, OrderRejected
 from tradebot.domain.orders import OrderRequest, OrderType, Side
 from tradebot.domain.state import Mode, TradingState
+from tradebot.risk.rule_state import RoundTrip, RuleState
 from tradebot.risk.tracker import RiskTracker
 
 
@@ -116,3 +117,27 @@ def test_an_order_closed_without_a_venue_event_is_released_like_a_rejected_one()
     tracker.on_order_closed("a", NOW)  # twice, or for an unknown id: nothing more
     tracker.on_order_closed("unknown", NOW)
     assert _snap(tracker).trades_today == 0
+
+
+class _Trips(RuleState):
+    def __init__(self) -> None:
+        self.trips: list[RoundTrip] = []
+
+    def on_round_trip(self, trip: RoundTrip) -> None:
+        self.trips.append(trip)
+
+
+def test_a_closed_round_trip_reaches_the_rules_states_with_its_sleeve_and_post_cost_pnl() -> None:
+    tracker = RiskTracker(INSTRUMENTS)
+    trips = _Trips()
+    tracker.states = (*tracker.states, trips)
+    tracker.on_order_submitted(_request("a"), NOW, intent(intent_id="MES-a", sleeve="fast"))
+    tracker.on_fill(_fill("a", Side.BUY, "4500"))
+    assert trips.trips == []
+    tracker.on_order_submitted(_request("b", Side.SELL, reduce_only=True), NOW, intent(sleeve="slow"))
+    tracker.on_fill(_fill("b", Side.SELL, "4497", ts=NOW + timedelta(minutes=3)))
+    (trip,) = trips.trips
+    # the sleeve of the entry that opened it; 3 points x $5 lost and both $0.50 fees; MES notional 4500 x 5
+    assert (trip.symbol, trip.sleeve) == ("MES", "fast")
+    assert (trip.pnl, trip.notional) == (Decimal(-16), Decimal(22500))
+    assert trip.return_pct == Decimal(-16) / Decimal(22500) and trip.closed_at == NOW + timedelta(minutes=3)
