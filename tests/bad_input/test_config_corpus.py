@@ -319,6 +319,36 @@ CASES = [
         ),
     ),
     Case(
+        "quarantine: a rate over 100 % and an unsupported mode, both listed",
+        (
+            "default.quarantine.reject_rate_trigger: Input should be less than or equal to 1",
+            "default.quarantine.mode: Input should be 'block'",
+        ),
+        constitution=(
+            ('reject_rate_trigger: "0.15"', 'reject_rate_trigger: "1.5"'),
+            ("    mode: block ", "    mode: zero_targets "),
+        ),
+    ),
+    Case(
+        "quarantine: more orders to wait for than its window holds",
+        ("default.quarantine: rate_min_events must not exceed rate_window (no rate could ever be taken)",),
+        constitution=(("rate_min_events: 5", "rate_min_events: 50"),),
+    ),
+    Case(
+        "overrides that switch the quarantine off or shorten it in live mode",
+        (
+            "TRADEBOT_CONSTITUTION__DEFAULT__QUARANTINE__ENABLED: refused in live mode: the override False "
+            "loosens",
+            "TRADEBOT_CONSTITUTION__DEFAULT__QUARANTINE__DURATION_BARS: refused in live mode: the override 1 "
+            "loosens",
+        ),
+        env={
+            "TRADEBOT_CONSTITUTION__DEFAULT__QUARANTINE__ENABLED": "false",
+            "TRADEBOT_CONSTITUTION__DEFAULT__QUARANTINE__DURATION_BARS": "1",
+        },
+        mode="live",
+    ),
+    Case(
         "overrides that loosen the portfolio caps or move an instrument out of its cluster in live mode",
         (
             "TRADEBOT_CONSTITUTION__DEFAULT__PORTFOLIO__CORR_GROUP_GROSS_CAP: refused in live mode: the "

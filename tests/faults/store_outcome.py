@@ -35,6 +35,7 @@ OUTCOME_KINDS = (
     "external_intent",
     "intent_refused",
     "sleeve_weight",
+    "quarantine",
 )
 
 

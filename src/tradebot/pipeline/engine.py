@@ -46,6 +46,9 @@ from tradebot.risk.decision_record import decision_record
 from tradebot.risk.execution_quality import ExecutionQuality
 from tradebot.risk.feed_validity import FeedValidity
 from tradebot.risk.flatten import flatten_intents
+from tradebot.risk.quarantine import KIND as QUARANTINE_KIND
+from tradebot.risk.quarantine import Quarantine
+from tradebot.risk.rule_state import state_of
 from tradebot.risk.rules import LimitsRules
 from tradebot.risk.sleeve_allocation import allocation_state, weights_record
 from tradebot.risk.tracker import RiskTracker
@@ -134,6 +137,7 @@ class DecisionEngine:
         self.ledger = ledger or Ledger()
         self.tracker = tracker or RiskTracker(instruments)
         self.allocation = allocation_state(self.tracker.states)  # the sleeves' current capital weights
+        self.quarantine = state_of(self.tracker.states, Quarantine)  # its starts and releases are stored
         self.machine = machine or TradingStateMachine()
         # resuming: the windows as the stopped run left them (rebuilt from the store)
         self.dvs = dvs or FeedValidity()
@@ -248,6 +252,7 @@ class DecisionEngine:
         )
         for change in self.allocation.changes:  # this bar closed a session day: sleeve weights moved
             self.recorder.record("sleeve_weight", change.body(), ts=now)
+        self._record_quarantine_changes()
         self._update_state(bar.symbol)
         intents: list[OrderIntent] = []
         position = self.portfolio.position_qty(bar.symbol)
@@ -459,6 +464,12 @@ class DecisionEngine:
             record["sleeve_weights"] = weights_record(self.allocation.weights())
         self.recorder.record("decision", record, ts=now, symbol=record["intent"]["symbol"])
         self.tracker.on_decision(record, now)
+        self._record_quarantine_changes()
+
+    def _record_quarantine_changes(self) -> None:
+        """Store the quarantines the last event started or ended (and any a stopped run had not stored)."""
+        for change in self.quarantine.take_changes():
+            self.recorder.record(QUARANTINE_KIND, change, ts=self.clock.now(), symbol=change["symbol"])
 
     async def _cancel_working_exits(self, symbol: str, code: str) -> None:
         """Before an exit: take the position's resting stop/target legs off the venue."""
@@ -500,6 +511,7 @@ class DecisionEngine:
         )
         now = self.clock.now()
         self.tracker.on_order_event(event, now)
+        self._record_quarantine_changes()
         self.eqs.on_order_event(event, now)
         if isinstance(event, OrderFilled):
             self.stats.fills += 1

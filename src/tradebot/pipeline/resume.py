@@ -42,8 +42,12 @@ from tradebot.domain.orders import IntentSource, OrderIntent, OrderRequest, chil
 from tradebot.intents.history import IntentHistory
 from tradebot.oms.ledger import Ledger
 from tradebot.pipeline.portfolio import Portfolio
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.execution_quality import ExecutionQuality
 from tradebot.risk.feed_validity import FeedValidity
+from tradebot.risk.quarantine import KIND as QUARANTINE_KIND
+from tradebot.risk.quarantine import Quarantine
+from tradebot.risk.rule_state import state_of
 from tradebot.risk.sleeve_allocation import AllocationRules
 from tradebot.risk.tracker import RiskTracker
 from tradebot.risk.trading_state import TradingStateMachine
@@ -188,6 +192,8 @@ class _Rebuild:
                 state.last_fill_ts = event.ts
                 if state.portfolio is not None:
                     state.portfolio.apply_fill(event)
+        elif kind == QUARANTINE_KIND:
+            state_of(tracker.states, Quarantine).on_stored_change(body)
         elif kind == "trading_state" and body.get("machine"):
             state.machine = TradingStateMachine.restore(body["machine"])
 
@@ -199,18 +205,20 @@ def load_resume_state(
     *,
     tca: TcaWatch | None = None,
     allocation: AllocationRules | None = None,
+    constitution: Constitution | None = None,
 ) -> ResumeState:
     """Everything a restarted run needs from the store (an empty state for a new store). ``tca``, when
     given, is fed every stored event (the records it has still to write are those of the stored orders).
     ``allocation``: the sleeves' base weights and how they move (None: the single [strategy]); the weights
-    are rebuilt from the stored bars and fills, so the stored ``sleeve_weight`` events are not read."""
-    state = ResumeState(tracker=RiskTracker(instruments, calendars, allocation=allocation), tca=tca)
+    are rebuilt from the stored bars and fills, so the stored ``sleeve_weight`` events are not read.
+    ``constitution``: the rules the quarantine reads (its starts and releases are rebuilt too; a stored
+    ``quarantine`` event only marks that change as stored)."""
+    tracker = RiskTracker(instruments, calendars, allocation=allocation, constitution=constitution)
+    state = ResumeState(tracker=tracker, tca=tca)
     if not store_path.exists():
         return state
     from tradebot.store import StoreReader
 
-    tracker = state.tracker
-    assert tracker is not None
     rebuild = _Rebuild(state, tracker)
     with StoreReader(store_path) as reader:
         if reader.max_seq() == 0:

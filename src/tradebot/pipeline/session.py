@@ -141,7 +141,12 @@ async def run_session(
 
     watch = tca_watch(settings, parts.tca, instruments)
     resume = load_resume_state(
-        store_path, instruments, settings_calendars(), tca=watch, allocation=parts.allocation
+        store_path,
+        instruments,
+        settings_calendars(),
+        tca=watch,
+        allocation=parts.allocation,
+        constitution=parts.constitution,
     )
     stop.checkpoint("reading the event store", resume.machine.to_dict())
     first_ts = _first_bar_ts(feeds, instruments) if from_file else None

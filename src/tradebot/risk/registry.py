@@ -41,6 +41,7 @@ from tradebot.risk.pretrade_duplicate import DuplicateOrderGate
 from tradebot.risk.pretrade_order_size import OrderSizeGate
 from tradebot.risk.pretrade_price_collar import PriceCollarGate
 from tradebot.risk.pretrade_throttle import RateThrottleGate
+from tradebot.risk.quarantine import QuarantineGate
 from tradebot.risk.session_open import SessionOpenGate
 from tradebot.risk.trades_per_day import TradesPerDayGate
 from tradebot.risk.trading_state_gate import TradingStateGate
@@ -91,6 +92,7 @@ GATES: Mapping[str, GateFactory] = {
     "entry_symbol_exposure": lambda d: EntrySymbolExposureGate(d.constitution),
     "entry_symbol_positions": lambda d: EntrySymbolPositionsGate(d.constitution),
     "entry_regime": lambda d: EntryRegimeGate(d.constitution),
+    "quarantine": lambda d: QuarantineGate(d.constitution),
     "entry_allocation": lambda d: EntryAllocationGate(d.constitution),
     # risk governor: clamps in preference to rejecting
     "governor": lambda d: GovernorGate(d.constitution),
@@ -136,6 +138,7 @@ DEFAULT_CHAIN: tuple[str, ...] = (
     "entry_symbol_exposure",
     "entry_symbol_positions",
     "entry_regime",
+    "quarantine",
     "entry_allocation",
     "governor",
     "portfolio_concentration",

@@ -12,11 +12,11 @@ The hooks do nothing unless a state overrides them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from tradebot.domain.bars import Bar
 from tradebot.domain.events import BrokerEvent
@@ -62,3 +62,14 @@ class RuleState:
     def view(self, intent: OrderIntent, now: datetime) -> object | None:
         """The frozen value the rule's check reads for ``intent`` (None: this state has nothing to add)."""
         return None
+
+
+S = TypeVar("S", bound=RuleState)
+
+
+def state_of(states: Iterable[RuleState], kind: type[S]) -> S:
+    """The one state of type ``kind`` among a tracker's (every tracker has one of each: ``rule_states``)."""
+    for state in states:
+        if isinstance(state, kind):
+            return state
+    raise LookupError(f"no {kind.__name__} among the rules' states")

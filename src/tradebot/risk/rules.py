@@ -211,6 +211,37 @@ class PortfolioRules(_Frozen):
     corr_group_gross_cap: Decimal | None = cap(Decimal("0.35"), gt=0, le=1)
 
 
+# the entry blocks that mean "too costly to trade here now" (the quarantine's cost-block rate counts them)
+COST_BLOCK_CODES = ("LIQ_PARTICIPATION_BLOCK", "LIQ_REGIME_THIN_SCALE", "EQS_BLOCK")
+
+
+class QuarantineRules(_Frozen):
+    """When an instrument, or a sleeve trading it, is taken out of new entries for a while: too many of
+    its orders rejected, too many of its entries blocked as too costly, or trades losing after costs."""
+
+    enabled: bool = guard(True)
+    applies_to: Literal["symbol", "sleeve", "both"] = "both"
+    mode: Literal["block"] = "block"  # entries are blocked at the gate while quarantined
+    duration_bars: int = floor(6, ge=1)  # bars of the instrument that set it off
+    duration_days: int | None = Field(None, ge=1)  # instead of bars: this many days (24 h each)
+    reject_rate_trigger: Decimal | None = cap(Decimal("0.15"), gt=0, le=1)  # of the last orders answered
+    cost_block_rate_trigger: Decimal | None = cap(Decimal("0.60"), gt=0, le=1)  # of the last entries judged
+    cost_block_codes: tuple[str, ...] = COST_BLOCK_CODES
+    rate_window: int = Field(20, ge=1, le=1000)  # the last orders / entries a rate is taken over
+    rate_min_events: int = cap(5, ge=1)  # ... once it holds at least this many
+    expectancy_floor_pct: Decimal | None = floor(Decimal("-0.0015"), ge=-1, le=0)  # mean post-cost return
+    expectancy_window_trades: int = Field(20, ge=1, le=1000)
+    min_trades: int = cap(12, ge=1)  # trades in the window before expectancy can set it off
+
+    @model_validator(mode="after")
+    def _windows(self) -> QuarantineRules:
+        if self.rate_min_events > self.rate_window:
+            raise ValueError("rate_min_events must not exceed rate_window (no rate could ever be taken)")
+        if self.min_trades > self.expectancy_window_trades:
+            raise ValueError("min_trades must not exceed expectancy_window_trades (it could never count)")
+        return self
+
+
 class InstrumentRules(_Frozen):
     limits: LimitsRules = LimitsRules()
     session: SessionRules = SessionRules()
@@ -219,3 +250,4 @@ class InstrumentRules(_Frozen):
     pretrade: PretradeRules = PretradeRules()
     liquidity: LiquidityRules = LiquidityRules()
     portfolio: PortfolioRules = PortfolioRules()
+    quarantine: QuarantineRules = QuarantineRules()

@@ -45,7 +45,7 @@ from typing import Any
 from tradebot.domain import reasons
 from tradebot.domain.bars import Bar
 from tradebot.domain.orders import OrderIntent
-from tradebot.risk.rule_state import RoundTrip, RuleState
+from tradebot.risk.rule_state import RoundTrip, RuleState, state_of
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -250,10 +250,7 @@ class SleeveAllocation(RuleState):
 
 def allocation_state(states: Iterable[RuleState]) -> SleeveAllocation:
     """The tracker's allocation state (every tracker has one: ``rule_states``)."""
-    for state in states:
-        if isinstance(state, SleeveAllocation):
-            return state
-    raise LookupError("no SleeveAllocation among the rules' states")
+    return state_of(states, SleeveAllocation)
 
 
 def weights_record(weights: Mapping[str, Decimal]) -> dict[str, str]:

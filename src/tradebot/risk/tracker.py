@@ -31,6 +31,7 @@ from tradebot.domain.instruments import Instrument
 from tradebot.domain.orders import OrderIntent, OrderRequest
 from tradebot.domain.recent import RecentIds
 from tradebot.domain.state import Mode, TradingState
+from tradebot.risk.constitution import Constitution
 from tradebot.risk.context import GateContext
 from tradebot.risk.measures import has_leverage
 from tradebot.risk.pretrade_duplicate import order_key
@@ -201,6 +202,7 @@ class RiskTracker:
         history_s: int = 300,
         dedupe_horizon_s: int = 86_400,
         allocation: AllocationRules | None = None,
+        constitution: Constitution | None = None,
     ) -> None:
         self.instruments = dict(instruments)
         self.calendars = calendars or shared_calendars()
@@ -208,7 +210,7 @@ class RiskTracker:
         self._dedupe_horizon = timedelta(seconds=dedupe_horizon_s)
         self._books: dict[str, _Book] = {}
         # the rules that keep their own state (risk.rule_state): fed here with every event, asked for views
-        self.states = rule_states(self.instruments, allocation=allocation)
+        self.states = rule_states(self.instruments, allocation=allocation, constitution=constitution)
         self._working: dict[str, _Working] = {}
         # the same working orders per symbol (in the same order), and their cached (entry, exit) sums
         self._working_of: dict[str, dict[str, _Working]] = {}

@@ -1,0 +1,71 @@
+"""Quarantines are rebuilt from the store on a restart: the two sleeves of tests/e2e/test_e2e_quarantine.py
+on the ES week (the busy workload, expectancy floor -0.05 %), whose fast sleeve is quarantined nine times,
+killed before, inside and after quarantines and restarted, end event for event as the uninterrupted run: the
+same ``quarantine`` starts and releases at the same bars, the same entries blocked, the same orders and fills
+(a restart neither forgets a quarantine nor stores one twice)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from kill_harness import (
+    SHARED_DATA,
+    Outcome,
+    Workload,
+    assert_ends_as_the_twin,
+    busy_workload,
+    run_trial,
+    run_twin,
+)
+
+from tradebot.store import StoreReader
+
+pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
+
+ES_WEEK = SHARED_DATA / "es_esz13_1m_2013-10-06_2013-10-11.csv"
+SLEEVES = """[sleeves.fast]
+instruments = ["BENCH"]
+weight = 0.5
+profile = "aggressive"
+
+[sleeves.slow]
+instruments = ["BENCH"]
+weight = 0.5
+profile = "balanced"
+
+"""
+QUARANTINE = '  quarantine:\n    applies_to: sleeve\n    expectancy_floor_pct: "-0.0005"\n'
+
+
+@pytest.fixture(scope="module")
+def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("quarantine-kills")
+
+
+@pytest.fixture(scope="module")
+def workload(directory: Path) -> Workload:
+    busy = busy_workload(directory, "quarantine", ES_WEEK)
+    text = busy.config.read_text().replace('fraction = "0.001"', 'fraction = "0.002"')
+    busy.config.write_text(text.replace("[gates]", SLEEVES + "[gates]", 1))
+    constitution = busy.config.parent / "constitution.yaml"
+    constitution.write_text(constitution.read_text().replace("  portfolio:", QUARANTINE + "  portfolio:", 1))
+    return busy
+
+
+@pytest.fixture(scope="module")
+def twin(workload: Workload, directory: Path) -> Outcome:
+    outcome = run_twin(workload, directory)
+    with StoreReader(outcome.store) as reader:
+        changes = [e.body["event"] for e in reader.iter_events(kinds=("quarantine",))]
+    assert changes.count("start") >= 3 and changes.count("release") >= 3, changes
+    return outcome
+
+
+@pytest.mark.parametrize(("point", "n"), [("bar", 3300), ("bar", 5200), ("fill", 150), ("write_ahead", 250)])
+def test_a_killed_replay_restarts_with_the_same_quarantines(
+    workload: Workload, twin: Outcome, directory: Path, point: str, n: int
+) -> None:
+    result = run_trial(workload, point, n, "KILL", twin, directory)
+    assert_ends_as_the_twin(result)
+    assert result.exact, "every outcome event (quarantine starts and releases included) as the twin's"
