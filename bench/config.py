@@ -72,8 +72,8 @@ default:
     max_cancels_per_min: 1000000
     max_cancels_without_fill: 1000000
     cancel_loop_block_bars: 5
-  liquidity:                       # the regime is measured on every entry, its thin cap never binding
-    thin_max_order_usd: 1000000000
+  liquidity:
+    thin_max_order_usd: 1000000000 # the regime is measured on every entry, its thin cap never binding
   portfolio:                       # computed on every entry, never binding
     target_annual_vol: "10"
     max_symbol_weight: "1"

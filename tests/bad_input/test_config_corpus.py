@@ -330,6 +330,17 @@ CASES = [
         ),
     ),
     Case(
+        "quarantine: a duration in words and a misspelt cost-block code, both listed",
+        (
+            "default.quarantine.duration_days: Input should be a valid integer",
+            "quarantine.cost_block_codes: not a reason code: EQS_BLOK",
+        ),
+        constitution=(
+            ("duration_days: null", 'duration_days: "two"'),
+            ("EQS_BLOCK]", "EQS_BLOK]"),
+        ),
+    ),
+    Case(
         "quarantine: more orders to wait for than its window holds",
         ("default.quarantine: rate_min_events must not exceed rate_window (no rate could ever be taken)",),
         constitution=(("rate_min_events: 5", "rate_min_events: 50"),),

@@ -5,11 +5,15 @@ costs), so with the expectancy floor at -0.05 % (the default, -0.15 %, leaves it
 quarantines: the instrument's in one run (9, 22 entries blocked), the fast sleeve's in another (9, 21
 blocked). Each start and release is a stored ``quarantine`` event with its trigger and numbers; every entry
 decided while one holds is blocked with SYMBOL_QUARANTINED or SLEEVE_QUARANTINED, and no other; each ends by
-itself after 6 bars; the slow sleeve trades on; two runs are equal."""
+itself after 6 bars; the slow sleeve trades on; two runs are equal. With ``duration_days: 1`` instead,
+the instrument is quarantined twice (1,287 entries blocked), each time for the rest of its session day and
+the next one (BENCH's calendar is 24/7: a session day is a UTC date), released by the first bar of the day
+after."""
 
 from __future__ import annotations
 
 import sys
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,15 +44,24 @@ profile = "balanced"
 FLOOR = Decimal("-0.0005")
 
 
-def replay(directory: Path, applies_to: str) -> Path:
+def replay(directory: Path, applies_to: str, extra: str = "") -> Path:
     config = write_busy_config(directory, fraction="0.002")
     config.write_text(config.read_text().replace("[gates]", SLEEVES + "[gates]", 1))
     constitution = directory / "constitution.yaml"
-    section = f'  quarantine:\n    applies_to: {applies_to}\n    expectancy_floor_pct: "{FLOOR}"\n'
+    section = f'  quarantine:\n    applies_to: {applies_to}\n    expectancy_floor_pct: "{FLOOR}"\n' + extra
     constitution.write_text(constitution.read_text().replace("  portfolio:", section + "  portfolio:", 1))
     store = directory / "week.db"
-    done = tradebot("replay", "--config", str(config), "--data", str(SAMPLE), "--store", str(store), "-q",
-                    env=run_env(directory / "run"))
+    done = tradebot(
+        "replay",
+        "--config",
+        str(config),
+        "--data",
+        str(SAMPLE),
+        "--store",
+        str(store),
+        "-q",
+        env=run_env(directory / "run"),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return store
 
@@ -106,7 +119,8 @@ def test_a_losing_sleeve_is_quarantined_while_the_other_trades_on(sleeve_store: 
     with StoreReader(sleeve_store) as reader:
         names = {e.body["name"] for e in reader.iter_events(kinds=("quarantine",))}
         approved_slow = [
-            e for e in reader.iter_events(kinds=("decision",))
+            e
+            for e in reader.iter_events(kinds=("decision",))
             if e.body["intent"]["sleeve"] == "slow" and e.body["code"] == "APPROVED"
         ]
     assert names == {"fast"} and approved_slow
@@ -114,3 +128,30 @@ def test_a_losing_sleeve_is_quarantined_while_the_other_trades_on(sleeve_store: 
 
 def test_the_quarantine_replay_is_deterministic(sleeve_store: Path, tmp_path: Path) -> None:
     assert first_difference(outcome(sleeve_store), outcome(replay(tmp_path, "sleeve"))) is None
+
+
+def test_a_quarantine_in_session_days_ends_with_the_first_bar_of_the_day_after_its_days(
+    tmp_path: Path,
+) -> None:
+    store = replay(tmp_path, "symbol", "    duration_days: 1\n")
+    held: date | None = None  # the start's session day while one holds
+    starts = blocked = 0
+    for event in events(store):
+        body = event.body
+        if event.kind == "quarantine":
+            assert (body["code"], body["until_bar"]) == ("SYMBOL_QUARANTINED", None)
+            if body["event"] == "start":
+                held = date.fromisoformat(body["since_day"])
+                starts += 1
+            else:
+                at = datetime.fromisoformat(body["at"])
+                assert held is not None and at.date() == held + timedelta(days=2)
+                assert at.time() == time(0, 0)  # the first bar of that day
+                held = None
+        elif event.kind == "decision" and not body["intent"]["reduce_only"]:
+            if held is not None:
+                assert body["code"] == "SYMBOL_QUARANTINED" or body["verdicts"][-1]["gate"] != "quarantine"
+                blocked += body["code"] == "SYMBOL_QUARANTINED"
+            else:
+                assert body["code"] != "SYMBOL_QUARANTINED"
+    assert starts >= 2 and blocked > 100, (starts, blocked)

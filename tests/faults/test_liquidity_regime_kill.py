@@ -47,7 +47,9 @@ def workload(directory: Path) -> Workload:
     text = text[: text.index("[instruments.BENCH]")] + text[text.index("[strategy]") :]
     config.write_text(text.replace('symbol = "BENCH"', 'symbol = "ADAUSDT"'))
     constitution = config.parent / "constitution.yaml"
-    constitution.write_text(constitution.read_text().replace("position_limit: 1", "position_limit: null"))
+    text = constitution.read_text().replace("position_limit: 1", "position_limit: null")
+    # the busy workload keeps the THIN cap out of its way; here it is the seed's $5,000
+    constitution.write_text(text.replace("thin_max_order_usd: 1000000000", "thin_max_order_usd: 5000"))
     return Workload("regime", config, ADA_DAY)
 
 

@@ -2,7 +2,8 @@
 on the ES week (the busy workload, expectancy floor -0.05 %), whose fast sleeve is quarantined nine times,
 killed before, inside and after quarantines and restarted, end event for event as the uninterrupted run: the
 same ``quarantine`` starts and releases at the same bars, the same entries blocked, the same orders and fills
-(a restart neither forgets a quarantine nor stores one twice)."""
+(a restart neither forgets a quarantine nor stores one twice). The same with ``duration_days: 1`` (the
+instrument quarantined for the rest of its session day and the next), killed inside one."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ profile = "balanced"
 
 """
 QUARANTINE = '  quarantine:\n    applies_to: sleeve\n    expectancy_floor_pct: "-0.0005"\n'
+IN_DAYS = '  quarantine:\n    applies_to: symbol\n    expectancy_floor_pct: "-0.0005"\n    duration_days: 1\n'
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +45,18 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("quarantine-kills")
 
 
-@pytest.fixture(scope="module")
-def workload(directory: Path) -> Workload:
-    busy = busy_workload(directory, "quarantine", ES_WEEK)
+def quarantine_workload(directory: Path, name: str, section: str) -> Workload:
+    busy = busy_workload(directory, name, ES_WEEK)
     text = busy.config.read_text().replace('fraction = "0.001"', 'fraction = "0.002"')
     busy.config.write_text(text.replace("[gates]", SLEEVES + "[gates]", 1))
     constitution = busy.config.parent / "constitution.yaml"
-    constitution.write_text(constitution.read_text().replace("  portfolio:", QUARANTINE + "  portfolio:", 1))
+    constitution.write_text(constitution.read_text().replace("  portfolio:", section + "  portfolio:", 1))
     return busy
+
+
+@pytest.fixture(scope="module")
+def workload(directory: Path) -> Workload:
+    return quarantine_workload(directory, "quarantine", QUARANTINE)
 
 
 @pytest.fixture(scope="module")
@@ -67,5 +73,16 @@ def test_a_killed_replay_restarts_with_the_same_quarantines(
     workload: Workload, twin: Outcome, directory: Path, point: str, n: int
 ) -> None:
     result = run_trial(workload, point, n, "KILL", twin, directory)
+    assert_ends_as_the_twin(result)
+    assert result.exact, "every outcome event (quarantine starts and releases included) as the twin's"
+
+
+def test_a_replay_killed_inside_a_quarantine_of_session_days_restarts_with_it(directory: Path) -> None:
+    workload = quarantine_workload(directory, "quarantine-days", IN_DAYS)
+    twin = run_twin(workload, directory)
+    with StoreReader(twin.store) as reader:
+        starts = [e.body for e in reader.iter_events(kinds=("quarantine",)) if e.body["event"] == "start"]
+    assert len(starts) >= 2 and all(body["until_day"] is not None for body in starts), starts
+    result = run_trial(workload, "bar", 2000, "KILL", twin, directory)  # 2013-10-08: inside the first
     assert_ends_as_the_twin(result)
     assert result.exact, "every outcome event (quarantine starts and releases included) as the twin's"

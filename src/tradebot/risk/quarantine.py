@@ -12,8 +12,10 @@ Triggers, each over the instrument's (or the sleeve's) own recent events, with t
 - expectancy: the mean post-cost return of its last ``expectancy_window_trades`` (20) round trips is below
   ``expectancy_floor_pct`` (−0.15 %), once at least ``min_trades`` (12) closed.
 
-A quarantine starts at the event that set it off and lasts ``duration_bars`` (6) bars of that instrument, or
-``duration_days`` days when set; it is released at the first bar past its end. Its evidence is spent: the
+A quarantine starts at the event that set it off and lasts ``duration_bars`` (6) bars of that instrument, or,
+when ``duration_days`` is set, the rest of that instrument's session day and that many session days after it
+(its calendar's days, counted on its bars: a weekend is not a day); it is released at the first bar past its
+end. Its evidence is spent: the
 key's windows start empty again, so the same old events cannot set it off again the moment it ends. A
 sleeve's trades and orders are those attributed to it (the entry that opened a round trip; the lead sleeve of
 a netted order); the single [strategy] (sleeve "") has no sleeve quarantine: its instrument's is the same
@@ -34,7 +36,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -62,9 +64,10 @@ class Quarantined:
     trigger: str  # "reject_rate" | "cost_block_rate" | "expectancy"
     metrics: Mapping[str, str]
     since: datetime
+    since_day: date | None  # the instrument's session day when it started (None: no bar of it yet)
     symbol: str  # the instrument whose bars count its duration
-    until_bar: int | None  # that instrument's bar count at which it ends (duration in bars)
-    until: datetime | None  # ... or the time (duration in days)
+    until_bar: int | None  # that instrument's bar count it holds through (duration in bars)
+    until_day: int | None  # ... or its session-day count it holds through (duration in days)
 
     def body(self, event: str, at: datetime) -> dict[str, Any]:
         """The stored ``quarantine`` event: ``event`` is "start" or "release"."""
@@ -76,8 +79,9 @@ class Quarantined:
             "trigger": self.trigger,
             "metrics": dict(self.metrics),
             "since": self.since.isoformat(),
+            "since_day": self.since_day.isoformat() if self.since_day is not None else None,
             "until_bar": self.until_bar,
-            "until": self.until.isoformat() if self.until is not None else None,
+            "until_day": self.until_day,
             "symbol": self.symbol,
             "at": at.isoformat(),
         }
@@ -104,7 +108,8 @@ class Quarantine(RuleState):
         self._orders: dict[str, tuple[str, str]] = {}  # client order id -> (symbol, sleeve), until answered
         self._evidence: dict[Key, _Evidence] = {}
         self._active: dict[Key, Quarantined] = {}
-        self._bars: dict[str, int] = {}
+        self._bars: dict[str, int] = {}  # symbol -> its bars seen
+        self._days: dict[str, tuple[date, int]] = {}  # symbol -> (its last session day, session days seen)
         self.changes: list[dict[str, Any]] = []  # starts and releases not stored yet (the engine stores them)
 
     # --- the rules -----------------------------------------------------------------------------------
@@ -134,11 +139,15 @@ class Quarantine(RuleState):
     # --- events ----------------------------------------------------------------------------------------
     def on_bar(self, bar: Bar, day: date, now: datetime) -> None:
         count = self._bars[bar.symbol] = self._bars.get(bar.symbol, 0) + 1
+        last = self._days.get(bar.symbol)
+        days = 1 if last is None else last[1] + (day != last[0])
+        self._days[bar.symbol] = (day, days)
         for key, held in list(self._active.items()):
-            ended = (held.until is not None and now >= held.until) or (
-                held.until_bar is not None and held.symbol == bar.symbol and count > held.until_bar
-            )
-            if ended:
+            if held.symbol != bar.symbol:
+                continue
+            if (held.until_bar is not None and count > held.until_bar) or (
+                held.until_day is not None and days > held.until_day
+            ):
                 del self._active[key]
                 self.changes.append(held.body("release", now))
 
@@ -217,16 +226,18 @@ class Quarantine(RuleState):
         self._evidence[key] = _Evidence()  # its evidence is spent
         if key in self._active:
             return
-        days = rules.duration_days
+        duration_days = rules.duration_days
+        since_day, days = self._days.get(symbol, (None, 0))
         held = Quarantined(
             scope=key[0],
             name=key[1],
             trigger=trigger,
             metrics=metrics,
             since=now,
+            since_day=since_day,
             symbol=symbol,
-            until_bar=None if days is not None else self._bars.get(symbol, 0) + rules.duration_bars,
-            until=now + timedelta(days=days) if days is not None else None,
+            until_bar=None if duration_days is not None else self._bars.get(symbol, 0) + rules.duration_bars,
+            until_day=days + duration_days if duration_days is not None else None,
         )
         self._active[key] = held
         self.changes.append(held.body("start", now))
@@ -272,6 +283,6 @@ class QuarantineGate(RulesGate):
                     metrics=dict(held.metrics),
                     since=held.since.isoformat(),
                     until_bar=held.until_bar,
-                    until=held.until.isoformat() if held.until is not None else None,
+                    until_day=held.until_day,
                 )
         return Verdict.passed(self.name)

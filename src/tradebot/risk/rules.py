@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tradebot.domain import reasons
+
 LOOSEN_KEY = "loosen"
 
 
@@ -223,7 +225,7 @@ class QuarantineRules(_Frozen):
     applies_to: Literal["symbol", "sleeve", "both"] = "both"
     mode: Literal["block"] = "block"  # entries are blocked at the gate while quarantined
     duration_bars: int = floor(6, ge=1)  # bars of the instrument that set it off
-    duration_days: int | None = Field(None, ge=1)  # instead of bars: this many days (24 h each)
+    duration_days: int | None = Field(None, ge=1)  # instead of bars: this many session days after its own
     reject_rate_trigger: Decimal | None = cap(Decimal("0.15"), gt=0, le=1)  # of the last orders answered
     cost_block_rate_trigger: Decimal | None = cap(Decimal("0.60"), gt=0, le=1)  # of the last entries judged
     cost_block_codes: tuple[str, ...] = COST_BLOCK_CODES
@@ -232,6 +234,14 @@ class QuarantineRules(_Frozen):
     expectancy_floor_pct: Decimal | None = floor(Decimal("-0.0015"), ge=-1, le=0)  # mean post-cost return
     expectancy_window_trades: int = Field(20, ge=1, le=1000)
     min_trades: int = cap(12, ge=1)  # trades in the window before expectancy can set it off
+
+    @field_validator("cost_block_codes")
+    @classmethod
+    def _known_codes(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(codes) - reasons.ALL_CODES)
+        if unknown:  # a misspelt code would never match: the trigger would silently count nothing
+            raise ValueError(f"not a reason code: {', '.join(unknown)}")
+        return codes
 
     @model_validator(mode="after")
     def _windows(self) -> QuarantineRules:

@@ -115,24 +115,49 @@ def test_entries_blocked_as_too_costly_set_it_off_and_other_blocks_do_not_count(
     assert [c["scope"] for c in state.take_changes()] == ["symbol"]  # the single strategy: no sleeve
 
 
+def losing_trips(state: Quarantine, count: int, at: datetime = START) -> None:
+    for n in range(count):
+        pnl = Decimal(-5) if n % 2 else Decimal(1)  # mean -2 on 1,000 notional: -0.2 %
+        state.on_round_trip(RoundTrip("MES", "fast", pnl, Decimal(1000), at + timedelta(minutes=n)))
+
+
+def day_bar(state: Quarantine, day: date, symbol: str = "MES") -> None:
+    ts = datetime(day.year, day.month, day.day, 15, 0, tzinfo=UTC)
+    state.on_bar(Bar(symbol, ts, 1.0, 1.0, 1.0, 1.0, 1.0), day, ts)
+
+
 def test_post_cost_expectancy_under_the_floor_over_12_trades_and_its_evidence_is_spent() -> None:
     rules = with_rules("MES", quarantine={"duration_days": 2})
     state = Quarantine(rules)
-    for n in range(12):
-        pnl = Decimal(-5) if n % 2 else Decimal(1)  # mean -2 on 1,000 notional: -0.2 %
-        state.on_round_trip(RoundTrip("MES", "fast", pnl, Decimal(1000), START + timedelta(minutes=n)))
+    day_bar(state, date(2024, 3, 12))  # a Tuesday: the instrument's first session day
+    losing_trips(state, 11)
+    assert state.view(intent(sleeve="fast"), START).symbol is None  # 11 trades: under min_trades
+    state.on_round_trip(RoundTrip("MES", "fast", Decimal(-5), Decimal(1000), START))  # 12: mean -0.2 %
     held = state.view(intent(sleeve="fast"), START).symbol
     assert held is not None and held.trigger == "expectancy" and held.metrics["trades"] == "12"
-    assert held.until == START + timedelta(minutes=11, days=2) and held.until_bar is None
-    state.take_changes()
-    state.on_bar(
-        Bar("MES", START + timedelta(days=3), 1.0, 1.0, 1.0, 1.0, 1.0),
-        date(2024, 3, 15),
-        START + timedelta(days=3),
-    )
-    assert state.view(intent(sleeve="fast"), START).symbol is None
-    state.on_round_trip(RoundTrip("MES", "fast", Decimal(-5), Decimal(1000), START + timedelta(days=3)))
+    assert (held.since_day, held.until_day, held.until_bar) == (date(2024, 3, 12), 3, None)
+    assert [c["event"] for c in state.take_changes()] == ["start", "start"]  # the symbol and the sleeve
+    for day in (date(2024, 3, 13), date(2024, 3, 13), date(2024, 3, 14)):  # two more session days
+        day_bar(state, day, "SPY")  # another instrument's days do not count
+        day_bar(state, day)
+        assert state.view(intent(sleeve="fast"), START).symbol is not None
+    assert state.take_changes() == []
+    day_bar(state, date(2024, 3, 15))  # the first bar of the third session day after its start
+    assert state.view(intent(sleeve="fast"), START) == QuarantineView()
+    assert [c["event"] for c in state.take_changes()] == ["release", "release"]
+    losing_trips(state, 1, START + timedelta(days=3))
     assert state.view(intent(sleeve="fast"), START).symbol is None  # one new trade is not 12
+
+
+def test_session_days_skip_the_weekend_a_friday_start_holds_through_tuesday() -> None:
+    state = Quarantine(with_rules("MES", quarantine={"duration_days": 2}))
+    day_bar(state, date(2024, 3, 15))  # Friday
+    losing_trips(state, 12)
+    for day in (date(2024, 3, 18), date(2024, 3, 19)):  # Monday, Tuesday (no weekend bars)
+        day_bar(state, day)
+        assert state.view(intent(sleeve="fast"), START).symbol is not None
+    day_bar(state, date(2024, 3, 20))
+    assert state.view(intent(sleeve="fast"), START).symbol is None
 
 
 def test_exits_pass_a_disabled_quarantine_never_starts_and_stored_changes_are_not_stored_twice() -> None:
@@ -188,3 +213,46 @@ def test_the_gate_never_lets_a_quarantined_entry_through_and_no_quarantine_outla
         held = view.symbol is not None or view.sleeve is not None
         assert held == bool(started_at)
         assert (verdict(state).outcome is Outcome.BLOCK) == held
+
+
+days_events = st.lists(
+    st.one_of(
+        st.tuples(st.just("bar"), st.tuples(st.sampled_from(["MES", "SPY"]), st.integers(0, 2))),
+        st.tuples(st.just("trip"), st.integers(-20, 5)),
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(days_events, st.integers(1, 3))
+def test_a_quarantine_in_session_days_holds_exactly_its_days(
+    sequence: list[tuple[str, Any]], duration_days: int
+) -> None:
+    rules = with_rules("MES", quarantine={"duration_days": duration_days, "min_trades": 2})
+    state, gate = Quarantine(rules), QuarantineGate(rules)
+    day = {"MES": date(2024, 3, 12), "SPY": date(2024, 3, 12)}
+    mes_days = 0  # MES session days seen
+    started_at: dict[tuple[str, str], int] = {}
+    for kind, value in sequence:
+        if kind == "bar":
+            symbol, skip = value
+            if skip or (symbol == "MES" and mes_days == 0):
+                day[symbol] += timedelta(days=skip)
+                mes_days += symbol == "MES"
+            day_bar(state, day[symbol], symbol)
+        else:
+            state.on_round_trip(RoundTrip("MES", "fast", Decimal(value), Decimal(1000), START))
+        for change in state.take_changes():
+            key = (change["scope"], change["name"])
+            if change["event"] == "start":
+                started_at[key] = mes_days
+            else:
+                assert mes_days - started_at.pop(key) == duration_days + 1
+        for key in started_at:
+            assert mes_days - started_at[key] <= duration_days
+        entry = intent(sleeve="fast")
+        held = state.view(entry, START) != QuarantineView()
+        assert held == bool(started_at)
+        blocked = gate.check(entry, ctx(views={QuarantineView: state.view(entry, START)})).outcome
+        assert (blocked is Outcome.BLOCK) == held
