@@ -37,8 +37,9 @@ def workload(directory: Path) -> TwoInstruments:
     text = (REPO / "config" / "constitution.yaml").read_text()
     for cap in ("max_exposure_total_usd: 5000\n", "max_exposure_per_symbol_usd: 1000\n"):
         text = text.replace(cap, cap.split()[0] + " 40000\n", 1)
-    # a target under the portfolio's volatility at these sizes (SPY ~12 % of equity, ~5 % a year on its 1-minute
-    # returns, i.e. ~0.6 %), so that SPY's entries are scaled too (MES has no target in the shipped file)
+    # a target under the portfolio's volatility at these sizes (SPY ~12 % of equity, ~5 % a year on its
+    # 1-minute returns, i.e. ~0.6 %), so that SPY's entries are scaled too (MES has no target in the shipped
+    # file)
     text = text.replace('target_annual_vol: "0.18"', 'target_annual_vol: "0.004"', 1)
     constitution = directory / "risk" / "constitution.yaml"
     constitution.write_text(text)
