@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
 PLUGIN_META := $(wildcard plugins/*/pyproject.toml)
 CONSTRAINTS := constraints.txt
-EDITABLES := -e '.[dev]' $(foreach d,$(PLUGIN_DIRS),-e '$(d)[test]')
+EDITABLES := -e '.[dev,research]' $(foreach d,$(PLUGIN_DIRS),-e '$(d)[test]')
 
 .PHONY: install run test lint bench bench-peers soak constraints clean
 

@@ -2,7 +2,7 @@
 
 usage: python -m bench.run [--quick] [--only NAME[,NAME...]] [--results DIR]
 
-Benchmarks (names for --only): plumbing, store, replay, memory, latency, startup, portfolio.
+Benchmarks (names for --only): plumbing, store, replay, memory, latency, startup, portfolio, sweep.
 ``--quick`` is a smoke run (small sizes, one repeat) whose figures are not comparable to a full run.
 See docs/benchmarks.md for what each figure means and how the pipeline is driven.
 """
@@ -248,6 +248,13 @@ def bench_portfolio(sizes: Sizes, work: Path) -> dict[str, Any]:
     return measure(300, [1, 10]) if sizes.repeats == 1 else measure(2000, [1, 10, 100])
 
 
+def bench_sweep(sizes: Sizes, work: Path) -> dict[str, Any]:
+    """Research sweep cells/s on a local Ray with 1 and 2 workers (bench/sweep_scaling.py)."""
+    from bench.sweep_scaling import measure
+
+    return measure(work, quick=sizes.repeats == 1, repeats=sizes.repeats)
+
+
 BENCHMARKS: dict[str, Callable[[Sizes, Path], dict[str, Any]]] = {
     "plumbing": bench_plumbing,
     "store": bench_store,
@@ -256,6 +263,7 @@ BENCHMARKS: dict[str, Callable[[Sizes, Path], dict[str, Any]]] = {
     "latency": bench_latency,
     "memory": bench_memory,
     "portfolio": bench_portfolio,
+    "sweep": bench_sweep,
 }
 
 

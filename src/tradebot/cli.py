@@ -337,6 +337,7 @@ def _mount_subcommands() -> None:
 
     app.add_typer(cli_plugins.app, name="plugins")
     app.add_typer(cli_model.app, name="model")
+    app.add_typer(__import__("tradebot.cli_research").cli_research.app, name="research")
     app.add_typer(__import__("tradebot.cli_alerts").cli_alerts.app, name="alerts")
     app.command(name="kill")(cli_control.kill)
     app.command(name="resume")(cli_control.resume)

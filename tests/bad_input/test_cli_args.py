@@ -116,6 +116,41 @@ ARG_CASES = [
     ),
     ArgCase("status of a store that does not exist", ("status", "--store", "{store}"), ("{store}",)),
     ArgCase("status of a directory", ("status", "--store", "{dir}"), ("{dir}", "not an event store")),
+    ArgCase(
+        "research: overlapping test windows",
+        ("research", "walk-forward", "--data", "MES={data}", "--step", "20", "--test", "30"),
+        ("step (20) must be at least test (30)",),
+    ),
+    ArgCase(
+        "research: too few bars for one fold",
+        ("research", "walk-forward", "--data", "MES={data}", "--out", "{tmp}/wf"),
+        ("MES: too few bars for one fold",),
+    ),
+    ArgCase(
+        "research: a parameter no component has",
+        ("research", "walk-forward", "--data", "MES={data}", "--param", "nosuch.window=3"),
+        ("'nosuch.window' names no component",),
+    ),
+    ArgCase(
+        "research: a parameter value the component refuses",
+        ("research", "sweep", "--data", "MES={data}", "--param", "trend_ema.fast=0,5"),
+        ("--param", "fast", "(got 0)"),
+    ),
+    ArgCase(
+        "research: a parameter without a value",
+        ("research", "sweep", "--data", "MES={data}", "--param", "trend_ema.fast"),
+        ("write component.param=value",),
+    ),
+    ArgCase(
+        "research: a missing bar file",
+        ("research", "walk-forward", "--data", "MES={tmp}/nope.csv"),
+        ("{tmp}/nope.csv", "cannot read"),
+    ),
+    ArgCase(
+        "research: zero Ray workers",
+        ("research", "sweep", "--data", "MES={data}", "--workers", "0"),
+        ("--workers: at least 1",),
+    ),
 ]
 
 

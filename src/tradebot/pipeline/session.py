@@ -98,6 +98,7 @@ from tradebot.session import (
     write_window_reports,
 )
 from tradebot.session.errors import SessionRefused
+from tradebot.session.shutdown import open_day_orders
 from tradebot.settings import Settings
 from tradebot.store import EventWriter
 from tradebot.store.permissions import DIR_MODE, owner_only, owner_only_dir
@@ -599,9 +600,11 @@ async def _close_session(
     resuming = plan.resumes_close
     if resuming:
         reason = plan.progress.close_reason or "session_end"
+        day_orders: tuple[str, ...] = plan.progress.close_day_orders
     else:
         reason = "sigterm" if engine.stats.bars and clock.now() < window.close else "session_end"
-        await journal.started(reason)
+        day_orders = await open_day_orders(broker) if cfg.cancel_day_orders else ()
+        await journal.started(reason, day_orders)
     closed = await close_session(
         broker,
         clock,
@@ -612,6 +615,7 @@ async def _close_session(
         record=lambda kind, body: recorder.record(kind, body, ts=clock.now()),
         write_reports=write_reports,
         cancel_timeout=timedelta(seconds=cfg.cancel_timeout_s),
+        day_orders_at_start=day_orders,
         done=plan.progress.steps if resuming else None,
         on_step=step_done,
     )

@@ -4,7 +4,8 @@ far its close sequence got. A restart on the same store keeps the window and fin
 The events (each written durably, before the next step starts):
 
 - ``session_window``: the window, recorded once when a session starts; a restart keeps it and records none.
-- ``session_close_started``: the close sequence began (``reason``, ``window``).
+- ``session_close_started``: the close sequence began (``reason``, ``window``, ``day_orders``: the DAY
+  orders open at the venue then, so a cancel step redone after a restart reports the same orders).
 - ``session_close_step``: one step of it completed (``step`` and what the step did, its problems included).
 - ``session_close``: the SESSION_CLOSE_CLEANUP record; it also marks the ``record`` step done.
 - ``session_close_done``: the reports are written, the close is complete.
@@ -20,7 +21,7 @@ The events (each written durably, before the next step starts):
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -47,6 +48,7 @@ class SessionProgress:
     close_done: bool = False
     close_reason: str | None = None
     steps: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # done steps of the latest close
+    close_day_orders: tuple[str, ...] = ()  # the DAY orders open when the latest close began
 
     @property
     def close_pending(self) -> bool:
@@ -90,6 +92,7 @@ def load_session_progress(store_path: Path) -> SessionProgress:
     started = done = False
     reason: str | None = None
     steps: dict[str, Mapping[str, Any]] = {}
+    day_orders: tuple[str, ...] = ()
     with StoreReader(store_path) as reader:
         for event in reader.iter_events(kinds=_KINDS):
             body = event.body
@@ -98,6 +101,7 @@ def load_session_progress(store_path: Path) -> SessionProgress:
                 started, done, reason, steps = False, False, None, {}
             elif event.kind == CLOSE_STARTED_KIND:
                 started, done, reason, steps = True, False, str(body.get("reason") or ""), {}
+                day_orders = tuple(str(cid) for cid in body.get("day_orders") or ())
             elif event.kind == CLOSE_STEP_KIND and started:
                 steps[str(body["step"])] = body
             elif event.kind == SESSION_CLOSE_KIND:
@@ -107,7 +111,7 @@ def load_session_progress(store_path: Path) -> SessionProgress:
                     done = True
             elif event.kind == CLOSE_DONE_KIND and started:
                 done = True
-    return SessionProgress(window, started, done, reason, steps)
+    return SessionProgress(window, started, done, reason, steps, day_orders)
 
 
 def plan_window(
@@ -139,8 +143,9 @@ class CloseJournal:
         self._write = write
         self.window = window
 
-    async def started(self, reason: str) -> None:
-        await self._write(CLOSE_STARTED_KIND, {"reason": reason, "window": self.window.as_dict()})
+    async def started(self, reason: str, day_orders: Sequence[str] = ()) -> None:
+        body = {"reason": reason, "window": self.window.as_dict(), "day_orders": sorted(day_orders)}
+        await self._write(CLOSE_STARTED_KIND, body)
 
     async def step_done(self, step: str, body: Mapping[str, Any]) -> None:
         await self._write(CLOSE_STEP_KIND, {**body, "step": step})

@@ -17,7 +17,7 @@ marks the ``record`` step.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -97,6 +97,7 @@ async def close_session(
     poll_s: float = 0.5,
     done: Mapping[str, Mapping[str, Any]] | None = None,
     on_step: StepWriter | None = None,
+    day_orders_at_start: Sequence[str] = (),
 ) -> SessionCloseRecord:
     """Run the close sequence (see the module doc) and return what it did.
 
@@ -104,7 +105,9 @@ async def close_session(
     pipeline's final reconciliation; without it, venue positions are compared with
     ``expected_positions()`` when given. ``record(kind, body)`` appends the ``session_close`` event;
     ``write_reports()`` runs last (after the event is recorded, so the reports include it) and returns
-    the written paths by name. ``done``/``on_step``: see the module doc.
+    the written paths by name. ``done``/``on_step``: see the module doc. ``day_orders_at_start``: the DAY
+    orders open when the close began (stored with its start): a cancel step redone after a restart reports
+    those the stopped run already canceled too, so the record is the uninterrupted run's.
     """
     out = SessionCloseRecord(at=clock.now(), reason=reason)
     finished = done or {}
@@ -113,8 +116,9 @@ async def close_session(
         await _step(out, name, broker, work, finished.get(name), on_step)
 
     if cancel_day_orders:
+        known = tuple(day_orders_at_start)
         await step("cancel_day_orders",
-                   lambda: _cancel_day_orders(broker, out, cancel_timeout, sleep, poll_s))
+                   lambda: _cancel_day_orders(broker, out, cancel_timeout, sleep, poll_s, known))
     if flatten is not None:
         flatten_now = flatten
         await step("flatten", lambda: _flatten(flatten_now, out))
@@ -178,13 +182,19 @@ def _problem(out: SessionCloseRecord, step: str, exc: BaseException, broker: Bro
                          "message": f"{type(exc).__name__}: {exc}"})
 
 
+async def open_day_orders(broker: Broker) -> tuple[str, ...]:
+    """The client order ids of the DAY orders open at the venue, sorted."""
+    return tuple(sorted(o.client_order_id for o in await broker.open_orders() if o.tif is TimeInForce.DAY))
+
+
 async def _cancel_day_orders(
-    broker: Broker, out: SessionCloseRecord, timeout: timedelta, sleep: Sleeper, poll_s: float
+    broker: Broker, out: SessionCloseRecord, timeout: timedelta, sleep: Sleeper, poll_s: float,
+    known: Sequence[str] = (),
 ) -> None:
-    day_orders = [o for o in await broker.open_orders() if o.tif is TimeInForce.DAY]
-    for order in day_orders:
-        await broker.cancel(order.client_order_id)
-    pending = {o.client_order_id for o in day_orders}
+    open_now = await open_day_orders(broker)
+    for cid in open_now:
+        await broker.cancel(cid)
+    pending = {*open_now, *known}  # known and no longer open: canceled before a restart, reported again
     waited = 0.0
     while pending:
         for cid in sorted(pending):

@@ -145,3 +145,21 @@ async def test_a_failing_report_writer_is_a_problem_not_a_crash(broker: SimBroke
     out = await close_session(broker, broker.clock, cancel_day_orders=False, write_reports=broken)
     assert [(p["step"], p["message"]) for p in out.problems] == [("write_reports", "OSError: disk full")]
     assert "day-1" in out.open_orders_after
+
+
+async def test_a_cancel_step_redone_after_a_restart_reports_what_the_stopped_run_canceled(
+    broker: SimBroker,
+) -> None:
+    """The stopped run canceled day-1, then died before storing the step; the venue no longer lists it as
+    open. Given the DAY orders stored with the close's start, the redone step reports day-1 as the
+    uninterrupted run did, and cancels nothing twice."""
+    clock = broker.clock
+    assert isinstance(clock, ReplayClock)
+    await broker.cancel("day-1")
+    broker.drain_events()
+    assert not [o for o in await broker.open_orders() if o.tif is TimeInForce.DAY]
+    redone = await close_session(broker, clock, day_orders_at_start=("day-1",))
+    assert redone.day_orders_canceled == ["day-1"] and redone.day_orders_still_open == []
+    assert not [e for e in broker.drain_events() if getattr(e, "client_order_id", None) == "day-1"]
+    forgetful = await close_session(broker, clock)  # without them: the record would differ
+    assert forgetful.day_orders_canceled == []
