@@ -79,3 +79,27 @@ def test_two_runs_write_the_same_bytes(first: tuple[Path, str], tmp_path: Path) 
     _walk_forward(again)
     for name in ("folds.csv", "summary.json"):
         assert (again / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_a_profile_is_chosen_per_fold_on_its_train_window_only(tmp_path: Path) -> None:
+    """Two candidate profiles: each fold replays both on its train window (cut at its end) and trades the
+    one with the better post-cost return there; the deflated Sharpe counts both tries."""
+    spy = tmp_path / "spy_1998_1999.csv"
+    spy.write_text("\n".join(SPY_DAILY.read_text().splitlines()[:420]) + "\n")
+    out = tmp_path / "wf"
+    done = tradebot(
+        "research", "walk-forward", "--data", f"SPY={spy}", "--config", str(CONFIG), "--out", str(out),
+        "--profile", "balanced", "--profile", "aggressive", "-q", env=run_env(tmp_path / "run"),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    with (out / "folds.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(rows) == summary["folds"] >= 5 and summary["overfit"]["trials"] == 2
+    for row in rows:
+        objective = json.loads(row["train_objective"])
+        assert set(objective) == {"balanced", "aggressive"}
+        order = ("balanced", "aggressive")  # ties go to the profile given first
+        best = max(order, key=lambda p: objective[p] if objective[p] is not None else float("-inf"))
+        assert row["profile"] == best
+    assert sum(summary["profiles_chosen"].values()) == len(rows)

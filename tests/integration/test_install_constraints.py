@@ -1,5 +1,5 @@
 """`make install` installs pinned versions (constraints.txt) with pip's progress visible, and the pins cover
-and satisfy everything tradebot[dev] and the plugins' [test] extras need, transitively."""
+and satisfy everything tradebot[dev,research] and the plugins' [test] extras need, transitively."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import tradebot
 REPO = Path(tradebot.__file__).resolve().parents[2]
 CONSTRAINTS = REPO / "constraints.txt"
 PROJECTS = [
-    (REPO / "pyproject.toml", "dev"),
+    (REPO / "pyproject.toml", "dev,research"),  # research: Ray, for `tradebot research sweep`
     *((p, "test") for p in sorted(REPO.glob("plugins/*/pyproject.toml"))),
 ]
 
@@ -49,7 +49,7 @@ def root_requirements() -> list[tuple[str, Requirement]]:
         project = tomllib.loads(path.read_text())["project"]
         for text in [
             *project.get("dependencies", []),
-            *project.get("optional-dependencies", {}).get(extra, []),
+            *(r for e in extra.split(",") for r in project.get("optional-dependencies", {}).get(e, [])),
         ]:
             req = Requirement(text)
             if canonicalize_name(req.name) not in ours:

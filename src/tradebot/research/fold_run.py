@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import orjson
 
 from tradebot.research.config_bundle import ConfigBundle, environment
 from tradebot.research.leakage import LeakageError, check_fit_window
@@ -65,6 +66,8 @@ class FoldOutcome:
             "params": self.params,
             "model_digest": self.model_digest,
             **self.metrics,
+            # each candidate profile's post-cost return on the train window (empty: nothing to choose)
+            "train_objective": orjson.dumps(self.train_objective, option=orjson.OPT_SORT_KEYS).decode(),
         }
 
 
