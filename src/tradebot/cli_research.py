@@ -25,6 +25,12 @@ ProfileOpt = Annotated[
         "--profile", help="Profile (repeat: chosen per fold on its train window by post-cost return)."
     ),
 ]
+SymbolOpt = Annotated[str | None, typer.Option(help="The instrument of a single --data FILE.")]
+TrainOpt = Annotated[int, typer.Option(help="Train window, bars (daily: trading days).")]
+TestOpt = Annotated[int, typer.Option(help="Test window, bars.")]
+StepOpt = Annotated[int, typer.Option(help="Step between folds, bars.")]
+EmbargoOpt = Annotated[int, typer.Option(help="Bars left out between train and test (and after test).")]
+HorizonOpt = Annotated[int, typer.Option(help="Bars a training label looks ahead (purged).")]
 ParamOpt = Annotated[
     list[str] | None,
     typer.Option("--param", help="component.param=value laid over the recipe, e.g. trend_ema.fast=12."),
@@ -117,14 +123,14 @@ def window_spec(train: int, test: int, step: int, embargo: int, label_horizon: i
 )
 def walk_forward(
     data: DataOpt,
-    symbol: Annotated[str | None, typer.Option(help="The instrument of a single --data FILE.")] = None,
+    symbol: SymbolOpt = None,
     config: ConfigOpt = None,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/research/walk-forward"),
-    train: Annotated[int, typer.Option(help="Train window, bars (daily: trading days).")] = 180,
-    test: Annotated[int, typer.Option(help="Test window, bars.")] = 30,
-    step: Annotated[int, typer.Option(help="Step between folds, bars.")] = 30,
-    embargo: Annotated[int, typer.Option(help="Bars left out between train and test (and after test).")] = 5,
-    label_horizon: Annotated[int, typer.Option(help="Bars a training label looks ahead (purged).")] = 0,
+    train: TrainOpt = 180,
+    test: TestOpt = 30,
+    step: StepOpt = 30,
+    embargo: EmbargoOpt = 5,
+    label_horizon: HorizonOpt = 0,
     profile: ProfileOpt = None,
     param: ParamOpt = None,
     fee_bps: Annotated[float | None, typer.Option(help="Fee per fill, bps (default: [broker.sim]).")] = None,
@@ -189,16 +195,16 @@ def walk_forward(
 )
 def sweep(
     data: DataOpt,
-    symbol: Annotated[str | None, typer.Option(help="The instrument of a single --data FILE.")] = None,
+    symbol: SymbolOpt = None,
     config: ConfigOpt = None,
     out: Annotated[Path, typer.Option(help="Output directory (resumed if it holds this sweep).")] = Path(
         "runs/research/sweep"
     ),
-    train: Annotated[int, typer.Option(help="Train window, bars (daily: trading days).")] = 180,
-    test: Annotated[int, typer.Option(help="Test window, bars.")] = 30,
-    step: Annotated[int, typer.Option(help="Step between folds, bars.")] = 30,
-    embargo: Annotated[int, typer.Option(help="Bars left out between train and test (and after test).")] = 5,
-    label_horizon: Annotated[int, typer.Option(help="Bars a training label looks ahead (purged).")] = 0,
+    train: TrainOpt = 180,
+    test: TestOpt = 30,
+    step: StepOpt = 30,
+    embargo: EmbargoOpt = 5,
+    label_horizon: HorizonOpt = 0,
     max_folds: Annotated[int | None, typer.Option(help="Only the first N folds of each instrument.")] = None,
     profile: ProfileOpt = None,
     param: Annotated[
@@ -260,7 +266,7 @@ def sweep(
     runner = RayRunner(
         bundle=bundle,
         series={s.symbol: s for s in series},
-        data={s.symbol: _file_bytes(data, s.symbol, symbol, len(series)) for s in series},
+        data={s.symbol: _file_bytes(data, s.symbol) for s in series},
         costs=costs,
         address=address,
         num_workers=workers,
@@ -294,7 +300,8 @@ def sweep(
     typer.echo(f"wrote {out / 'cells.csv'} and {out / 'summary.json'}")
 
 
-def _file_bytes(data: list[str], wanted: str, symbol: str | None, count: int) -> bytes:
+def _file_bytes(data: list[str], wanted: str) -> bytes:
+    """The bytes of the file given for ``wanted`` (``SYMBOL=FILE``, or the one plain ``FILE``)."""
     for item in data:
         head, sep, tail = item.partition("=")
         if sep and head == wanted:
