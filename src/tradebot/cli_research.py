@@ -3,6 +3,7 @@ run mode imports this)."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,7 +52,8 @@ def load_inputs(config: Path | None, data: list[str], symbol: str | None) -> tup
 
     try:
         bundle = ConfigBundle.from_config(config)
-        settings = bundle.materialize(_scratch())
+        with tempfile.TemporaryDirectory(prefix="tradebot-research-config-") as tmp:
+            settings = bundle.materialize(Path(tmp))  # read for its instruments only; nothing is left behind
     except ConfigError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
@@ -90,12 +92,6 @@ def one_line(exc: Exception) -> str:
         where = ".".join(str(p) for p in first["loc"])
         return f"--param {exc.title}.{where}: {first['msg']} (got {first.get('input')!r})"
     return str(exc)
-
-
-def _scratch() -> Path:
-    import tempfile
-
-    return Path(tempfile.mkdtemp(prefix="tradebot-research-config-"))
 
 
 def window_spec(train: int, test: int, step: int, embargo: int, label_horizon: int) -> Any:
