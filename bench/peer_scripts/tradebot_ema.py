@@ -28,7 +28,7 @@ from bench.rss_probe import peak_rss_mb
 
 @contextlib.contextmanager
 def ema_only_ensemble(fast: int = 10, slow: int = 30) -> Iterator[None]:
-    import tradebot.pipeline.session as session
+    import tradebot.pipeline.run_parts as run_parts
     from tradebot.models.loader import default_ensemble_params
     from tradebot.signals import ComponentSpec, build_ensemble
 
@@ -42,7 +42,7 @@ def ema_only_ensemble(fast: int = 10, slow: int = 30) -> Iterator[None]:
     def build(settings: Any, instruments: Any) -> dict[str, Any]:
         return {s: build_ensemble(params.profile, s, params) for s in instruments}
 
-    with patched(session, "_build_ensembles", build):
+    with patched(run_parts, "_build_ensembles", build):
         yield
 
 

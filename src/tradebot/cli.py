@@ -343,6 +343,11 @@ def _mount_subcommands() -> None:
     app.command(name="resume")(cli_control.resume)
     from tradebot.cli_report import report
     app.command(name="report", help="Report of an event store: trades, costs, TCA, performance.")(report)
+    from tradebot.cli_explain import explain
+
+    app.command(
+        name="explain", help="Re-run one stored decision from its snapshot and the store; show it reproduces."
+    )(explain)
 
 
 _mount_subcommands()

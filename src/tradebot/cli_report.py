@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tradebot.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from tradebot.analytics.readiness import ReadinessCriteria
+    from tradebot.analytics.report import Report
 
 
 def _fail(message: str) -> typer.Exit:
@@ -79,12 +84,50 @@ def report(
         float | None,
         typer.Option(help="Without quotes: this full spread in bps (default: the bars' high-low estimator)."),
     ] = None,
+    readiness: Annotated[
+        bool,
+        typer.Option(
+            "--readiness",
+            help="Go-live verdict of an observe history: session days observed, process score, A9 losses "
+            "against [readiness] (exit 9 when NOT READY).",
+        ),
+    ] = False,
+    min_days: Annotated[
+        int | None, typer.Option(min=1, help="With --readiness: session days observed needed (default 20).")
+    ] = None,
+    min_score: Annotated[
+        float | None,
+        typer.Option(
+            min=0, max=1, help="With --readiness: the process score must be above this (default 0.90)."
+        ),
+    ] = None,
+    max_a9: Annotated[
+        int | None, typer.Option(min=0, help="With --readiness: unexplained (A9) losses allowed (default 0).")
+    ] = None,
 ) -> None:
+    from tradebot.analytics.attribution import AttributionRules
     from tradebot.analytics.proxy import CorwinSchultz, FixedBps, SpreadModel
     from tradebot.analytics.quotes import QuoteBook, QuoteFileError, load_quotes
+    from tradebot.analytics.readiness import ReadinessCriteria
     from tradebot.analytics.tca import TcaConfig
     from tradebot.store.errors import StoreError
 
+    rules, criteria = AttributionRules(), ReadinessCriteria()
+    if config_file is not None:
+        from tradebot.cli import _load
+
+        settings = _load(config_file)
+        rules, criteria = settings.attribution, settings.readiness
+    if not readiness and (min_days, min_score, max_a9) != (None, None, None):
+        raise _fail("--min-days, --min-score and --max-a9 go with --readiness")
+    overrides = {"min_days": min_days, "min_process_score": min_score, "max_a9": max_a9}
+    criteria = criteria.model_copy(
+        update={
+            k: (Decimal(str(v)) if k == "min_process_score" else v)
+            for k, v in overrides.items()
+            if v is not None
+        }
+    )
     if store is None:
         from tradebot.cli import default_store_of
 
@@ -120,7 +163,7 @@ def report(
     from tradebot.analytics.report import build_report, render_text
 
     try:
-        result = build_report(store, start=start, end=end, config=config)
+        result = build_report(store, start=start, end=end, config=config, rules=rules)
     except StoreError as exc:
         raise _fail(str(exc)) from None
     unknown = sorted(set(books) - set(result.view.instruments))
@@ -139,6 +182,9 @@ def report(
         csv_dir.mkdir(parents=True, exist_ok=True)
         (csv_dir / "tca.csv").write_text(ex.tca_csv(result.tca))
         (csv_dir / "execution.csv").write_text(ex.rollup_csv(result.data["execution"]["by"]))
+    if readiness:
+        _print_readiness(result, criteria, as_json)
+        return
     if as_json:
         import orjson
 
@@ -147,3 +193,38 @@ def report(
     typer.echo(render_text(result.data))
     if html is not None:
         typer.echo(f"HTML report: {html}")
+
+
+def _print_readiness(result: Report, criteria: ReadinessCriteria, as_json: bool) -> None:
+    """The verdict with its components; exit 9 when NOT READY."""
+    from tradebot.analytics.readiness import observed_days
+    from tradebot.analytics.readiness import readiness as judge
+
+    pnl = {t.key: t.pnl_net for t in result.trades}
+    verdict = judge(result.view, result.data["process"], result.attributions, pnl, criteria)
+    body = {
+        **verdict.as_dict(),
+        "criteria": criteria.model_dump(mode="json"),
+        "days": observed_days(result.view),
+        "process": result.data["process"]["run"],
+        "attribution": result.data["attribution"]["counts"],
+    }
+    if as_json:
+        import orjson
+
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        typer.echo(f"readiness: {body['verdict']}")
+        for check in body["checks"]:
+            typer.echo(f"  [{'x' if check['met'] else ' '}] {check['criterion']}: {check['measured']}")
+        process = body["process"]
+        typer.echo(
+            f"process score components ({process['decisions']} decisions, {process['trades']} trades):"
+        )
+        for name, part in process["components"].items():
+            share = "-" if part["share"] is None else f"{part['share'] * 100:.2f}%"
+            typer.echo(f"  {name}: {share} ({part['passed']} of {part['of']})")
+        counts = ", ".join(f"{code} {n}" for code, n in body["attribution"].items() if n)
+        typer.echo(f"attribution: {counts or 'no closed trades'}")
+    if not verdict.ready:
+        raise typer.Exit(ExitCode.CRITERIA_NOT_MET)

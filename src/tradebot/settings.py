@@ -30,6 +30,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from tradebot.analytics.attribution import AttributionRules
+from tradebot.analytics.readiness import ReadinessCriteria
 from tradebot.domain.instruments import AssetClass, Instrument
 from tradebot.domain.presets import preset, preset_symbols
 from tradebot.ops.config import OpsConfig
@@ -212,6 +214,14 @@ class Settings(BaseSettings):
     broker: BrokerConfig = BrokerConfig()
     ops: OpsConfig = OpsConfig()
     session: SessionConfig = SessionConfig()
+    # the thresholds of trade attribution and of `report --readiness`; left out of the recorded config
+    # while they are the defaults (as [allocation] is)
+    attribution: AttributionRules = Field(
+        default_factory=AttributionRules, exclude_if=lambda section: section == AttributionRules()
+    )
+    readiness: ReadinessCriteria = Field(
+        default_factory=ReadinessCriteria, exclude_if=lambda section: section == ReadinessCriteria()
+    )
 
     toml_path: ClassVar[Path | None] = None
     toml_symbols: ClassVar[tuple[str, ...]] = ()  # the [instruments.X] tables of the file, as spelt there

@@ -151,6 +151,31 @@ ARG_CASES = [
         ("research", "sweep", "--data", "MES={data}", "--workers", "0"),
         ("--workers: at least 1",),
     ),
+    ArgCase(
+        "report: a readiness criterion without --readiness",
+        ("report", "--store", "{store}", "--min-days", "5"),
+        ("--min-days", "--readiness"),
+    ),
+    ArgCase(
+        "report --readiness: zero days",
+        ("report", "--readiness", "--store", "{store}", "--min-days", "0"),
+        ("--min-days",),
+    ),
+    ArgCase(
+        "report --readiness: a score above 1",
+        ("report", "--readiness", "--store", "{store}", "--min-score", "1.5"),
+        ("--min-score",),
+    ),
+    ArgCase(
+        "explain: a store that does not exist", ("explain", "5", "--store", "{store}"), ("no event store",)
+    ),
+    ArgCase("explain: sequence number 0", ("explain", "0", "--store", "{store}"), ("seq", "greater than")),
+    ArgCase("explain: a sequence number that is not a number", ("explain", "last"), ("seq", "integer")),
+    ArgCase(
+        "report --readiness: a store that does not exist",
+        ("report", "--readiness", "--store", "{store}"),
+        ("no event store", "{store}"),
+    ),
 ]
 
 

@@ -400,6 +400,21 @@ CASES = [
         ),
     ),
     Case(
+        "[attribution] a threshold of zero, an unknown key; [readiness] a score above 1",
+        (
+            "attribution.adverse_slippage_bps: Input should be greater than 0 (from file {toml})",
+            "attribution.gap_bps: unknown key (from file {toml})",
+            "readiness.min_process_score: Input should be less than or equal to 1 (from file {toml})",
+        ),
+        toml=(
+            (
+                "[gates]",
+                "[attribution]\nadverse_slippage_bps = 0\ngap_bps = 3\n\n"
+                "[readiness]\nmin_process_score = 1.2\n\n[gates]",
+            ),
+        ),
+    ),
+    Case(
         "[allocation] min_weight above max_weight, more trades to move than the window holds",
         (
             "allocation.min_weight: 0.7 is above allocation.max_weight (0.6) (from file {toml})",

@@ -11,8 +11,8 @@ resumed on the same store must give exactly the outcome of the same run uninterr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -36,7 +36,11 @@ OUTCOME_KINDS = (
     "intent_refused",
     "sleeve_weight",
     "quarantine",
+    "trade_attribution",
 )
+
+
+END = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +56,14 @@ class OutcomeEvent:
 
 
 def outcome(store: Path, *, after: datetime | None = None) -> tuple[OutcomeEvent, ...]:
-    """The outcome events of ``store`` in store order; with ``after``, only those later than that time."""
+    """The outcome events of ``store`` in store order; with ``after``, only those later than that time.
+
+    Trade attributions are stored when a run ends, so a run stopped and resumed stores them at two places:
+    they come last, sorted by their body, their time set to ``END`` (one attribution a trade either way)."""
     from tradebot.store import StoreReader
 
     with StoreReader(store) as reader:
-        return tuple(
+        events = [
             OutcomeEvent(
                 e.kind,
                 e.ts,
@@ -66,7 +73,11 @@ def outcome(store: Path, *, after: datetime | None = None) -> tuple[OutcomeEvent
             )
             for e in reader.iter_events(kinds=OUTCOME_KINDS)
             if after is None or e.ts > after
-        )
+        ]
+    attributions = sorted(
+        (replace(e, ts=END) for e in events if e.kind == "trade_attribution"), key=lambda e: e.body
+    )
+    return (*(e for e in events if e.kind != "trade_attribution"), *attributions)
 
 
 def codes(events: tuple[OutcomeEvent, ...], kind: str = "decision") -> list[str]:

@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from tradebot.analytics import execution_report as ex
+from tradebot.analytics.attribution import LABELS, Attribution, AttributionRules, counts
+from tradebot.analytics.attribution_evidence import attribute_trades
 from tradebot.analytics.performance import curve_points, equity_curve, performance
+from tradebot.analytics.process_score import process_score
 from tradebot.analytics.store_view import StoreView, load_view
 from tradebot.analytics.tca import OrderTca, TcaConfig, order_tca, plain
 from tradebot.analytics.trades import OpenPosition, Trade, round_trips
@@ -31,6 +34,7 @@ class Report:
     tca: list[OrderTca]
     trades: list[Trade]
     open_positions: list[OpenPosition]
+    attributions: list[Attribution]  # one per trade, in the same order
     data: dict[str, Any]  # JSON-ready
 
 
@@ -40,13 +44,16 @@ def build_report(
     start: datetime | None = None,
     end: datetime | None = None,
     config: TcaConfig | None = None,
+    rules: AttributionRules | None = None,
 ) -> Report:
     view = load_view(store, start=start, end=end)
     tca = order_tca(view, config)
     settings = _tca_settings(tca, config)
     trades, still_open = round_trips(view)
+    attributions = attribute_trades(view, trades, rules or AttributionRules())
     perf = performance(view, trades)
     costs = _costs(tca, perf)
+    by_key = {a.key: a for a in attributions}
     data: dict[str, Any] = {
         "store": str(store),
         "window": {"start": plain(start), "end": plain(end)},
@@ -66,7 +73,15 @@ def build_report(
             "flip_rate": ex.flip_rate(trades),
         },
         "halts": [{"ts": m.ts, "to": m.to, "code": m.code, "details": m.details} for m in view.state_moves],
-        "trades": [t.as_dict() for t in trades],
+        "attribution": {
+            "counts": counts(attributions),
+            "pnl_by_code": _pnl_by(trades, lambda t: by_key[t.key].code),
+        },
+        "process": process_score(view, trades, attributions),
+        "trades": [
+            {**t.as_dict(), "attribution": a.code, "attribution_reasons": list(a.reasons)}
+            for t, a in zip(trades, attributions, strict=True)
+        ],
         "open_positions": [
             {
                 "symbol": p.symbol,
@@ -79,7 +94,7 @@ def build_report(
         ],
         "tca": [r.as_dict() for r in tca],
     }
-    return Report(view, tca, trades, still_open, to_json_ready(data))
+    return Report(view, tca, trades, still_open, attributions, to_json_ready(data))
 
 
 def _tca_settings(tca: Sequence[OrderTca], config: TcaConfig | None) -> dict[str, Any]:
@@ -307,6 +322,24 @@ def render_text(data: Mapping[str, Any], *, max_trades: int = 50) -> str:
         for move in data["halts"]:
             halts.add_row(str(move["ts"]), move["to"], move["code"])
         console.print(halts)
+    attribution = Table(title="Trades by attribution (docs/attribution.md)")
+    for column in ("code", "", "trades", "after costs"):
+        attribution.add_column(column)
+    for code, n in data["attribution"]["counts"].items():
+        if n:
+            row = data["attribution"]["pnl_by_code"].get(code, {})
+            attribution.add_row(code, LABELS[code], str(n), money(row.get("pnl_net")))
+    console.print(attribution)
+    process = data["process"]["run"]
+    score = process["score"]
+    parts = ", ".join(
+        f"{name} {_pct(c['share'])}" for name, c in process["components"].items() if c["of"]
+    )
+    items = process["decisions"] + process["trades"]
+    console.print(
+        f"Process score: {_f(score)} ({process['followed']} of {items} decisions and trades followed the "
+        f"process; {parts})"
+    )
     trades = data["trades"]
     shown = trades[:max_trades]
     title = f"Trades ({len(trades)})" + (
@@ -325,6 +358,7 @@ def render_text(data: Mapping[str, Any], *, max_trades: int = 50) -> str:
         "fees",
         "after costs",
         "exit reason",
+        "attr.",
     ):
         table.add_column(column)
     for t in shown:
@@ -340,6 +374,7 @@ def render_text(data: Mapping[str, Any], *, max_trades: int = 50) -> str:
             money(t["fees"]),
             money(t["pnl_net"]),
             t["exit_reason"],
+            t["attribution"],
         )
     console.print(table)
     return console.export_text()

@@ -33,6 +33,9 @@ KINDS = (
     "order_abandoned",
     "trading_state",
     "order_tca",
+    "bar_refused",
+    "ALERT_STALE_DATA",
+    "trade_attribution",
 )
 
 
@@ -63,6 +66,18 @@ class DecisionRow:
     sleeve: str
     profile: str
     client_order_id: str | None
+    stop_loss: Decimal | None = None  # the approved exit plan's stop level
+    dvs: float | None = None  # the data validity score the dvs_floor gate saw (None: not reached)
+    gates: tuple[str, ...] = ()  # the gates that gave a verdict, in chain order
+
+
+@dataclass(frozen=True, slots=True)
+class DataIssue:
+    """A bar refused by validation, or a feed gone stale (ALERT_STALE_DATA), for one symbol."""
+
+    ts: datetime
+    symbol: str
+    code: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +143,11 @@ class StoreView:
     state_moves: list[StateMove] = field(default_factory=list)  # in the window
     brackets: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # parent cid -> {sl, tp} levels
     tca_records: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # cid -> its latest order_tca
+    data_issues: list[DataIssue] = field(default_factory=list)  # every one before ``end``
+    attributions: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # trade key -> stored body
+    chain: tuple[str, ...] = ()  # the gate chain of the first run
+    # (run mode, symbol, hour) -> the first and last bar start in that hour: which days each mode saw
+    bar_hours: dict[tuple[str, str, datetime], tuple[datetime, datetime]] = field(default_factory=dict)
 
     def in_window(self, ts: datetime) -> bool:
         return (self.start is None or ts >= self.start) and (self.end is None or ts < self.end)
@@ -148,10 +168,23 @@ class StoreView:
         return instrument.venue if instrument is not None else ""
 
 
-def load_view(path: Path, *, start: datetime | None = None, end: datetime | None = None) -> StoreView:
+# what the trades and their attribution need: no bars (MAE/MFE are then measured on the fills only), no
+# acceptances, cancel requests or TCA records
+TRADE_KINDS = tuple(
+    k for k in KINDS if k not in ("bar", "order_accepted", "order_cancel_request", "order_tca")
+)
+
+
+def load_view(
+    path: Path,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    kinds: tuple[str, ...] = KINDS,
+) -> StoreView:
     view = StoreView(start, end)
     with StoreReader(path) as reader:
-        for e in reader.iter_events(kinds=KINDS, end=end):
+        for e in reader.iter_events(kinds=kinds, end=end):
             apply_event(view, e.seq, e.kind, e.ts, e.symbol, e.client_order_id, e.body)
     return view
 
@@ -171,6 +204,7 @@ def apply_event(
             view.instruments[spec["symbol"]] = from_body(Instrument, spec)
         if len(view.modes) == 1:
             view.starting_cash = Decimal(str(body.get("starting_cash", "0")))
+            view.chain = tuple(str(g) for g in body.get("chain") or ())
     elif kind == "run_manifest":
         strategy = (body.get("config") or {}).get("strategy") or {}
         view.profile = view.profile or str(strategy.get("profile") or "")
@@ -180,6 +214,14 @@ def apply_event(
         _decision(view, ts, body)
     elif kind == "order_tca":
         view.tca_records[str(body["client_order_id"])] = body
+    elif kind == "bar_refused":
+        name = str(symbol or body.get("symbol") or "")
+        view.data_issues.append(DataIssue(ts, name, str(body.get("code", ""))))
+    elif kind == "ALERT_STALE_DATA":
+        details = body.get("details") or {}
+        view.data_issues.append(DataIssue(ts, str(symbol or details.get("symbol") or ""), kind))
+    elif kind == "trade_attribution":
+        view.attributions[str(body["trade"])] = body
     elif kind == "trading_state":
         if view.in_window(ts):
             view.state_moves.append(
@@ -196,6 +238,11 @@ def _bar(view: StoreView, seq: int, symbol: str | None, body: Mapping[str, Any])
     ts = body["ts"]
     open_ts = ts if isinstance(ts, datetime) else datetime.fromisoformat(ts)
     interval = timedelta(seconds=int(body.get("interval_s", 60)))
+    key = (view.modes[-1] if view.modes else "", name, open_ts.replace(minute=0, second=0, microsecond=0))
+    seen = view.bar_hours.get(key)
+    view.bar_hours[key] = (
+        (open_ts, open_ts) if seen is None else (min(seen[0], open_ts), max(seen[1], open_ts))
+    )
     view.bars.setdefault(name, []).append(
         BarRow(
             name,
@@ -213,11 +260,16 @@ def _bar(view: StoreView, seq: int, symbol: str | None, body: Mapping[str, Any])
 def _decision(view: StoreView, ts: datetime, body: Mapping[str, Any]) -> None:
     intent = body.get("approved") or body.get("intent") or {}
     gate = ""
-    for verdict in body.get("verdicts", []):
+    dvs: float | None = None
+    verdicts = body.get("verdicts", [])
+    for verdict in verdicts:
+        if verdict.get("gate") == "dvs_floor" and (verdict.get("details") or {}).get("dvs") is not None:
+            dvs = float(verdict["details"]["dvs"])
         if verdict.get("outcome") == "BLOCK":
             gate = str(verdict.get("gate", ""))
             break
     reference = intent.get("reference_price")
+    stop_loss = (intent.get("exit_plan") or {}).get("stop_loss")
     order = body.get("order") or {}
     row = DecisionRow(
         ts=ts,
@@ -233,6 +285,9 @@ def _decision(view: StoreView, ts: datetime, body: Mapping[str, Any]) -> None:
         sleeve=str(intent.get("sleeve") or body.get("sleeve") or ""),
         profile=str(intent.get("profile") or body.get("profile") or view.profile),
         client_order_id=order.get("client_order_id"),
+        stop_loss=None if stop_loss is None else Decimal(str(stop_loss)),
+        dvs=dvs,
+        gates=tuple(str(v.get("gate", "")) for v in verdicts),
     )
     view.decisions_by_intent[row.intent_id] = row
     if view.in_window(ts):

@@ -43,6 +43,11 @@ class Trade:
     entry_order: str
     exit_order: str
 
+    @property
+    def key(self) -> str:
+        """The trade's identity in the store: its symbol, the orders that opened and closed it."""
+        return f"{self.symbol}|{self.entry_order}|{self.exit_order}"
+
     def as_dict(self) -> dict[str, Any]:
         return {f.name: plain(getattr(self, f.name)) for f in fields(self)}
 

@@ -112,6 +112,7 @@ class DecisionEngine:
         tracker: RiskTracker | None = None,
         machine: TradingStateMachine | None = None,
         constitution_sha256: str = "",
+        snapshot_sha256: str = "",
         resume_after: datetime | None = None,
         resume_after_bar: tuple[datetime, str] | None = None,
         ops: OpsHooks | None = None,
@@ -143,6 +144,7 @@ class DecisionEngine:
         self.dvs = dvs or FeedValidity()
         self.eqs = eqs or ExecutionQuality()
         self.constitution_sha256 = constitution_sha256
+        self.snapshot_sha256 = snapshot_sha256  # the stored decision_snapshot every record names
         self.ops = ops or OpsHooks()
         self.flatten_requested = False  # an operator's flatten, done at the next bar
         self.pending_external: list[OrderIntent] = []  # replay clock: external intents due later
@@ -366,11 +368,11 @@ class DecisionEngine:
         self.stats.blocked[reasons.INTENT_STALE] += 1
         self.ops.on_decision(reasons.INTENT_STALE, intent.symbol)
         decision = Decision(intent, (stale,), None, self.chain.config_hash)
-        self._record_decision(decision_record(decision, constitution_sha256=self.constitution_sha256))
+        self._record_decision(decision_record(decision, constitution_sha256=self.constitution_sha256), now)
 
     # --- decisions ----------------------------------------------------------------------------------
-    def context(self, intent: OrderIntent) -> GateContext:
-        now = self.clock.now()
+    def context(self, intent: OrderIntent, now: datetime | None = None) -> GateContext:
+        now = now or self.clock.now()
         last = self.portfolio.last_prices.get(intent.symbol, intent.reference_price)
         return self.tracker.snapshot(
             intent,
@@ -387,7 +389,7 @@ class DecisionEngine:
     async def decide(self, intent: OrderIntent) -> Decision:
         self.stats.intents += 1
         now = self.clock.now()
-        decision = self.chain.evaluate(intent, self.context(intent))
+        decision = self.chain.evaluate(intent, self.context(intent, now))
         for verdict in decision.verdicts:
             if verdict.outcome is Outcome.CLAMP and verdict.code:
                 self.stats.clamped[verdict.code] += 1
@@ -416,11 +418,11 @@ class DecisionEngine:
                 self.stats.blocked[reasons.INSTRUMENT_INCREMENT_BLOCK] += 1
                 record = decision_record(decision, constitution_sha256=self.constitution_sha256)
                 record.update(outcome="BLOCKED", code=reasons.INSTRUMENT_INCREMENT_BLOCK, error=str(exc))
-                self._record_decision(record)
+                self._record_decision(record, now)
                 return decision
             self.stats.approved += 1
         self._record_decision(
-            decision_record(decision, order=request, constitution_sha256=self.constitution_sha256)
+            decision_record(decision, order=request, constitution_sha256=self.constitution_sha256), now
         )
         if request is None:
             return decision
@@ -457,9 +459,11 @@ class DecisionEngine:
         self._apply_venue_events()
         return decision
 
-    def _record_decision(self, record: dict[str, Any]) -> None:
-        """Store a decision record; the rules that keep their own state read it too (as a restart does)."""
-        now = self.clock.now()
+    def _record_decision(self, record: dict[str, Any], now: datetime) -> None:
+        """Store a decision record at ``now``, the time its gates were evaluated at; the rules that keep their
+        own state read it too (as a restart does)."""
+        if self.snapshot_sha256:  # everything it was decided with (``tradebot explain`` re-runs it)
+            record["snapshot"] = self.snapshot_sha256
         if self.allocation.has_sleeves:  # the sleeves' capital weights this decision was made with
             record["sleeve_weights"] = weights_record(self.allocation.weights())
         self.recorder.record("decision", record, ts=now, symbol=record["intent"]["symbol"])

@@ -206,13 +206,15 @@ def load_resume_state(
     tca: TcaWatch | None = None,
     allocation: AllocationRules | None = None,
     constitution: Constitution | None = None,
+    until_seq: int | None = None,
 ) -> ResumeState:
     """Everything a restarted run needs from the store (an empty state for a new store). ``tca``, when
     given, is fed every stored event (the records it has still to write are those of the stored orders).
     ``allocation``: the sleeves' base weights and how they move (None: the single [strategy]); the weights
     are rebuilt from the stored bars and fills, so the stored ``sleeve_weight`` events are not read.
     ``constitution``: the rules the quarantine reads (its starts and releases are rebuilt too; a stored
-    ``quarantine`` event only marks that change as stored)."""
+    ``quarantine`` event only marks that change as stored). ``until_seq``: the state just before that
+    event (``tradebot explain`` re-runs a stored decision on it)."""
     tracker = RiskTracker(instruments, calendars, allocation=allocation, constitution=constitution)
     state = ResumeState(tracker=tracker, tca=tca)
     if not store_path.exists():
@@ -224,6 +226,8 @@ def load_resume_state(
         if reader.max_seq() == 0:
             return state
         for event in reader.iter_events():
+            if until_seq is not None and event.seq >= until_seq:
+                break
             state.first_event_ts = state.first_event_ts or event.ts
             rebuild.apply(event.kind, event.ts, event.client_order_id, event.body)
             if tca is not None:

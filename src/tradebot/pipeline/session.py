@@ -45,6 +45,7 @@ from tradebot.ops.metrics import Metrics, maybe_start_metrics_server
 from tradebot.ops.notify import build_notifier
 from tradebot.ops.secrets import register_secret
 from tradebot.pipeline.app import RunOptions, RunRefused, instrument_body
+from tradebot.pipeline.attribution_recorder import record_attributions
 from tradebot.pipeline.broker_feeds import broker_bars
 from tradebot.pipeline.data_feeds import (
     FileFeed,
@@ -54,6 +55,8 @@ from tradebot.pipeline.data_feeds import (
     first_bar_ts,
     merged_source,
 )
+from tradebot.pipeline.decision_snapshot import KIND as SNAPSHOT_KIND
+from tradebot.pipeline.decision_snapshot import build_snapshot, snapshot_sha256
 from tradebot.pipeline.end_of_data import report_undecided_intents
 from tradebot.pipeline.engine import BarVenue, DecisionEngine
 from tradebot.pipeline.failure import PipelineFailed, fail_closed
@@ -298,6 +301,7 @@ async def _run(run: RunContext) -> dict[str, Any]:
             if plan.kind == "new":  # fixed when the session starts: a restart keeps the stored one
                 await recorder.record_durable("session_window", window.as_dict(), ts=clock.now())
         _record_run_start(run, recorder)
+        recorder.record(SNAPSHOT_KIND, build_snapshot(settings, parts), ts=clock.now())
         _write_manifest(settings, mode, run_dir, run_id, constitution, recorder, clock)
         if settings.gates.canary_symbols:
             recorder.record("canary_mode", log_canary_mode(settings.gates.canary_symbols), ts=clock.now())
@@ -358,6 +362,7 @@ async def _run(run: RunContext) -> dict[str, Any]:
                 session_ok = await _close_session(
                     settings, engine, broker, recorder, writer, clock, store_path, run_dir, plan
                 )
+            await record_attributions(writer, recorder, clock, store_path, settings.attribution)
         except (RunRefused, SessionRefused, PipelineFailed):
             raise
         except Exception as exc:  # fail closed: recorded, HALTED, exit 70
@@ -400,6 +405,7 @@ def _engine(
         tracker=resume.tracker,
         machine=resume.machine,
         constitution_sha256=constitution.sha256,
+        snapshot_sha256=snapshot_sha256(build_snapshot(settings, run.parts)),
         resume_after=resume.last_bar_ts,
         resume_after_bar=resume.last_bar if len(feeds) > 1 else None,
         ops=ops,
