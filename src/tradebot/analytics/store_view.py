@@ -148,6 +148,7 @@ class StoreView:
     chain: tuple[str, ...] = ()  # the gate chain of the first run
     # (run mode, symbol, hour) -> the first and last bar start in that hour: which days each mode saw
     bar_hours: dict[tuple[str, str, datetime], tuple[datetime, datetime]] = field(default_factory=dict)
+    track_days: bool = False  # keep ``bar_hours`` (a reader of the whole store; the TCA watch does not)
 
     def in_window(self, ts: datetime) -> bool:
         return (self.start is None or ts >= self.start) and (self.end is None or ts < self.end)
@@ -182,11 +183,19 @@ def load_view(
     end: datetime | None = None,
     kinds: tuple[str, ...] = KINDS,
 ) -> StoreView:
-    view = StoreView(start, end)
+    view = StoreView(start, end, track_days=True)
     with StoreReader(path) as reader:
         for e in reader.iter_events(kinds=kinds, end=end):
             apply_event(view, e.seq, e.kind, e.ts, e.symbol, e.client_order_id, e.body)
     return view
+
+
+def _bar_hour(view: StoreView, bar: BarRow) -> None:
+    """Which run mode saw ``bar`` (the days an observe history covers)."""
+    when = bar.open_ts
+    key = (view.modes[-1] if view.modes else "", bar.symbol, when.replace(minute=0, second=0, microsecond=0))
+    seen = view.bar_hours.get(key)
+    view.bar_hours[key] = (when, when) if seen is None else (min(seen[0], when), max(seen[1], when))
 
 
 def apply_event(
@@ -238,23 +247,19 @@ def _bar(view: StoreView, seq: int, symbol: str | None, body: Mapping[str, Any])
     ts = body["ts"]
     open_ts = ts if isinstance(ts, datetime) else datetime.fromisoformat(ts)
     interval = timedelta(seconds=int(body.get("interval_s", 60)))
-    key = (view.modes[-1] if view.modes else "", name, open_ts.replace(minute=0, second=0, microsecond=0))
-    seen = view.bar_hours.get(key)
-    view.bar_hours[key] = (
-        (open_ts, open_ts) if seen is None else (min(seen[0], open_ts), max(seen[1], open_ts))
+    row = BarRow(
+        name,
+        open_ts,
+        open_ts + interval,
+        _dec(body["open"]),
+        _dec(body["high"]),
+        _dec(body["low"]),
+        _dec(body["close"]),
+        seq,
     )
-    view.bars.setdefault(name, []).append(
-        BarRow(
-            name,
-            open_ts,
-            open_ts + interval,
-            _dec(body["open"]),
-            _dec(body["high"]),
-            _dec(body["low"]),
-            _dec(body["close"]),
-            seq,
-        )
-    )
+    view.bars.setdefault(name, []).append(row)
+    if view.track_days:
+        _bar_hour(view, row)
 
 
 def _decision(view: StoreView, ts: datetime, body: Mapping[str, Any]) -> None:

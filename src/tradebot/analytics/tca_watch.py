@@ -34,7 +34,9 @@ from tradebot.domain.recent import RETAINED
 
 KEPT_BARS = 4
 TCA_KIND = "order_tca"
-_ORDER_KINDS = frozenset(KINDS) - {"run_start", "run_manifest", "bar", "decision", "trading_state", TCA_KIND}
+# what a record reads (not the data problems and attributions the trade list reads)
+_WATCHED = frozenset(KINDS) - {"bar_refused", "ALERT_STALE_DATA", "trade_attribution"}
+_ORDER_KINDS = _WATCHED - {"run_start", "run_manifest", "bar", "decision", "trading_state", TCA_KIND}
 FINAL = frozenset({"FILLED", "REJECTED", "CANCELED", "PARTIALLY_FILLED_CANCELED", "EXPIRED", "ABANDONED"})
 
 
@@ -67,7 +69,7 @@ class TcaWatch:
         if kind == TCA_KIND:
             self._written[str(body["client_order_id"])] = (int(body["fills"]), str(body["status"]))
             return []
-        if kind not in KINDS:
+        if kind not in _WATCHED:
             return []
         view = self.view
         apply_event(view, seq, kind, ts, symbol, cid, body)
