@@ -294,14 +294,15 @@ async def _run(run: RunContext) -> dict[str, Any]:
         if isinstance(clock, WallClock):  # a feed silent from the start is stale too
             for each in instruments.values():
                 ops.watch(each.symbol, each.calendar, settings.data.bar_size_s, clock.now())
-        engine = _engine(run, broker, recorder, ops, stats)
+        snapshot = build_snapshot(settings, parts)  # what every decision of this run is made with
+        engine = _engine(run, broker, recorder, ops, stats, snapshot_sha256(snapshot))
         if plan is not None and window is not None:
             engine.session_open, engine.session_close = window.open, window.close
             engine.flatten_at_session_close = settings.session.flatten_at_close
             if plan.kind == "new":  # fixed when the session starts: a restart keeps the stored one
                 await recorder.record_durable("session_window", window.as_dict(), ts=clock.now())
         _record_run_start(run, recorder)
-        recorder.record(SNAPSHOT_KIND, build_snapshot(settings, parts), ts=clock.now())
+        recorder.record(SNAPSHOT_KIND, snapshot, ts=clock.now())
         _write_manifest(settings, mode, run_dir, run_id, constitution, recorder, clock)
         if settings.gates.canary_symbols:
             recorder.record("canary_mode", log_canary_mode(settings.gates.canary_symbols), ts=clock.now())
@@ -382,7 +383,12 @@ async def _run(run: RunContext) -> dict[str, Any]:
 
 
 def _engine(
-    run: RunContext, broker: Broker, recorder: StoreRecorder, ops: OpsHooks, stats: RunStats
+    run: RunContext,
+    broker: Broker,
+    recorder: StoreRecorder,
+    ops: OpsHooks,
+    stats: RunStats,
+    snapshot: str,
 ) -> DecisionEngine:
     """The decision engine over the run's parts and what the store held before (``run.resume``)."""
     settings, resume, constitution = run.settings, run.resume, run.parts.constitution
@@ -405,7 +411,7 @@ def _engine(
         tracker=resume.tracker,
         machine=resume.machine,
         constitution_sha256=constitution.sha256,
-        snapshot_sha256=snapshot_sha256(build_snapshot(settings, run.parts)),
+        snapshot_sha256=snapshot,
         resume_after=resume.last_bar_ts,
         resume_after_bar=resume.last_bar if len(feeds) > 1 else None,
         ops=ops,
