@@ -315,7 +315,12 @@ def config_check(
     settings = _load(config)
     from tradebot.domain.state import Mode
     from tradebot.pipeline.app import RunRefused
-    from tradebot.pipeline.run_parts import build_parts, check_configured_feeds
+    from tradebot.pipeline.run_parts import (
+        build_parts,
+        check_ai_sizers,
+        check_configured_feeds,
+        configured_file_feeds,
+    )
 
     run_mode = Mode(mode.value)
     from_file = settings.data.source == "csv" or run_mode is Mode.REPLAY
@@ -323,9 +328,14 @@ def config_check(
         parts = build_parts(settings, run_mode, from_file=from_file)
         if from_file:  # the configured bar files, as a run would read them
             check_configured_feeds(settings, parts.instruments)
+        # an AI sizer (LIVE) that cannot size one lot refuses, as the run does
+        checks = check_ai_sizers(settings, parts, configured_file_feeds(settings) if from_file else ())
     except RunRefused as exc:
         typer.echo(f"tradebot: {exc}", err=True)
         raise typer.Exit(exc.code) from None
+    for check in checks:
+        if check.warning is not None:
+            typer.echo(f"warning: {check.warning}", err=True)
     typer.echo(json.dumps(settings.redacted(), indent=2, sort_keys=True))
     hashes = f"sha256 {settings.config_hash()[:16]}, constitution sha256 {parts.constitution.sha256[:16]}"
     typer.echo(f"config ok ({hashes})")

@@ -18,7 +18,7 @@ import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar, Literal, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -36,6 +36,7 @@ from tradebot.domain.instruments import AssetClass, Instrument
 from tradebot.domain.presets import preset, preset_symbols
 from tradebot.ops.config import OpsConfig
 from tradebot.session.config import SessionConfig
+from tradebot.sizing.ai_sizer import AiSizerTuning
 
 DEFAULT_CONFIG = Path("config/tradebot.toml")
 ENV_PREFIX = "TRADEBOT_"
@@ -104,6 +105,21 @@ class InstrumentConfig(_Section):
         return Instrument(symbol=symbol, **dict(self))
 
 
+PositivePrice = Annotated[Decimal, Field(gt=0)]
+
+
+class AiSizerConfig(AiSizerTuning):
+    """``[strategy.ai]`` (and ``[sleeves.NAME.ai]``): the AI sizer's numbers (sizing/ai_sizer.py), its harvest
+    policies (``[strategy.ai.harvest]``, sizing/harvest.py), and the prices its startup check uses where the
+    run reads no bar file (sizing/ai_lot_check.py). Whether it sizes is ``ai_mode``."""
+
+    reference_prices: dict[str, PositivePrice] = Field(default_factory=dict)  # SYMBOL = price
+
+
+def _default_ai(section: AiSizerConfig | None) -> bool:
+    return section is None or section == AiSizerConfig()
+
+
 class StrategyConfig(_Section):
     profile: str = "balanced"  # conservative | balanced | aggressive (checked when the ensemble is built)
     sizer: Literal["fixed_fraction", "ai"] = "fixed_fraction"
@@ -113,6 +129,8 @@ class StrategyConfig(_Section):
     target_ticks: int = Field(16, gt=0)
     ai_mode: Literal["shadow", "live"] = "shadow"  # the AI sizer only records (shadow) or sizes (live)
     model: Path | None = None  # model artifact directory (default: the bundled one)
+    # left out of the recorded config while it is the default, so a store recorded before it is continued
+    ai: AiSizerConfig = Field(default_factory=AiSizerConfig, exclude_if=_default_ai)
 
 
 class SleeveConfig(_Section):
@@ -129,10 +147,23 @@ class SleeveConfig(_Section):
     target_ticks: int | None = Field(None, gt=0)
     ai_mode: Literal["shadow", "live"] | None = None
     model: Path | None = None
+    ai: AiSizerConfig | None = Field(None, exclude_if=_default_ai)  # its keys laid over [strategy.ai]'s
 
     def strategy(self, base: StrategyConfig) -> StrategyConfig:
-        """The sleeve's strategy: ``[strategy]`` with this sleeve's keys laid over it."""
-        own = {k: v for k, v in self.model_dump(exclude={"instruments", "weight"}).items() if v is not None}
+        """The sleeve's strategy: ``[strategy]`` with this sleeve's keys laid over it; its ``ai`` table key by
+        key over ``[strategy.ai]`` (raises ValueError when the two together are inconsistent)."""
+        own = {
+            name: getattr(self, name)
+            for name in type(self).model_fields
+            if name not in ("instruments", "weight", "ai") and getattr(self, name) is not None
+        }
+        if self.ai is not None:
+            given = {name: getattr(self.ai, name) for name in self.ai.model_fields_set}
+            try:
+                own["ai"] = AiSizerConfig.model_validate({**dict(base.ai), **given})
+            except ValidationError as exc:
+                lines = [_format_error(e) if e["loc"] else e["msg"] for e in exc.errors()]
+                raise ValueError("; ".join(lines)) from None
         return base.model_copy(update=own)
 
 
@@ -543,6 +574,12 @@ def _cross_checks(settings: Settings) -> list[tuple[str, str]]:
         problems.append(
             ("data.clock", "data.clock: 'bar' is for replaying a venue's history, never against production")
         )
+    for name, sleeve in settings.sleeves.items():
+        try:
+            sleeve.strategy(settings.strategy)
+        except ValueError as exc:
+            key = f"sleeves.{name}.ai"
+            problems.append((key, f"{key}: laid over strategy.ai: {exc}"))
     if settings.data.source == "csv" and settings.data.path is not None and not settings.data.path.exists():
         problems.append(("data.path", f"data.path: file not found: {settings.data.path}"))
     return problems

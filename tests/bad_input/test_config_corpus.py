@@ -460,6 +460,63 @@ CASES = [
         mode="live",
     ),
     Case(
+        "an [strategy.ai] key misspelt and a harvest time stop out of range",
+        (
+            "strategy.ai.max_pcnt: unknown key (did you mean 'max_pct'?) (from file {toml})",
+            "strategy.ai.harvest.policies.SCALPER.time_stop_s: Input should be greater than 0 "
+            "(from file {toml})",
+        ),
+        toml=(
+            ("[gates]", '[strategy.ai]\nmax_pcnt = "0.03"\n\n[strategy.ai.harvest.policies.SCALPER]\n'
+                        "time_stop_s = 0\n\n[gates]"),
+        ),
+    ),
+    Case(
+        "an AI sizer bound inverted",
+        (
+            "strategy.ai: Value error, vol_factor_min (2) must not exceed vol_factor_max (1.5) "
+            "(from file {toml})",
+        ),
+        toml=(("[gates]", '[strategy.ai]\nvol_factor_min = "2"\n\n[gates]'),),
+    ),
+    Case(
+        "an environment override of an AI sizer share out of range",
+        (
+            "strategy.ai.max_pct: Input should be less than or equal to 1 "
+            "(from environment TRADEBOT_STRATEGY__AI__MAX_PCT)",
+        ),
+        env={"TRADEBOT_STRATEGY__AI__MAX_PCT": "1.5"},
+    ),
+    Case(
+        "a sleeve's AI table inconsistent with [strategy.ai] once laid over it",
+        (
+            "sleeves.x.ai: laid over strategy.ai: Value error, min_pct (0.015) must not exceed max_pct "
+            "(0.01) (from file {toml})",
+        ),
+        toml=(
+            ("[gates]", '[sleeves.x]\ninstruments = ["MES"]\nweight = 1\n\n[sleeves.x.ai]\n'
+                        'min_pct = "0.015"\n\n[gates]'),
+            ('[strategy]\n', '[strategy]\nai = { max_pct = "0.01" }\n'),
+        ),
+    ),
+    Case(
+        "the AI sizer LIVE on MES with an account too small for one contract",
+        (
+            "strategy.ai: AI_SIZER_BELOW_ONE_LOT: the AI sizer (LIVE, basis notional) cannot size one MES "
+            "lot: at its most it puts $300.00 at stake",
+            "one lot needs equity of about 279209 (portfolio.starting_cash) (from file {toml})",
+        ),
+        toml=(('sizer = "fixed_fraction"', 'sizer = "ai"'), ('ai_mode = "shadow"', 'ai_mode = "live"')),
+    ),
+    Case(
+        "an AI sizer reference price for an instrument the run does not trade",
+        ("strategy.ai.reference_prices.ES: ES is not an instrument of this run (MES) (from file {toml})",),
+        toml=(
+            ('sizer = "fixed_fraction"', 'sizer = "ai"'),
+            ("[gates]", "[strategy.ai.reference_prices]\nES = 5000\n\n[gates]"),
+        ),
+    ),
+    Case(
         "an unknown key in a feed table",
         ("data.feeds.SPY.bar_size: unknown key",),
         toml=(("bar_size_s = 60", 'bar_size_s = 60\n[data.feeds.SPY]\npath = "x.csv"\nbar_size = 60'),),

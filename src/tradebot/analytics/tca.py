@@ -61,7 +61,7 @@ class OrderTca:
     symbol: str
     side: str
     order_type: str
-    role: str  # entry | signal | stop | target | flatten | operator
+    role: str  # entry | signal | stop | target | flatten | operator | time_stop
     venue: str
     profile: str
     sleeve: str
@@ -138,7 +138,7 @@ def role_of(view: StoreView, order: OrderRecord) -> str:
         return "stop" if order.leg == "sl" else "target"
     decision = view.decisions_by_intent.get(order.intent_id)
     source = decision.source if decision is not None else ""
-    if source in ("flatten", "operator"):
+    if source in ("flatten", "operator", "time_stop"):
         return source
     return "signal" if order.reduce_only else "entry"
 

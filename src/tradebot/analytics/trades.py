@@ -5,9 +5,9 @@ its fee split by quantity).
 Per trade: side (LONG/SHORT), entry and exit times, quantity (all entered), entry and exit VWAP,
 ``pnl_gross = d·(exit_vwap·Q − entry_vwap·Q)·M`` (d = +1 long, −1 short), fees (entries and exits),
 ``pnl_net = pnl_gross − fees``, the exit reason (the role of the order that closed it: stop, target,
-flatten, signal, operator; ``reversal`` when an entry order reversed it), and MAE/MFE: the worst and best
-price excursion against the entry VWAP over the bars between entry and exit (entry and exit prices
-included), ``MAE ≤ 0 ≤ MFE``, per unit and in currency (× Q × M).
+flatten, time_stop, signal, operator; ``reversal`` when an entry order reversed it), and MAE/MFE: the
+worst and best price excursion against the entry VWAP over the bars between entry and exit (entry and exit
+prices included), ``MAE ≤ 0 ≤ MFE``, per unit and in currency (× Q × M).
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ class IntentSource(StrEnum):
     EXTERNAL = "external"  # an external intent source (JSON lines)
     FLATTEN = "flatten"  # the session's flatten deadline or a halt
     OPERATOR = "operator"  # a human through the control socket
+    TIME_STOP = "time_stop"  # the entry's exit plan: its time stop passed (risk/time_stop.py)
 
 
 class HarvestPolicy(StrEnum):

@@ -104,6 +104,9 @@ REDUCE_ONLY_CLAMP: Final = "REDUCE_ONLY_CLAMP"  # clamp: a reduce-only qty cut t
 
 # --- signals, sizer, intents, models ---------------------------------------------------------------
 SIZER_FAILURE: Final = "SIZER_FAILURE"
+# the AI sizer (LIVE) cannot size one lot of an instrument even at its most: the run refuses to start
+AI_SIZER_BELOW_ONE_LOT: Final = "AI_SIZER_BELOW_ONE_LOT"
+TIME_STOP: Final = "TIME_STOP"  # an exit plan's time stop passed: the position is closed at market
 INTENT_INVALID: Final = "INTENT_INVALID"
 INTENT_STALE: Final = "INTENT_STALE"  # an external intent older than intents.max_age_bars at the gates
 MODEL_VERIFICATION_FAILED: Final = "MODEL_VERIFICATION_FAILED"

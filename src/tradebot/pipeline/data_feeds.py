@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import anyio.lowlevel
@@ -119,6 +120,20 @@ def first_bar_ts(
                 firsts.append(item[1].ts)
                 break
     return min(firsts) if firsts else None
+
+
+def first_bar_closes(
+    feeds: Sequence[FileFeed], instruments: Mapping[str, Instrument], calendars: Calendars,
+    validator: BarValidator,
+) -> dict[str, Decimal]:
+    """Each file's first bar that validation accepts: its close, by symbol (a file with none is left out)."""
+    closes: dict[str, Decimal] = {}
+    for feed in feeds:
+        for item in open_feed(feed, instruments[feed.symbol], calendars):
+            if isinstance(item, tuple) and validator.check(item[1]) is None:
+                closes[feed.symbol] = Decimal(repr(item[1].close))
+                break
+    return closes
 
 
 async def merged_source(

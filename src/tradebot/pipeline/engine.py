@@ -4,7 +4,8 @@ Per bar, in this order (the same in every mode):
 1. the simulated venue (if it is the venue) sees the bar first and fills resting orders — never on the
    bar that made the decision;
 2. positions are marked to the bar's close;
-3. flatten: if the session says positions must go (deadline, halt), reduce-only flatten intents;
+3. flatten: if the session says positions must go (deadline, halt), reduce-only flatten intents; else a
+   position whose entry's time stop has passed is closed (risk/time_stop.py);
 4. the signal (computed upstream from bars alone) is sized into an intent against the current position;
 5. every intent goes through the gate chain; the decision record is written; an approved intent becomes
    an exact OrderRequest and goes to the OMS (write-ahead, then the broker).
@@ -51,6 +52,7 @@ from tradebot.risk.quarantine import Quarantine
 from tradebot.risk.rule_state import state_of
 from tradebot.risk.rules import LimitsRules
 from tradebot.risk.sleeve_allocation import allocation_state, weights_record
+from tradebot.risk.time_stop import TimeStops
 from tradebot.risk.tracker import RiskTracker
 from tradebot.risk.trading_state import TradingStateMachine, Transition
 from tradebot.risk.verdict import Decision, Outcome
@@ -121,6 +123,7 @@ class DecisionEngine:
         intent_history: IntentHistory | None = None,
         intent_max_age: timedelta = timedelta(minutes=2),
         netting: Netting | None = None,
+        time_stops: TimeStops | None = None,
     ) -> None:
         self.mode = mode
         self.clock = clock
@@ -147,6 +150,7 @@ class DecisionEngine:
         self.snapshot_sha256 = snapshot_sha256  # the stored decision_snapshot every record names
         self.ops = ops or OpsHooks()
         self.flatten_requested = False  # an operator's flatten, done at the next bar
+        self.time_stops = time_stops or TimeStops()  # open positions' time stops (rebuilt on a restart)
         self.pending_external: list[OrderIntent] = []  # replay clock: external intents due later
         # external intents received and decided so far, by this run and the runs before it on this store
         self.intent_history = intent_history or IntentHistory()
@@ -281,6 +285,13 @@ class DecisionEngine:
         elif self.flattener is not None:
             intents.extend(self.flattener(now, instrument, position, close))
         self.flatten_requested = False
+        reasons_of: dict[str, Mapping[str, Any]] = {}  # intent id -> why it was made (its record's extra)
+        if not intents and position != 0:
+            due = self.time_stops.due(now, instrument, position, close, self.ledger.open_entries(bar.symbol))
+            if due is not None:
+                stop, exit_ = due
+                reasons_of[exit_.intent_id] = stop.reason(now)
+                intents.append(exit_)
         if isinstance(signal, SleeveSignals):
             if not intents:
                 intents.extend(self._netted(signal, instrument, now))
@@ -296,7 +307,7 @@ class DecisionEngine:
                 self.recorder.record("sizing", dict(record), ts=now, symbol=bar.symbol)
             intents.extend(sized)
         for intent in intents:
-            await self.decide(intent)
+            await self.decide(intent, reasons_of.get(intent.intent_id))
         await self._release_external(now)
 
     def _netted(self, signals: SleeveSignals, instrument: Instrument, now: datetime) -> list[OrderIntent]:
@@ -386,7 +397,9 @@ class DecisionEngine:
             trading_state_reason=self.machine.reason,
         )
 
-    async def decide(self, intent: OrderIntent) -> Decision:
+    async def decide(self, intent: OrderIntent, reason: Mapping[str, Any] | None = None) -> Decision:
+        """Gates, record, and (approved) the order. ``reason``: why the pipeline itself made the intent (a
+        time stop), stored as the decision record's ``extra``."""
         self.stats.intents += 1
         now = self.clock.now()
         decision = self.chain.evaluate(intent, self.context(intent, now))
@@ -416,25 +429,27 @@ class DecisionEngine:
                 )
             except ValueError as exc:  # the instrument gate should have caught it: refuse, fail closed
                 self.stats.blocked[reasons.INSTRUMENT_INCREMENT_BLOCK] += 1
-                record = decision_record(decision, constitution_sha256=self.constitution_sha256)
+                record = decision_record(
+                    decision, constitution_sha256=self.constitution_sha256, extra=reason
+                )
                 record.update(outcome="BLOCKED", code=reasons.INSTRUMENT_INCREMENT_BLOCK, error=str(exc))
                 self._record_decision(record, now)
                 return decision
             self.stats.approved += 1
         self._record_decision(
-            decision_record(decision, order=request, constitution_sha256=self.constitution_sha256), now
+            decision_record(
+                decision, order=request, constitution_sha256=self.constitution_sha256, extra=reason
+            ),
+            now,
         )
         if request is None:
             return decision
         if request.reduce_only and not self.oms.unsupported(request):
             # an exit replaces the position's resting stop/target legs: a venue may hold the position for
             # them (Alpaca: 403 insufficient qty) or fill them after the position is gone
-            code = (
-                reasons.FLATTEN_DEADLINE
-                if intent.source is IntentSource.FLATTEN
-                else reasons.EXIT_REPLACES_LEGS
-            )
+            code = _CANCEL_CODES.get(intent.source, reasons.EXIT_REPLACES_LEGS)
             await self._cancel_working_exits(request.symbol, code)
+        self.time_stops.on_submit(request, decision.approved)  # an entry with a time stop is armed
         outcome = await self.oms.submit(request)
         self.ops.on_submitted(request.symbol, outcome.value)
         if outcome in (SubmitOutcome.SENT, SubmitOutcome.UNKNOWN):
@@ -520,7 +535,9 @@ class DecisionEngine:
         if isinstance(event, OrderFilled):
             self.stats.fills += 1
             self.ops.on_fill(event.symbol, event.side.value)
+            before = self.portfolio.position_qty(event.symbol)
             closed = self.portfolio.apply_fill(event)
+            self.time_stops.on_fill(event, before, self.portfolio.position_qty(event.symbol))
             if closed is not None:
                 self.recorder.record("trade_closed", closed, ts=self.clock.now(), symbol=closed.symbol)
                 for callback in self.on_trade_closed:
@@ -536,6 +553,10 @@ class DecisionEngine:
         self.stats.unrealized_pnl = self.portfolio.total_unrealized
         self.stats.fees = self.portfolio.fees
         self.stats.positions = {s: str(p.quantity) for s, p in self.portfolio.positions.items()}
+
+
+# the code of the cancel requests an exit sends for the position's resting stop/target legs, by its source
+_CANCEL_CODES = {IntentSource.FLATTEN: reasons.FLATTEN_DEADLINE, IntentSource.TIME_STOP: reasons.TIME_STOP}
 
 
 def _fields(value: Any) -> dict[str, Any]:

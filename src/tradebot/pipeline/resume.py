@@ -49,6 +49,7 @@ from tradebot.risk.quarantine import KIND as QUARANTINE_KIND
 from tradebot.risk.quarantine import Quarantine
 from tradebot.risk.rule_state import state_of
 from tradebot.risk.sleeve_allocation import AllocationRules
+from tradebot.risk.time_stop import TimeStops
 from tradebot.risk.tracker import RiskTracker
 from tradebot.risk.trading_state import TradingStateMachine
 
@@ -83,6 +84,7 @@ class ResumeState:
     eqs: ExecutionQuality = field(default_factory=ExecutionQuality)
     intents: IntentHistory = field(default_factory=IntentHistory)
     tca: TcaWatch | None = None  # the orders whose TCA records are still to be written
+    time_stops: TimeStops = field(default_factory=TimeStops)  # open positions' time stops
 
 
 @dataclass(slots=True)
@@ -168,7 +170,9 @@ class _Rebuild:
             request = from_body(OrderRequest, body)
             if request.client_order_id not in state.ledger:
                 state.ledger.record_intent(request)
-                self.pending = _Submit(request, ts, self.approved.get(request.intent_id))
+                approved = self.approved.get(request.intent_id)
+                state.time_stops.on_submit(request, approved)
+                self.pending = _Submit(request, ts, approved)
         elif kind == "order_cancel_request":
             tracker.on_cancel_request(body["client_order_id"], ts)
         elif kind == "order_adopted":
@@ -191,7 +195,9 @@ class _Rebuild:
             if isinstance(event, OrderFilled):
                 state.last_fill_ts = event.ts
                 if state.portfolio is not None:
+                    before = state.portfolio.position_qty(event.symbol)
                     state.portfolio.apply_fill(event)
+                    state.time_stops.on_fill(event, before, state.portfolio.position_qty(event.symbol))
         elif kind == QUARANTINE_KIND:
             state_of(tracker.states, Quarantine).on_stored_change(body)
         elif kind == "trading_state" and body.get("machine"):

@@ -28,7 +28,7 @@ from tradebot.models import ModelVerificationError, default_model_path, load_ens
 from tradebot.oms.capability_check import strategy_needs, unsupported
 from tradebot.ops.runtime_contract import check_runtime_contract
 from tradebot.pipeline.app import RunRefused
-from tradebot.pipeline.data_feeds import feed_problems, file_feeds
+from tradebot.pipeline.data_feeds import FileFeed, feed_problems, file_feeds, first_bar_closes
 from tradebot.pipeline.engine import Sizer, SizingInput
 from tradebot.pipeline.runner import SignalSource
 from tradebot.pipeline.tca_recorder import tca_config
@@ -48,6 +48,7 @@ from tradebot.sizing import (
     FixedFractionSizer,
     SizerMode,
 )
+from tradebot.sizing.ai_lot_check import LotCheck, check_one_lot
 from tradebot.sizing.netting import Netting
 
 if TYPE_CHECKING:
@@ -153,13 +154,83 @@ def check_configured_feeds(settings: Settings, instruments: Mapping[str, Instrum
     """The configured bar files exist and their prices fit their instruments (what a run on them
     checks first); raises ConfigProblems (exit 2) listing every file that does not."""
 
-    try:
-        feeds = file_feeds(settings, None, None, (), sample_path())
-    except ValueError as exc:
-        raise ConfigProblems([str(exc)]) from exc
+    feeds = configured_file_feeds(settings)
     problems = feed_problems(feeds, instruments, settings_calendars())
     if problems:
         raise ConfigProblems(problems)
+
+
+def configured_file_feeds(settings: Settings) -> tuple[FileFeed, ...]:
+    """The bar files the config names (``[data.feeds]``, ``[data] path``, else the bundled week)."""
+    try:
+        return file_feeds(settings, None, None, (), sample_path())
+    except ValueError as exc:
+        raise ConfigProblems([str(exc)]) from exc
+
+
+def check_ai_sizers(
+    settings: Settings, parts: RunParts, feeds: Sequence[FileFeed]
+) -> tuple[LotCheck, ...]:
+    """Whether each AI sizer of the run ([strategy], or each sleeve whose sizer is "ai") can size one lot of
+    each of its instruments at its most (sizing/ai_lot_check.py), with the starting cash (times the sleeve's
+    weight) at the first bar of the instrument's file, else at its configured reference price. A LIVE one
+    that cannot refuses the run (ConfigProblems, exit 2, AI_SIZER_BELOW_ONE_LOT); the checks are returned
+    (the run records them and warns of a SHADOW one below one lot, or one it could not check)."""
+    instruments = parts.instruments
+    closes = first_bar_closes(feeds, instruments, settings_calendars(), bar_validator(instruments))
+    files = {feed.symbol: feed.path.name for feed in feeds}
+    checks: list[LotCheck] = []
+    problems: list[str] = []
+    for key, strategy, weight, symbols in _sized_strategies(settings, parts.instruments):
+        if strategy.sizer != "ai":
+            continue
+        mode = SizerMode(strategy.ai_mode.upper())
+        references = {symbol.upper(): price for symbol, price in strategy.ai.reference_prices.items()}
+        for symbol in references:
+            if symbol not in {s.upper() for s in parts.instruments}:
+                where = f"{key}.reference_prices.{symbol}"
+                problems.append(
+                    f"{where}: {symbol} is not an instrument of this run ({', '.join(parts.instruments)}) "
+                    f"(from {settings_source(settings, f'{key}.reference_prices')})"
+                )
+        for symbol in symbols:
+            instrument = parts.instruments[symbol]
+            limit = parts.constitution.rules_for(symbol).limits.position_limit
+            price: Decimal | None = closes.get(symbol)
+            source = f"the first bar of {files[symbol]}" if price is not None else ""
+            if price is None and symbol.upper() in references:
+                price, source = references[symbol.upper()], f"{key}.reference_prices.{symbol}"
+            elif price is None:
+                source = "no bar file and no reference price, so no price is known before the first bar"
+            check = check_one_lot(
+                key,
+                AiSizerParams.of(strategy.ai, mode, None),
+                instrument,
+                settings.portfolio.starting_cash * weight,
+                price,
+                source,
+                has_leverage=has_leverage(instrument),
+                max_qty=Decimal(str(limit)) if limit is not None else None,
+            )
+            checks.append(check)
+            if check.refuses:
+                problems.append(f"{check.message()} (from {settings_source(settings, key)})")
+    if problems:
+        raise ConfigProblems(problems)
+    return tuple(checks)
+
+
+def _sized_strategies(
+    settings: Settings, instruments: Mapping[str, Instrument]
+) -> list[tuple[str, StrategyConfig, Decimal, list[str]]]:
+    """(config table of its AI sizer, strategy, share of equity, instruments) of each strategy of the run."""
+    if not settings.sleeves:
+        return [("strategy.ai", settings.strategy, Decimal(1), list(instruments))]
+    return [
+        (f"sleeves.{name}.ai", sleeve.strategy(settings.strategy), sleeve.weight,
+         [s for s in sleeve.instruments if s in instruments])
+        for name, sleeve in settings.sleeves.items()
+    ]
 
 
 def configured_symbols(settings: Settings) -> list[str]:
@@ -245,7 +316,7 @@ def _build_sizer(
     )
     sizer: FixedFractionSizer | AiSizer = base
     if strategy.sizer == "ai":
-        sizer = AiSizer(base, AiSizerParams(mode=SizerMode(strategy.ai_mode.upper()), max_qty=max_qty))
+        sizer = AiSizer(base, AiSizerParams.of(strategy.ai, SizerMode(strategy.ai_mode.upper()), max_qty))
     return EngineSizer(sizer, has_leverage=has_leverage(instrument), max_qty=max_qty)
 
 

@@ -23,6 +23,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from loguru import logger
+
 from tradebot.brokers.protocol import Broker
 from tradebot.brokers.registry import PluginError, load_plugin
 from tradebot.brokers.sim import SimBroker
@@ -71,6 +73,7 @@ from tradebot.pipeline.run_parts import (
     RunParts,
     bar_validator,
     build_parts,
+    check_ai_sizers,
     configured_symbols,
     refuse,
     settings_calendars,
@@ -103,6 +106,7 @@ from tradebot.session import (
 from tradebot.session.errors import SessionRefused
 from tradebot.session.shutdown import open_day_orders
 from tradebot.settings import Settings
+from tradebot.sizing.ai_lot_check import LotCheck
 from tradebot.store import EventWriter
 from tradebot.store.permissions import DIR_MODE, owner_only, owner_only_dir
 
@@ -138,6 +142,7 @@ async def run_session(
     problems = feed_problems(feeds, instruments, settings_calendars())
     if problems:
         raise ConfigProblems(problems)
+    ai_checks = check_ai_sizers(settings, parts, feeds)  # a LIVE AI sizer that cannot size one lot: exit 2
     stop.checkpoint("building the pipeline")
     _check_intents_path(options)
     store_path = _choose_store(settings, options, mode, from_file, feeds, instruments)
@@ -194,6 +199,7 @@ async def run_session(
             feed_broker=feed_broker,
             plan=plan,
             stop=stop,
+            ai_checks=ai_checks,
         )
         summary = await _run(run)
     logging_handle.close()
@@ -249,6 +255,7 @@ class RunContext:
     feed_broker: Broker | None  # where bars come from when not from files
     plan: WindowPlan | None  # a --session run's window
     stop: StopRequest
+    ai_checks: tuple[LotCheck, ...] = ()  # each AI sizer's one-lot check (sizing/ai_lot_check.py)
 
     @property
     def instruments(self) -> Mapping[str, Instrument]:
@@ -303,6 +310,7 @@ async def _run(run: RunContext) -> dict[str, Any]:
                 await recorder.record_durable("session_window", window.as_dict(), ts=clock.now())
         _record_run_start(run, recorder)
         recorder.record(SNAPSHOT_KIND, snapshot, ts=clock.now())
+        _record_ai_checks(run, recorder)
         _write_manifest(settings, mode, run_dir, run_id, constitution, recorder, clock)
         if settings.gates.canary_symbols:
             recorder.record("canary_mode", log_canary_mode(settings.gates.canary_symbols), ts=clock.now())
@@ -418,6 +426,7 @@ def _engine(
         dvs=resume.dvs,
         eqs=resume.eqs,
         intent_history=resume.intents,
+        time_stops=resume.time_stops,
         intent_max_age=timedelta(seconds=settings.intents.max_age_bars * settings.data.bar_size_s),
     )
 
@@ -439,6 +448,15 @@ def _record_run_start(run: RunContext, recorder: StoreRecorder) -> None:
         },
         ts=clock.now(),
     )
+
+
+def _record_ai_checks(run: RunContext, recorder: StoreRecorder) -> None:
+    """Each AI sizer's one-lot check in the store (``ai_sizer_check``); a warning for one that is SHADOW and
+    below one lot, or that could not be made (no price known at startup)."""
+    for check in run.ai_checks:
+        recorder.record("ai_sizer_check", check.body(), ts=run.clock.now(), symbol=check.symbol)
+        if check.warning is not None:
+            logger.bind(code=reasons.AI_SIZER_BELOW_ONE_LOT, symbol=check.symbol).warning(check.warning)
 
 
 async def _bar_source(

@@ -35,6 +35,7 @@ def flatten_intents(
     pending_exit_qty: Decimal = ZERO,
     tag: str = "flatten",
     source: IntentSource = IntentSource.FLATTEN,
+    regime: str = "flatten",
 ) -> list[OrderIntent]:
     """A reduce-only market intent (source FLATTEN) for what working exits do not already cover.
 
@@ -55,7 +56,7 @@ def flatten_intents(
             order_type=OrderType.MARKET,
             reduce_only=True,
             confidence=1.0,
-            regime="flatten",
+            regime=regime,
             source=source,
             bar_ts=now,
         )

@@ -1,5 +1,5 @@
 """Gate: the trading state and the kill switch. ACTIVE passes; REDUCING passes only exposure-reducing
-orders; HALTED passes nothing but a reduce-only flatten (the session's or an operator's)."""
+orders; HALTED passes nothing but a reduce-only flatten (the session's or an operator's) or time stop."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from tradebot.risk.context import GateContext
 from tradebot.risk.measures import reduces_exposure
 from tradebot.risk.verdict import Verdict
 
-_HALT_EXITS = (IntentSource.FLATTEN, IntentSource.OPERATOR)
+# exits that close a position at market even while halted: the session's flatten, an operator's, and an
+# entry's time stop (like its resting stop and target legs, which a halt leaves working)
+_HALT_EXITS = (IntentSource.FLATTEN, IntentSource.OPERATOR, IntentSource.TIME_STOP)
 
 
 class TradingStateGate:

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tradebot.domain import reasons
-from tradebot.domain.instruments import ZERO
+from tradebot.domain.instruments import ZERO, Instrument
 from tradebot.domain.orders import HarvestPolicy, OrderIntent, Side
 from tradebot.domain.signals import Signal
 from tradebot.sizing.context import Sizer, SizingContext, SizingResult
@@ -46,10 +46,12 @@ class SizerMode(StrEnum):
 _MODE_TEXT = {mode: mode.value for mode in SizerMode}
 
 
-class AiSizerParams(BaseModel):
+class AiSizerTuning(BaseModel):
+    """The AI sizer's numbers: what ``[strategy.ai]`` configures (settings.AiSizerConfig). Its mode is
+    ``[strategy] ai_mode`` and its quantity cap the constitution's position limit, so neither is here."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    mode: SizerMode = SizerMode.SHADOW
     min_pct: Decimal = Field(Decimal("0.005"), gt=0, le=1)
     max_pct: Decimal = Field(Decimal("0.02"), gt=0, le=1)
     reference_atr_bps: Decimal = Field(Decimal("5"), gt=0)  # ATR (bps of price) that gets vol_factor 1
@@ -58,11 +60,10 @@ class AiSizerParams(BaseModel):
     min_leverage: Decimal = Field(Decimal(5), ge=1)
     max_leverage: Decimal = Field(Decimal(80), ge=1)
     basis: Literal["notional", "risk"] = "notional"
-    max_qty: Decimal | None = Field(None, gt=0)
     harvest: HarvestConfig = HarvestConfig()
 
     @model_validator(mode="after")
-    def _ranges(self) -> AiSizerParams:
+    def _ranges(self) -> AiSizerTuning:
         for low, high in (("min_pct", "max_pct"), ("vol_factor_min", "vol_factor_max"),
                           ("min_leverage", "max_leverage")):
             if getattr(self, low) > getattr(self, high):
@@ -70,6 +71,30 @@ class AiSizerParams(BaseModel):
                     f"{low} ({getattr(self, low)}) must not exceed {high} ({getattr(self, high)})"
                 )
         return self
+
+
+class AiSizerParams(AiSizerTuning):
+    mode: SizerMode = SizerMode.SHADOW
+    max_qty: Decimal | None = Field(None, gt=0)
+
+    @classmethod
+    def of(cls, tuning: AiSizerTuning, mode: SizerMode, max_qty: Decimal | None) -> AiSizerParams:
+        """``tuning``'s numbers (only those: a config subclass's own fields are left out) with a mode and a
+        quantity cap."""
+        own = {name: getattr(tuning, name) for name in AiSizerTuning.model_fields}
+        return cls(**own, mode=mode, max_qty=max_qty)
+
+
+def largest_quantity(
+    raw: Decimal, instrument: Instrument, price: Decimal, max_qty: Decimal | None
+) -> tuple[Decimal, str | None]:
+    """``raw`` on the lot grid (down), capped; zero and why when that is no tradable order (under one lot
+    step, the minimum quantity or the minimum notional)."""
+    qty, why = entry_quantity(raw, instrument, max_qty)
+    minimum = instrument.min_notional
+    if why is None and minimum > ZERO and instrument.notional(price, qty) < minimum:
+        qty, why = ZERO, f"notional {instrument.notional(price, qty)} under the minimum {minimum}"
+    return qty, why
 
 
 class SizerInputError(ValueError):
@@ -196,9 +221,7 @@ class AiSizer:
         else:
             raw = size_usd / (stop_distance * inst.point_value(price))
         caps = [c for c in (p.max_qty, ctx.max_qty) if c is not None]
-        qty, why = entry_quantity(raw, inst, min(caps) if caps else None)
-        if why is None and inst.min_notional > ZERO and inst.notional(price, qty) < inst.min_notional:
-            qty, why = ZERO, f"notional {inst.notional(price, qty)} under the minimum {inst.min_notional}"
+        qty, why = largest_quantity(raw, inst, price, min(caps) if caps else None)
         risk_budget = (qty * stop_distance * inst.point_value(price)).quantize(CENT)
         terms = EntryTerms(
             quantity=qty,
@@ -224,6 +247,6 @@ class AiSizer:
             "take_profit": str(plan.take_profit),
             "time_stop_s": plan.time_stop_s,
             "risk_budget_usd": str(risk_budget),
-            **({"why_zero": why} if why else {}),
+            **({"why_zero": why, "code": reasons.INSTRUMENT_INCREMENT_BLOCK} if why else {}),
         }
         return AiProposal(size_usd, leverage, policy, terms, why, detail)

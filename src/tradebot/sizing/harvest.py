@@ -7,7 +7,9 @@ absolute prices, rounded by the instrument, that the OMS places as a bracket.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -39,13 +41,37 @@ def _defaults() -> dict[HarvestPolicy, HarvestParams]:
 
 
 class HarvestConfig(BaseModel):
-    """confidence < swing_from -> SCALPER; < trend_runner_from -> SWING; otherwise TREND_RUNNER."""
+    """confidence < swing_from -> SCALPER; < trend_runner_from -> SWING; otherwise TREND_RUNNER.
+
+    ``policies`` given as plain data (a config table) is laid over the defaults: a policy left out keeps
+    its default parameters, and a policy's key left out keeps that policy's default value (so
+    ``policies.SCALPER.time_stop_s = 600`` changes only that). Policy names are matched in any case (an
+    environment variable's key arrives lower-cased)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     swing_from: float = Field(0.6, ge=0, le=1)
     trend_runner_from: float = Field(0.8, ge=0, le=1)
     policies: dict[HarvestPolicy, HarvestParams] = Field(default_factory=_defaults)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _over_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or not isinstance(data.get("policies"), Mapping):
+            return data
+        defaults = _defaults()
+        policies: dict[Any, Any] = dict(defaults)
+        for key, given in data["policies"].items():
+            name = key.value if isinstance(key, HarvestPolicy) else str(key).upper()
+            policy = HarvestPolicy.__members__.get(name)
+            if policy is None:
+                known = ", ".join(p.value for p in HarvestPolicy)
+                raise ValueError(f"policies.{key}: no harvest policy by that name ({known})")
+            if not isinstance(given, Mapping):
+                policies[policy] = given  # refused by validation, naming the key
+            else:
+                policies[policy] = {**defaults[policy].model_dump(), **given}
+        return {**data, "policies": policies}
 
     @model_validator(mode="after")
     def _complete_and_ordered(self) -> HarvestConfig:
