@@ -152,3 +152,14 @@ def test_in_shadow_it_starts_and_records_the_check(tmp_path: Path) -> None:
     assert check.body["code"] == reasons.AI_SIZER_BELOW_ONE_LOT and check.body["mode"] == "SHADOW"
     check_cli = tradebot("config", "check", "--config", str(config), env=run_env(tmp_path / "run"))
     assert check_cli.returncode == 0 and "warning: strategy.ai: AI_SIZER_BELOW_ONE_LOT" in check_cli.stderr
+
+
+def test_a_time_stop_exit_is_attributed_to_the_time_stop(week: Path) -> None:
+    """The stored attribution of each trade the time stop closed is A2 (time stop / flatten deadline), unless
+    something that went wrong outranks it (a fault, costs dominating)."""
+    trades, _ = round_trips(load_view(week))
+    stored = {e.body["trade"]: e.body for e in events(week, "trade_attribution")}
+    assert len(stored) == len(trades)
+    by_time = [stored[t.key] for t in trades if t.exit_reason == "time_stop"]
+    assert by_time and all("A2" in a["flags"] for a in by_time)
+    assert all(a["code"] in ("A2", "A3", "A4", "A6", "A7") for a in by_time)
