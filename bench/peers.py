@@ -42,7 +42,8 @@ DIFFERENCES = {
         "they never fire (the position follows the same rule as the peers'); the legs are still placed "
         "at the simulated venue and cancelled before every exit",
         "a flip is two orders (a reduce-only exit, then an entry) where the peers send one order of 2 lots",
-        "the simulated venue persists its own state (orders, fills, positions) to SQLite after every bar",
+        "the simulated venue is a projection of the store's order events (recovered from them on resume)",
+        "each closed trade's attribution is stored at the end of the run (a read of the store's orders)",
         "money is Decimal, rounded by the instrument",
     ],
     "nautilus_trader": [

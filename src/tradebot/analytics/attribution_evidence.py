@@ -68,29 +68,18 @@ def _between(
     return rows[low : bisect_right(times, end)]
 
 
-def trade_evidence(view: StoreView, index: EvidenceIndex, trade: Trade, late_fill_ms: int) -> TradeEvidence:
-    orders = _orders_of(view, index, trade)
-    return TradeEvidence(
-        key=trade.key,
-        symbol=trade.symbol,
-        exit_role=trade.exit_reason,
-        pnl_gross=trade.pnl_gross,
-        pnl_net=trade.pnl_net,
-        planned_risk=_planned_risk(view, trade),
-        slippage_cost=_slippage_cost(view, trade),
-        worst_slippage_bps=_worst_slippage(view, orders),
-        order_faults=_faults(orders, late_fill_ms),
-        data_issues=_data_issues(view, index, trade),
-        halts=tuple(
-            f"{move.to} {move.code} at {move.ts.isoformat()}"
-            for move in _between(index.halts, trade.entry_time, trade.exit_time, closed=False)
-        ),
-    )
+@dataclass(frozen=True, slots=True)
+class WhileOpen:
+    """What happened while a trade was open: its orders (the one that opened it, its bracket legs, the one
+    that closed it, every order of the symbol sent meanwhile), the symbol's data problems, the halts."""
+
+    orders: list[OrderRecord]
+    issues: list[str]
+    halts: list[str]
 
 
-def _orders_of(view: StoreView, index: EvidenceIndex, trade: Trade) -> list[OrderRecord]:
-    """The order that opened the trade, its bracket legs, the order that closed it, and every order of the
-    symbol sent while it was open."""
+def while_open(view: StoreView, index: EvidenceIndex, trade: Trade) -> WhileOpen:
+    """From a whole store's view (``tradebot report``)."""
     found: dict[str, OrderRecord] = {}
     for cid in (trade.entry_order, trade.exit_order):
         if cid in view.orders:
@@ -101,7 +90,36 @@ def _orders_of(view: StoreView, index: EvidenceIndex, trade: Trade) -> list[Orde
     if timed is not None:
         for order in _between(timed, trade.entry_time, trade.exit_time, closed=True):
             found[order.client_order_id] = order
-    return list(found.values())
+    issues = index.issues_by_symbol.get(trade.symbol, ([], []))
+    return WhileOpen(
+        list(found.values()),
+        [issue_text(i) for i in _between(issues, trade.entry_time, trade.exit_time, closed=False)],
+        [halt_text(m) for m in _between(index.halts, trade.entry_time, trade.exit_time, closed=False)],
+    )
+
+
+def issue_text(issue: DataIssue) -> str:
+    return f"{issue.code} at {issue.ts.isoformat()}"
+
+
+def halt_text(move: StateMove) -> str:
+    return f"{move.to} {move.code} at {move.ts.isoformat()}"
+
+
+def trade_evidence(view: StoreView, trade: Trade, during: WhileOpen, late_fill_ms: int) -> TradeEvidence:
+    return TradeEvidence(
+        key=trade.key,
+        symbol=trade.symbol,
+        exit_role=trade.exit_reason,
+        pnl_gross=trade.pnl_gross,
+        pnl_net=trade.pnl_net,
+        planned_risk=_planned_risk(view, trade),
+        slippage_cost=_slippage_cost(view, trade),
+        worst_slippage_bps=_worst_slippage(view, during.orders),
+        order_faults=_faults(during.orders, late_fill_ms),
+        data_issues=_data_issues(view, trade, during.issues),
+        halts=tuple(during.halts),
+    )
 
 
 def _planned_risk(view: StoreView, trade: Trade) -> Decimal | None:
@@ -172,12 +190,8 @@ def _faults(orders: list[OrderRecord], late_fill_ms: int) -> tuple[str, ...]:
     return tuple(faults)
 
 
-def _data_issues(view: StoreView, index: EvidenceIndex, trade: Trade) -> tuple[str, ...]:
-    timed = index.issues_by_symbol.get(trade.symbol, ([], []))
-    issues = [
-        f"{issue.code} at {issue.ts.isoformat()}"
-        for issue in _between(timed, trade.entry_time, trade.exit_time, closed=False)
-    ]
+def _data_issues(view: StoreView, trade: Trade, seen: list[str]) -> tuple[str, ...]:
+    issues = list(seen)
     entry = view.orders.get(trade.entry_order)
     decision = view.decisions_by_intent.get(entry.intent_id) if entry is not None else None
     if decision is not None and decision.dvs is not None and decision.dvs < 1:
@@ -203,5 +217,6 @@ def attribute_trades(view: StoreView, trades: Sequence[Trade], rules: Attributio
                 )
             )
         else:
-            out.append(attribute(trade_evidence(view, index, trade, rules.late_fill_ms), rules))
+            during = while_open(view, index, trade)
+            out.append(attribute(trade_evidence(view, trade, during, rules.late_fill_ms), rules))
     return out

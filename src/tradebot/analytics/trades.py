@@ -53,7 +53,7 @@ class Trade:
 
 
 @dataclass(slots=True)
-class _Open:
+class OpenTrade:
     direction: int  # +1 long, -1 short
     entry_time: datetime
     entry_order: str
@@ -79,12 +79,12 @@ class OpenPosition:
 def round_trips(view: StoreView) -> tuple[list[Trade], list[OpenPosition]]:
     """Closed trades whose exit is in the window (by exit time), and the positions open at the end."""
     trades: list[Trade] = []
-    open_trades: dict[str, _Open] = {}
+    open_trades: dict[str, OpenTrade] = {}
     roles = {cid: role_of(view, order) for cid, order in view.orders.items()}
     for fill in view.fills:
-        closed = _apply(open_trades, fill, roles.get(fill.client_order_id, ""))
+        closed = apply_fill(open_trades, fill, roles.get(fill.client_order_id, ""))
         if closed is not None:
-            trade = _finish(view, fill.symbol, closed)
+            trade = finish_trade(view, fill.symbol, closed)
             if view.in_window(trade.exit_time):
                 trades.append(trade)
     still_open = [
@@ -100,12 +100,14 @@ def round_trips(view: StoreView) -> tuple[list[Trade], list[OpenPosition]]:
     return trades, still_open
 
 
-def _apply(open_trades: dict[str, _Open], fill: FillRow, role: str) -> _Open | None:
+def apply_fill(open_trades: dict[str, OpenTrade], fill: FillRow, role: str) -> OpenTrade | None:
+    """Apply one fill to the symbol's open trade; the trade it closed (None while it stays open). A fill that
+    reverses the position closes one trade and opens the next with the rest."""
     direction = 1 if fill.side == "BUY" else -1
     current = open_trades.get(fill.symbol)
     if current is None or current.direction == direction:
         if current is None:
-            current = open_trades[fill.symbol] = _Open(direction, fill.ts, fill.client_order_id)
+            current = open_trades[fill.symbol] = OpenTrade(direction, fill.ts, fill.client_order_id)
         current.entry_qty += fill.quantity
         current.entry_value += fill.quantity * fill.price
         current.fees += fill.fee
@@ -124,14 +126,15 @@ def _apply(open_trades: dict[str, _Open], fill: FillRow, role: str) -> _Open | N
     del open_trades[fill.symbol]
     rest = fill.quantity - closing
     if rest > ZERO:
-        opened = open_trades[fill.symbol] = _Open(direction, fill.ts, fill.client_order_id)
+        opened = open_trades[fill.symbol] = OpenTrade(direction, fill.ts, fill.client_order_id)
         opened.entry_qty = rest
         opened.entry_value = rest * fill.price
         opened.fees = fill.fee - fee_part
     return current
 
 
-def _finish(view: StoreView, symbol: str, t: _Open) -> Trade:
+def finish_trade(view: StoreView, symbol: str, t: OpenTrade) -> Trade:
+    """A closed trade's figures (MAE/MFE over the bars ``view`` holds between its entry and exit)."""
     assert t.exit_time is not None
     entry = t.entry_value / t.entry_qty
     exit_ = t.exit_value / t.exit_qty

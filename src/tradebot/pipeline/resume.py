@@ -54,6 +54,7 @@ from tradebot.risk.tracker import RiskTracker
 from tradebot.risk.trading_state import TradingStateMachine
 
 if TYPE_CHECKING:
+    from tradebot.analytics.attribution_watch import AttributionWatch
     from tradebot.analytics.tca_watch import TcaWatch
     from tradebot.brokers.protocol import Broker
     from tradebot.pipeline.engine import DecisionEngine
@@ -84,6 +85,7 @@ class ResumeState:
     eqs: ExecutionQuality = field(default_factory=ExecutionQuality)
     intents: IntentHistory = field(default_factory=IntentHistory)
     tca: TcaWatch | None = None  # the orders whose TCA records are still to be written
+    attribution: AttributionWatch | None = None  # the trades open at the end of the store
     time_stops: TimeStops = field(default_factory=TimeStops)  # open positions' time stops
 
 
@@ -213,16 +215,18 @@ def load_resume_state(
     allocation: AllocationRules | None = None,
     constitution: Constitution | None = None,
     until_seq: int | None = None,
+    attribution: AttributionWatch | None = None,
 ) -> ResumeState:
     """Everything a restarted run needs from the store (an empty state for a new store). ``tca``, when
     given, is fed every stored event (the records it has still to write are those of the stored orders).
     ``allocation``: the sleeves' base weights and how they move (None: the single [strategy]); the weights
     are rebuilt from the stored bars and fills, so the stored ``sleeve_weight`` events are not read.
     ``constitution``: the rules the quarantine reads (its starts and releases are rebuilt too; a stored
-    ``quarantine`` event only marks that change as stored). ``until_seq``: the state just before that
-    event (``tradebot explain`` re-runs a stored decision on it)."""
+    ``quarantine`` event only marks that change as stored). ``attribution``, with ``tca``, follows the
+    stored trades (what it decides is discarded: a stored closing fill has its attribution beside it).
+    ``until_seq``: the state just before that event (``tradebot explain`` re-runs a stored decision on it)."""
     tracker = RiskTracker(instruments, calendars, allocation=allocation, constitution=constitution)
-    state = ResumeState(tracker=tracker, tca=tca)
+    state = ResumeState(tracker=tracker, tca=tca, attribution=attribution if tca is not None else None)
     if not store_path.exists():
         return state
     from tradebot.store import StoreReader
@@ -238,6 +242,9 @@ def load_resume_state(
             rebuild.apply(event.kind, event.ts, event.client_order_id, event.body)
             if tca is not None:
                 tca.on_event(event.kind, event.ts, event.symbol, event.client_order_id, event.body, event.seq)
+                if attribution is not None:
+                    kind, cid, body = event.kind, event.client_order_id, event.body
+                    attribution.on_event(tca.view, kind, event.ts, event.symbol, cid, body, event.seq)
     rebuild.flush()  # the last write-ahead: its submit never returned (reconciliation decides)
     return state
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from loguru import logger
 
+from tradebot.analytics.attribution_watch import AttributionWatch
 from tradebot.brokers.protocol import Broker
 from tradebot.brokers.registry import PluginError, load_plugin
 from tradebot.brokers.sim import SimBroker
@@ -47,7 +48,6 @@ from tradebot.ops.metrics import Metrics, maybe_start_metrics_server
 from tradebot.ops.notify import build_notifier
 from tradebot.ops.secrets import register_secret
 from tradebot.pipeline.app import RunOptions, RunRefused, instrument_body
-from tradebot.pipeline.attribution_recorder import record_attributions
 from tradebot.pipeline.broker_feeds import broker_bars
 from tradebot.pipeline.data_feeds import (
     FileFeed,
@@ -156,6 +156,7 @@ async def run_session(
         tca=watch,
         allocation=parts.allocation,
         constitution=parts.constitution,
+        attribution=AttributionWatch(settings.attribution),
     )
     stop.checkpoint("reading the event store", resume.machine.to_dict())
     first_ts = _first_bar_ts(feeds, instruments) if from_file else None
@@ -290,7 +291,11 @@ async def _run(run: RunContext) -> dict[str, Any]:
     async with EventWriter.open(
         store_path, on_failure=on_failure, run_id=run_id, durable_sync=durable
     ) as writer:
-        recorder = TcaRecorder(writer, resume.tca) if resume.tca is not None else StoreRecorder(writer)
+        recorder = (
+            TcaRecorder(writer, resume.tca, resume.attribution)
+            if resume.tca is not None
+            else StoreRecorder(writer)
+        )
         raw_feed = feed_broker or broker  # before the breakers wrap it: its optional quote stream
         ops, ops_resources = _build_ops(settings, recorder, clock)
         # every broker read and the feed go through the dependency breakers from here on
@@ -371,7 +376,6 @@ async def _run(run: RunContext) -> dict[str, Any]:
                 session_ok = await _close_session(
                     settings, engine, broker, recorder, writer, clock, store_path, run_dir, plan
                 )
-            await record_attributions(writer, recorder, clock, store_path, settings.attribution)
         except (RunRefused, SessionRefused, PipelineFailed):
             raise
         except Exception as exc:  # fail closed: recorded, HALTED, exit 70

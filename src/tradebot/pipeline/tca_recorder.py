@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tradebot.analytics.attribution_watch import KIND as ATTRIBUTION_KIND
+from tradebot.analytics.attribution_watch import AttributionWatch
 from tradebot.analytics.live_quotes import LiveQuoteBook, follow
 from tradebot.analytics.proxy import CorwinSchultz, FixedBps, SpreadModel
 from tradebot.analytics.quotes import QuoteBook, QuoteFileError, load_quotes
@@ -36,9 +38,15 @@ _WATCHED = frozenset(KINDS) - {"run_start", "run_manifest", "trading_state", TCA
 
 
 class TcaRecorder(StoreRecorder):
-    def __init__(self, writer: EventWriter, watch: TcaWatch) -> None:
+    """Also the trades' attribution: the fill that closes a trade is followed in its unit by the trade's
+    ``trade_attribution`` (``analytics.attribution_watch``, reading the TCA watch's view)."""
+
+    def __init__(
+        self, writer: EventWriter, watch: TcaWatch, attribution: AttributionWatch | None = None
+    ) -> None:
         super().__init__(writer)
         self.watch = watch
+        self.attribution = attribution
 
     def record(
         self,
@@ -52,6 +60,8 @@ class TcaRecorder(StoreRecorder):
         """The store's append (``StoreRecorder.record``), then the records the event made due."""
         if kind not in _WATCHED:
             super().record(kind, body, ts=ts, symbol=symbol, client_order_id=client_order_id)
+            if kind == "trading_state" and self.attribution is not None:  # a halt: the open trades note it
+                self.attribution.on_event(self.watch.view, kind, ts, symbol, client_order_id, body, 0)
             return
         if kind == "bar":  # a bar is already inside its bar's unit; its body is plain
             super().record(kind, body, ts=ts, symbol=symbol, client_order_id=client_order_id)
@@ -63,6 +73,11 @@ class TcaRecorder(StoreRecorder):
             seq = self.writer.last_seq
             plain = decode_body(encode_body(body))  # exactly what the store holds
             self._write(self.watch.on_event(kind, ts, symbol, client_order_id, plain, seq), ts)
+            if self.attribution is not None:
+                view = self.watch.view
+                closed = self.attribution.on_event(view, kind, ts, symbol, client_order_id, plain, seq)
+                for trade, attribution in closed:
+                    self.writer.append(ATTRIBUTION_KIND, attribution.as_dict(), ts=ts, symbol=trade.symbol)
 
     async def record_durable(
         self,
@@ -74,8 +89,11 @@ class TcaRecorder(StoreRecorder):
         client_order_id: str | None = None,
     ) -> None:
         await super().record_durable(kind, body, ts=ts, symbol=symbol, client_order_id=client_order_id)
-        if kind in _WATCHED:  # a write-ahead: it makes no record due, the watch learns the order
-            self.watch.on_event(kind, ts, symbol, client_order_id, decode_body(encode_body(body)))
+        if kind in _WATCHED:  # a write-ahead: it makes no record due, the watches learn the order
+            plain = decode_body(encode_body(body))
+            self.watch.on_event(kind, ts, symbol, client_order_id, plain)
+            if self.attribution is not None:
+                self.attribution.on_event(self.watch.view, kind, ts, symbol, client_order_id, plain, 0)
 
     def _write(self, records: list[OrderTca], ts: datetime) -> None:
         for each in records:
