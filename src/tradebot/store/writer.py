@@ -137,6 +137,9 @@ class EventWriter:
         self._closed = False
         self._wake = threading.Event()
         self._conn_lock = threading.Lock()  # one batch at a time: the thread's, or an inline durable commit
+        # the queue's cut (the open unit, the units): taken inside _conn_lock, or alone by ``unit`` on the
+        # loop, which so never waits for the thread's SQLite commit (lock order: _conn_lock, _cut_lock)
+        self._cut_lock = threading.Lock()
         self._hold_from: int | None = None  # a unit is open from this seq: the thread leaves it for now
         self._units: deque[tuple[int, int]] = deque()  # (first, last) seq of each unit not yet committed
         self._write_broken = False  # a commit raised on the loop thread: the thread writes no more
@@ -256,12 +259,12 @@ class EventWriter:
         if self._hold_from is not None:
             yield
             return
-        with self._conn_lock:
+        with self._cut_lock:
             first = self._hold_from = self._next_seq
         try:
             yield
         finally:
-            with self._conn_lock:
+            with self._cut_lock:
                 last = self._next_seq - 1
                 if last > first and last > self._committed:
                     self._units.append((max(first, self._committed + 1), last))
@@ -404,16 +407,17 @@ class EventWriter:
         """The next batch (the caller holds ``_conn_lock``): up to ``max_batch`` rows, more if the cut would
         fall inside a unit; ``hold`` (the thread): none of an open unit's rows."""
         queue, units = self._queue, self._units
-        count = min(len(queue), self._max_batch)
-        if hold and self._hold_from is not None and count:
-            count = min(count, max(0, self._hold_from - queue[0][0]))
-        if units and count:
-            first_seq, cut = queue[0][0], queue[count - 1][0]
-            while units and units[0][1] <= cut:
-                units.popleft()  # ends inside the batch: whole
-            if units and units[0][0] <= cut:
-                count = min(len(queue), units[0][1] - first_seq + 1)
-        return [queue.popleft() for _ in range(count)]
+        with self._cut_lock:
+            count = min(len(queue), self._max_batch)
+            if hold and self._hold_from is not None and count:
+                count = min(count, max(0, self._hold_from - queue[0][0]))
+            if units and count:
+                first_seq, cut = queue[0][0], queue[count - 1][0]
+                while units and units[0][1] <= cut:
+                    units.popleft()  # ends inside the batch: whole
+                if units and units[0][0] <= cut:
+                    count = min(len(queue), units[0][1] - first_seq + 1)
+            return [queue.popleft() for _ in range(count)]
 
     def _write(self, batch: list[_Row], *, notify: bool) -> None:
         """Commit one batch (the caller holds ``_conn_lock``); ``notify``: tell the loop's waiters."""
