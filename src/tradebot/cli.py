@@ -343,6 +343,9 @@ def _mount_subcommands() -> None:
     app.command(name="resume")(cli_control.resume)
     from tradebot.cli_report import report
     app.command(name="report", help="Report of an event store: trades, costs, TCA, performance.")(report)
+    from tradebot.cli_learn import learn
+    app.command(name="learn", help="Post-trade learning over an event store, or --rollback of the learned "
+                "overrides (docs/learning.md).")(learn)
 
 
 _mount_subcommands()

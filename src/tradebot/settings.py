@@ -32,6 +32,7 @@ from pydantic_settings import (
 
 from tradebot.domain.instruments import AssetClass, Instrument
 from tradebot.domain.presets import preset, preset_symbols
+from tradebot.learning.config import LearningConfig
 from tradebot.ops.config import OpsConfig
 from tradebot.session.config import SessionConfig
 
@@ -212,6 +213,10 @@ class Settings(BaseSettings):
     broker: BrokerConfig = BrokerConfig()
     ops: OpsConfig = OpsConfig()
     session: SessionConfig = SessionConfig()
+    # left out of the recorded config while it is the default, so a store recorded before it is continued
+    learning: LearningConfig = Field(
+        default_factory=LearningConfig, exclude_if=lambda section: section == LearningConfig()
+    )
 
     toml_path: ClassVar[Path | None] = None
     toml_symbols: ClassVar[tuple[str, ...]] = ()  # the [instruments.X] tables of the file, as spelt there
@@ -314,7 +319,9 @@ class _SymbolCaseEnv(PydanticBaseSettingsSource):
         return data
 
 
-_OUTPUT_LOCATIONS = (("run", "run_dir"), ("run", "store"), ("ops", "runtime_dir"), ("ops", "log"))
+_OUTPUT_LOCATIONS = (
+    ("run", "run_dir"), ("run", "store"), ("ops", "runtime_dir"), ("ops", "log"), ("learning", "path"),
+)
 
 
 class ConfigError(Exception):
