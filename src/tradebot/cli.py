@@ -358,6 +358,9 @@ def _mount_subcommands() -> None:
     app.command(
         name="explain", help="Re-run one stored decision from its snapshot and the store; show it reproduces."
     )(explain)
+    from tradebot.cli_learn import learn
+    app.command(name="learn", help="Post-trade learning over an event store, or --rollback of the learned "
+                "overrides (docs/learning.md).")(learn)
 
 
 _mount_subcommands()

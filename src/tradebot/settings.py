@@ -34,6 +34,7 @@ from tradebot.analytics.attribution import AttributionRules
 from tradebot.analytics.readiness import ReadinessCriteria
 from tradebot.domain.instruments import AssetClass, Instrument
 from tradebot.domain.presets import preset, preset_symbols
+from tradebot.learning.config import LearningConfig
 from tradebot.ops.config import OpsConfig
 from tradebot.session.config import SessionConfig
 from tradebot.sizing.ai_sizer import AiSizerTuning
@@ -253,6 +254,10 @@ class Settings(BaseSettings):
     readiness: ReadinessCriteria = Field(
         default_factory=ReadinessCriteria, exclude_if=lambda section: section == ReadinessCriteria()
     )
+    # left out of the recorded config while it is the default, so a store recorded before it is continued
+    learning: LearningConfig = Field(
+        default_factory=LearningConfig, exclude_if=lambda section: section == LearningConfig()
+    )
 
     toml_path: ClassVar[Path | None] = None
     toml_symbols: ClassVar[tuple[str, ...]] = ()  # the [instruments.X] tables of the file, as spelt there
@@ -355,7 +360,9 @@ class _SymbolCaseEnv(PydanticBaseSettingsSource):
         return data
 
 
-_OUTPUT_LOCATIONS = (("run", "run_dir"), ("run", "store"), ("ops", "runtime_dir"), ("ops", "log"))
+_OUTPUT_LOCATIONS = (
+    ("run", "run_dir"), ("run", "store"), ("ops", "runtime_dir"), ("ops", "log"), ("learning", "path"),
+)
 
 
 class ConfigError(Exception):

@@ -117,6 +117,37 @@ ARG_CASES = [
     ArgCase("status of a store that does not exist", ("status", "--store", "{store}"), ("{store}",)),
     ArgCase("status of a directory", ("status", "--store", "{dir}"), ("{dir}", "not an event store")),
     ArgCase(
+        "learn: a store that does not exist", ("learn", "--store", "{store}"), ("no event store at {store}",)
+    ),
+    ArgCase(
+        "learn: a --day that is not a date",
+        ("learn", "--store", "{data}", "--day", "monday"),
+        ("--day 'monday' is not a date",),
+    ),
+    ArgCase("learn: --to without --rollback", ("learn", "--to", "2"), ("--to is for --rollback",)),
+    ArgCase(
+        "learn: a negative --to", ("learn", "--rollback", "--to", "-1"), ("--to must be a version >= 0",)
+    ),
+    ArgCase(
+        "learn: learning is off in the config",
+        ("learn", "--store", "{data}"),
+        ("learning is off", "enabled = false"),
+    ),
+    ArgCase(
+        "learn: a rollback with no overrides in force",
+        ("learn", "--rollback"),
+        ("{tmp}/o.json", "nothing to roll back"),
+        env={"TRADEBOT_LEARNING__PATH": "{tmp}/o.json"},
+    ),
+    ArgCase(
+        "learn: a rollback to a version never stored",
+        ("learn", "--rollback", "--to", "4"),
+        ("no stored version 4",),
+        env={"TRADEBOT_LEARNING__PATH": "{tmp}/o.json"},
+        files={"o.json": b'{"format": 1, "version": 1, "created_at": "2013-10-07T20:00:00+00:00", '
+                         b'"day": "2013-10-07", "previous_version": 0, "overrides": []}'},
+    ),
+    ArgCase(
         "research: overlapping test windows",
         ("research", "walk-forward", "--data", "MES={data}", "--step", "20", "--test", "30"),
         ("step (20) must be at least test (30)",),

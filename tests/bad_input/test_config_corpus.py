@@ -38,6 +38,7 @@ class Case:
     constitution: tuple[tuple[str, str], ...] = ()  # ... and in the shipped constitution.yaml
     env: Mapping[str, str] = field(default_factory=dict)
     mode: str = "observe"
+    files: Mapping[str, bytes] = field(default_factory=dict)  # files written beside the config first
 
 
 SLEEVES_SPY = (
@@ -400,6 +401,37 @@ CASES = [
         ),
     ),
     Case(
+        "[learning]: a misspelt key, a daily bound of 0, a trigger that is not a number",
+        (
+            "learning.enabeld: unknown key (did you mean 'enabled'?) (from file {toml})",
+            "learning.max_daily_delta_bps: Input should be greater than 0 (from file {toml})",
+            "learning.is_bps_trigger: Input should be a valid decimal (from file {toml})",
+        ),
+        toml=(
+            (
+                "[gates]",
+                '[learning]\nenabeld = true\nmax_daily_delta_bps = 0\nis_bps_trigger = "high"\n\n[gates]',
+            ),
+        ),
+    ),
+    Case(
+        "[learning]: an evidence window longer than an override lives",
+        ("learning: Value error, window_days (40) is longer than max_override_age_days (30)",),
+        toml=(("[gates]", "[learning]\nenabled = true\nwindow_days = 40\n\n[gates]"),),
+    ),
+    Case(
+        "[learning]: a learned-overrides file that is damaged",
+        ("learning.path: overrides.json: not a usable learned-overrides version",),
+        toml=(("[gates]", '[learning]\nenabled = true\npath = "overrides.json"\n\n[gates]'),),
+        files={"overrides.json": b"{not json"},
+    ),
+    Case(
+        "the constitution's entry cost buffer below 0",
+        ("instruments.MES.liquidity.entry_cost_buffer_bps: Input should be greater than or equal to 0",),
+        constitution=(("      thin_max_order_usd: 40000", "      thin_max_order_usd: 40000\n"
+                       "      entry_cost_buffer_bps: -1"),),
+    ),
+    Case(
         "[attribution] a threshold of zero, an unknown key; [readiness] a score above 1",
         (
             "attribution.adverse_slippage_bps: Input should be greater than 0 (from file {toml})",
@@ -535,6 +567,8 @@ def _write(tmp_path: Path, case: Case) -> tuple[Path, Path]:
         assert old in toml, old
         toml = toml.replace(old, new)
     (tmp_path / "constitution.yaml").write_text(constitution)
+    for name, content in case.files.items():
+        (tmp_path / name).write_bytes(content)
     (tmp_path / "tradebot.toml").write_text(toml)
     return tmp_path / "tradebot.toml", tmp_path / "constitution.yaml"
 

@@ -83,6 +83,9 @@ LIQ_REGIME_THIN_SCALE: Final = "LIQ_REGIME_THIN_SCALE"  # THIN liquidity: the en
 SLEEVE_QUARANTINED: Final = "SLEEVE_QUARANTINED"  # the entry's sleeve is in quarantine
 SYMBOL_QUARANTINED: Final = "SYMBOL_QUARANTINED"  # the entry's symbol is in quarantine
 SLEEVE_WEIGHT_CHANGED: Final = "SLEEVE_WEIGHT_CHANGED"  # a sleeve's capital weight moved at the close
+ENTRY_COST_BLOCK: Final = "ENTRY_COST_BLOCK"  # an entry's take-profit does not clear its cost + buffer
+LEARNING_OVERRIDE: Final = "LEARNING_OVERRIDE"  # post-trade learning moved a parameter at the close
+LEARNING_ROLLBACK: Final = "LEARNING_ROLLBACK"  # an operator put a previous overrides version back
 
 # --- pre-trade controls ------------------------------------------------------------------------
 ORDER_SIZE_BLOCK: Final = "ORDER_SIZE_BLOCK"

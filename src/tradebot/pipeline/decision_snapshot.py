@@ -2,7 +2,9 @@
 its sha256 in every decision record (``snapshot``): the settings sections that shape a decision (strategy,
 sleeves, allocation, gates, intents, portfolio, instruments), the constitution as resolved (its environment
 overrides applied), the gate chain and its hash, and each instrument's (and sleeve's) resolved ensemble —
-profile, components with their parameters and weights, thresholds, the model artifact they came from.
+profile, components with their parameters and weights, thresholds, the model artifact they came from — and
+the learned overrides in force (already applied to the constitution and the ensembles; named with their
+version).
 Allocation weights in force travel in each record (``sleeve_weights``), as they move during a run.
 
 Nothing that only says where a run lives (run directory, store, data files, broker, ops) is in it, so two
@@ -35,8 +37,11 @@ def ensemble_params(source: Any) -> dict[str, Any]:
     return {"": params.model_dump(mode="json")} if params is not None else {}
 
 
-def build_snapshot(settings: Settings, parts: RunParts) -> dict[str, Any]:
+def build_snapshot(settings: Settings, parts: RunParts, learned: Any = None) -> dict[str, Any]:
+    """``learned``: the learned overrides applied to ``parts`` (already in its constitution and ensembles;
+    named here with their version)."""
     return {
+        "learned_overrides": learned.as_dict() if learned is not None else None,
         "settings": settings.model_dump(mode="json", include=set(DECISION_SECTIONS)),
         "constitution": parts.constitution.model_dump(mode="json"),
         "constitution_sha256": parts.constitution.sha256,

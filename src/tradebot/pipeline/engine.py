@@ -33,6 +33,7 @@ from tradebot.domain.orders import IntentSource, OrderIntent, OrderRequest
 from tradebot.domain.signals import Signal, SleeveSignals
 from tradebot.domain.state import Mode, TradingState
 from tradebot.intents.history import IntentHistory, Triage, stale_verdict
+from tradebot.learning.apply import AppliedOverrides
 from tradebot.oms.builder import build_request
 from tradebot.oms.client_ids import client_order_id
 from tradebot.oms.ledger import Ledger
@@ -162,6 +163,8 @@ class DecisionEngine:
         self.oms = OrderManager(broker, self.ledger, recorder, clock)
         self.stats.trading_state = self.machine.state.value
         self.on_trade_closed: list[Callable[[TradeClosed], None]] = []
+        # the learned overrides this run applied (None: learning off): named in every decision record
+        self.learned: AppliedOverrides | None = None
         # resuming: bars up to here are in the store already; they only warm the ensemble upstream
         self.resume_after = resume_after
         # several feeds: the (end, symbol) of the last recorded bar, in the merged feeds' order
@@ -481,6 +484,9 @@ class DecisionEngine:
             record["snapshot"] = self.snapshot_sha256
         if self.allocation.has_sleeves:  # the sleeves' capital weights this decision was made with
             record["sleeve_weights"] = weights_record(self.allocation.weights())
+        if self.learned is not None:
+            symbol = record["intent"]["symbol"]
+            record["learned_overrides"] = self.learned.for_symbol(symbol) or {"version": self.learned.version}
         self.recorder.record("decision", record, ts=now, symbol=record["intent"]["symbol"])
         self.tracker.on_decision(record, now)
         self._record_quarantine_changes()

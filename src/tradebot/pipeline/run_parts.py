@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +24,8 @@ from tradebot.domain.state import Mode
 from tradebot.exit_codes import ExitCode
 from tradebot.feeds.sample import sample_path
 from tradebot.ingest.validation import BarValidator
+from tradebot.learning.apply import AppliedOverrides, apply_overrides
+from tradebot.learning.setup import LearningSetup, learning_setup
 from tradebot.models import ModelVerificationError, default_model_path, load_ensemble_params, verify_artifact
 from tradebot.oms.capability_check import strategy_needs, unsupported
 from tradebot.ops.runtime_contract import check_runtime_contract
@@ -82,6 +84,7 @@ class RunParts:
     tca: TcaConfig
     netting: Netting | None = None  # several sleeves
     allocation: AllocationRules | None = None  # [sleeves]: their base weights and how they move
+    learning: LearningSetup | None = None  # [learning] on in this mode: the overrides file, what may move
 
 
 def build_parts(
@@ -143,11 +146,36 @@ def build_parts(
     problems += _capability_problems(settings, mode)
     tca, tca_problems = tca_config(settings, quotes or {}, instruments)
     problems += tca_problems
+    learning = None
+    if constitution is not None and ensembles:
+        learning, learning_problems = learning_setup(
+            settings.learning, Path(settings.run.run_dir), mode, constitution, ensembles
+        )
+        problems += learning_problems
     if problems:
         raise ConfigProblems(problems)
     return RunParts(
-        instruments, constitution, chain, sizer, ensembles, tca, netting, allocation_rules(settings)
+        instruments, constitution, chain, sizer, ensembles, tca, netting, allocation_rules(settings), learning
     )
+
+
+def with_learned(parts: RunParts, settings: Settings, applied: AppliedOverrides) -> RunParts:
+    """``parts`` with the learned overrides in place: the constitution (its entry cost buffers) and the gate
+    chain built over it, and the ensembles (their deadband and confirmation)."""
+    if not applied.overrides:
+        return parts
+    constitution, ensembles, _ = apply_overrides(parts.constitution, parts.ensembles, applied.overrides)
+    try:
+        chain = build_chain(
+            settings.gates.chain or list(DEFAULT_CHAIN),
+            constitution,
+            {"canary_symbols": tuple(settings.gates.canary_symbols)},
+            calendars=settings_calendars(),
+            config_hash=None,
+        )
+    except ChainConfigError as exc:
+        raise refuse(f"gates.chain: {exc}") from exc
+    return replace(parts, constitution=constitution, chain=chain, ensembles=ensembles)
 
 
 def check_configured_feeds(settings: Settings, instruments: Mapping[str, Instrument]) -> None:

@@ -37,6 +37,9 @@ from tradebot.exit_codes import ExitCode
 from tradebot.feeds.csv_bars import FeedError
 from tradebot.feeds.sample import sample_path
 from tradebot.intents import JsonlIntentSource
+from tradebot.learning.apply import APPLIED_KIND, AppliedOverrides
+from tradebot.learning.close_step import learning_step
+from tradebot.learning.setup import LearningSetup
 from tradebot.oms.client_ids import client_order_id
 from tradebot.ops.alerts import AlertRules, build_sinks
 from tradebot.ops.breakers import BreakerBoard
@@ -77,6 +80,7 @@ from tradebot.pipeline.run_parts import (
     configured_symbols,
     refuse,
     settings_calendars,
+    with_learned,
 )
 from tradebot.pipeline.runner import Pipeline, RefusedBar, SourceItem
 from tradebot.pipeline.stats import RunStats
@@ -175,6 +179,9 @@ async def run_session(
         for each in instruments.values():
             broker.register_instrument(each)
     plan = _session_window(options, instrument, constitution, clock, store_path)
+    learned, learned_fresh = _learned_overrides(parts.learning, store_path, resume, plan, clock)
+    if learned is not None:
+        parts = with_learned(parts, settings, learned)
     stop.checkpoint("preparing the venue")
     async with contextlib.AsyncExitStack() as stack:
         if plan is not None:
@@ -201,6 +208,8 @@ async def run_session(
             plan=plan,
             stop=stop,
             ai_checks=ai_checks,
+            learned=learned,
+            learned_fresh=learned_fresh,
         )
         summary = await _run(run)
     logging_handle.close()
@@ -257,6 +266,8 @@ class RunContext:
     plan: WindowPlan | None  # a --session run's window
     stop: StopRequest
     ai_checks: tuple[LotCheck, ...] = ()  # each AI sizer's one-lot check (sizing/ai_lot_check.py)
+    learned: AppliedOverrides | None = None  # the learned overrides applied (None: learning off)
+    learned_fresh: bool = False  # read from the overrides file now (else: as the store recorded them)
 
     @property
     def instruments(self) -> Mapping[str, Instrument]:
@@ -306,7 +317,7 @@ async def _run(run: RunContext) -> dict[str, Any]:
         if isinstance(clock, WallClock):  # a feed silent from the start is stale too
             for each in instruments.values():
                 ops.watch(each.symbol, each.calendar, settings.data.bar_size_s, clock.now())
-        snapshot = build_snapshot(settings, parts)  # what every decision of this run is made with
+        snapshot = build_snapshot(settings, parts, run.learned)  # what every decision here is made with
         engine = _engine(run, broker, recorder, ops, stats, snapshot_sha256(snapshot))
         if plan is not None and window is not None:
             engine.session_open, engine.session_close = window.open, window.close
@@ -316,6 +327,9 @@ async def _run(run: RunContext) -> dict[str, Any]:
         _record_run_start(run, recorder)
         recorder.record(SNAPSHOT_KIND, snapshot, ts=clock.now())
         _record_ai_checks(run, recorder)
+        engine.learned = run.learned
+        if run.learned is not None and run.learned_fresh:
+            recorder.record(APPLIED_KIND, run.learned.as_dict(), ts=clock.now())
         _write_manifest(settings, mode, run_dir, run_id, constitution, recorder, clock)
         if settings.gates.canary_symbols:
             recorder.record("canary_mode", log_canary_mode(settings.gates.canary_symbols), ts=clock.now())
@@ -374,7 +388,8 @@ async def _run(run: RunContext) -> dict[str, Any]:
             phase = "shutdown"
             if plan is not None:
                 session_ok = await _close_session(
-                    settings, engine, broker, recorder, writer, clock, store_path, run_dir, plan
+                    settings, engine, broker, recorder, writer, clock, store_path, run_dir, plan,
+                    parts.learning,
                 )
         except (RunRefused, SessionRefused, PipelineFailed):
             raise
@@ -545,6 +560,33 @@ def _session_window(
     )
 
 
+def _learned_overrides(
+    learning: LearningSetup | None,
+    store_path: Path,
+    resume: ResumeState,
+    plan: WindowPlan | None,
+    clock: Clock,
+) -> tuple[AppliedOverrides | None, bool]:
+    """The learned overrides this run applies, and whether they are read afresh (to be recorded). A run that
+    continues its store (a restart, or a session window kept) applies the ones the store recorded when it
+    started, so a restart decides with the same parameters as the uninterrupted run; a new run or a new
+    session window applies those of the overrides file in force at ``clock.now()`` (expired ones left out)."""
+    if learning is None or not learning.applies:
+        return None, False
+    continuing = resume.last_bar_ts is not None and (plan is None or plan.kind != "new")
+    if continuing:
+        from tradebot.store import StoreReader
+
+        with StoreReader(store_path) as reader:
+            stored = [e.body for e in reader.iter_events(kinds=[APPLIED_KIND])]
+        if stored:
+            return AppliedOverrides.from_dict(stored[-1]), False
+    current = learning.current
+    if current is None:
+        return AppliedOverrides(0), True
+    return AppliedOverrides(current.version, current.in_force(clock.now())), True
+
+
 def _instance_lock(settings: Settings, run_dir: Path) -> Any:
     account = settings.run.account_id or f"{settings.broker.name}-{settings.broker.environment}"
     return instance_lock(run_dir, account, settings.config_hash())
@@ -586,6 +628,7 @@ async def _close_session(
     store_path: Path,
     run_dir: Path,
     plan: WindowPlan,
+    learning: LearningSetup | None = None,
 ) -> bool:
     """SESSION_CLOSE_CLEANUP: cancel DAY orders, flatten, reconcile, write the reports. Resumable: each
     completed step is stored durably; a close begun before a restart goes on from its first undone step."""
@@ -627,6 +670,12 @@ async def _close_session(
 
     journal = CloseJournal(durable, window)
 
+    async def learn() -> dict[str, Any]:
+        assert learning is not None
+        await writer.flush()  # the day's TCA records and trades are in the store before learning reads it
+        day = window.day or window.open.date()
+        return await learning_step(learning, store_path, clock.now(), day, durable)
+
     async def step_done(step: str, body: Mapping[str, Any]) -> None:
         engine._apply_venue_events()  # the step's order events are in the store before its marker
         await journal.step_done(step, body)
@@ -650,6 +699,7 @@ async def _close_session(
         write_reports=write_reports,
         cancel_timeout=timedelta(seconds=cfg.cancel_timeout_s),
         day_orders_at_start=day_orders,
+        learn=learn if learning is not None else None,
         done=plan.progress.steps if resuming else None,
         on_step=step_done,
     )

@@ -29,9 +29,13 @@ In THIN an entry above ``thin_max_order_usd`` ($5,000 notional) is cut to it, lo
 (so one MES contract, ~$25k, could never be entered in THIN at $5,000: the shipped constitution sizes MES's
 for one contract). The baseline runs across every hour, so a cash open after a quiet night reads THIN by
 volatility. A baseline without any range (normal_vol 0) makes any range THIN. The price collar narrows by
-``thin_collar_mult`` (0.8) for THIN entries (``risk.pretrade_price_collar``). There is no pre-trade cost
-model: the verdict records the expected cost of the order it let through — half the spread estimate times
-its notional, times ``thin_cost_mult`` (1.3) in THIN. Exits never meet this gate.
+``thin_collar_mult`` (0.8) for THIN entries (``risk.pretrade_price_collar``). The verdict records the
+expected cost of the order it let through — half the spread estimate times its notional, times
+``thin_cost_mult`` (1.3) in THIN. With ``entry_cost_buffer_bps`` set (null by default: off), it is also the
+entry cost gate: an entry whose take-profit lies fewer bps from its price than the round-trip cost estimate
+(the spread proxy, times ``thin_cost_mult`` in THIN) plus the buffer is blocked (ENTRY_COST_BLOCK), and so is
+an entry with no take-profit. Post-trade learning may raise the buffer per symbol (``tradebot.learning``).
+Exits never meet this gate.
 
 Every entry's verdict carries the regime and the numbers behind it (regime, spread_bps, spread_source, vol,
 normal_vol, vol_ratio, rolling_volume, bars, baseline_bars, thin_because, note). The state, ``RegimeBars``, is
@@ -258,6 +262,28 @@ def expected_cost(notional: Decimal, reading: RegimeReading, rules: LiquidityRul
     return (notional * reading.spread_bps / 2 / _BPS * mult).quantize(_COST_QUANTUM)
 
 
+def entry_cost_check(
+    intent: OrderIntent, price: Decimal, reading: RegimeReading, cost_mult: Decimal, buffer_bps: Decimal
+) -> dict[str, Any]:
+    """The entry cost gate's numbers: ``reward_bps`` (the take-profit's distance from the entry price, bps of
+    it), ``cost_bps`` (a round trip pays half the spread twice: the spread proxy x ``cost_mult``; 0 while
+    there is no estimate yet, the buffer still applies) and ``required_bps`` = cost + buffer. ``passed`` is
+    False when the reward is below the requirement, or when the entry has no take-profit to judge."""
+    cost_bps = ZERO if reading.spread_bps is None else reading.spread_bps * cost_mult
+    required = (cost_bps + buffer_bps).quantize(_COST_QUANTUM)
+    plan = intent.exit_plan
+    target = plan.take_profit if plan is not None else None
+    out: dict[str, Any] = {
+        "buffer_bps": str(buffer_bps),
+        "cost_bps": str(cost_bps.quantize(_COST_QUANTUM)),
+        "required_bps": str(required),
+    }
+    if target is None or price <= ZERO:
+        return {**out, "passed": False, "reward_bps": None, "problem": "no_take_profit"}
+    reward = (abs(target - price) / price * _BPS).quantize(_COST_QUANTUM)
+    return {**out, "passed": reward >= required, "reward_bps": str(reward)}
+
+
 class LiquidityRegimeGate(RulesGate):
     name = "liquidity_regime"
     applies_to_exits = False
@@ -273,6 +299,11 @@ class LiquidityRegimeGate(RulesGate):
         price = entry_price(intent)
         notional = instrument.notional(price, intent.quantity)
         cost_mult = rules.thin_cost_mult if reading.regime is Regime.THIN else ONE
+        if rules.entry_cost_buffer_bps is not None:
+            cost_check = entry_cost_check(intent, price, reading, cost_mult, rules.entry_cost_buffer_bps)
+            if not cost_check.pop("passed"):
+                return Verdict.blocked(self.name, reasons.ENTRY_COST_BLOCK, **details, **cost_check)
+            details = {**details, "entry_cost": cost_check}
         if reading.regime is not Regime.THIN or notional <= rules.thin_max_order_usd:
             cost = expected_cost(notional, reading, rules)
             return Verdict.passed(

@@ -190,6 +190,9 @@ class LiquidityRules(_Frozen):
     thin_max_order_usd: Decimal = cap(Decimal(5000), ge=0)  # THIN: an entry's notional cut to this
     thin_collar_mult: Decimal = cap(Decimal("0.8"), gt=0, le=1)  # THIN: the entry's price collar x this
     thin_cost_mult: Decimal = floor(Decimal("1.3"), ge=1)  # THIN: the recorded expected cost x this
+    # the entry cost gate: an entry's reward (its take-profit's distance, bps of the entry price) must clear
+    # its expected round-trip cost (the spread proxy x thin_cost_mult in THIN) plus this buffer; None: off
+    entry_cost_buffer_bps: Decimal | None = floor(None, ge=0, le=1000)
 
 
 MAX_LOOKBACK_DAYS = 60  # the longest lookback a portfolio rule may read (days with bars)

@@ -2,7 +2,8 @@
 
 In order: (1) cancel open DAY orders and confirm each is gone, (2) flatten if configured (through the
 caller's callback, which sends reduce-only orders through the OMS), (3) the final reconciliation (the
-caller's callback, or: venue positions against the positions the caller expects), (4) record the
+caller's callback, or: venue positions against the positions the caller expects), (3b) post-trade
+learning when the caller passes it, (4) record the
 ``session_close`` event, (5) write the reports. Every step runs even when an earlier one failed: a
 failure is classified (``ops.errors.classify_exception``), logged and listed in ``problems`` with its
 reason code, and ``ok`` is False, so the caller can exit non-zero. Nothing is silently skipped.
@@ -41,6 +42,7 @@ _STEP_FIELDS: dict[str, tuple[str, ...]] = {
     "flatten": ("flattened", "flatten_result"),
     "venue_snapshot": ("positions_after", "open_orders_after"),
     "reconcile": ("reconciliation",),
+    "learn": ("learning",),
     "write_reports": ("reports",),
 }
 StepWriter = Callable[[str, Mapping[str, Any]], Awaitable[None]]
@@ -61,6 +63,7 @@ class SessionCloseRecord:
     open_orders_after: list[str] = field(default_factory=list)
     reconciliation: dict[str, Any] = field(default_factory=dict)
     reports: dict[str, str] = field(default_factory=dict)
+    learning: dict[str, Any] = field(default_factory=dict)  # the learning step's outcome (when it ran)
     problems: list[dict[str, Any]] = field(default_factory=list)
     finished_at: datetime | None = None
 
@@ -78,7 +81,7 @@ class SessionCloseRecord:
             "reconciliation": _jsonable(self.reconciliation), "reports": dict(self.reports),
             "problems": [dict(p) for p in self.problems],
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-        }
+        } | ({"learning": _jsonable(self.learning)} if self.learning else {})
 
 
 async def close_session(
@@ -98,6 +101,7 @@ async def close_session(
     done: Mapping[str, Mapping[str, Any]] | None = None,
     on_step: StepWriter | None = None,
     day_orders_at_start: Sequence[str] = (),
+    learn: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
 ) -> SessionCloseRecord:
     """Run the close sequence (see the module doc) and return what it did.
 
@@ -108,6 +112,7 @@ async def close_session(
     the written paths by name. ``done``/``on_step``: see the module doc. ``day_orders_at_start``: the DAY
     orders open when the close began (stored with its start): a cancel step redone after a restart reports
     those the stopped run already canceled too, so the record is the uninterrupted run's.
+    ``learn()``: post-trade learning (``tradebot.learning``), a step after the reconciliation.
     """
     out = SessionCloseRecord(at=clock.now(), reason=reason)
     finished = done or {}
@@ -132,6 +137,9 @@ async def close_session(
         await step("reconcile", lambda: _reconcile(reconcile_now, out))
     elif expected_positions is not None:
         _compare_positions(out, expected_positions())
+    if learn is not None:
+        learn_now = learn
+        await step("learn", lambda: _learn(learn_now, out))
     out.finished_at = clock.now()
     if record is not None and RECORD_STEP not in finished:
         try:
@@ -243,6 +251,10 @@ def _compare_positions(out: SessionCloseRecord, expected: Mapping[str, Decimal])
     if mismatches:
         out.problems.append({"step": "reconcile", "code": reasons.RECONCILIATION_MISMATCH,
                              "message": f"positions disagree with the venue: {mismatches}"})
+
+
+async def _learn(learn: Callable[[], Awaitable[Mapping[str, Any]]], out: SessionCloseRecord) -> None:
+    out.learning = dict(await learn())
 
 
 async def _reports(write_reports: ReportWriter, out: SessionCloseRecord) -> None:
