@@ -353,6 +353,11 @@ def _mount_subcommands() -> None:
     app.command(name="resume")(cli_control.resume)
     from tradebot.cli_report import report
     app.command(name="report", help="Report of an event store: trades, costs, TCA, performance.")(report)
+    from tradebot.cli_promote import promote
+
+    app.command(
+        name="promote", help="Propose a shadow set that beat the live one as a new model artifact (not used)."
+    )(promote)
     from tradebot.cli_explain import explain
 
     app.command(

@@ -14,7 +14,7 @@ class ExitCode(IntEnum):
     BROKER_UNREACHABLE = 6  # the broker could not be connected or authenticated
     STORE_UNUSABLE = 7  # the event store or run directory cannot be used: damaged, read-only or full
     NOT_RUNNING = 8  # kill/resume: no daemon answers on the control socket, or it refused the command
-    CRITERIA_NOT_MET = 9  # report --readiness: NOT READY; explain: the decision does not reproduce
+    CRITERIA_NOT_MET = 9  # report --readiness: NOT READY; explain: not reproduced; promote: none qualifies
     INTERNAL_ERROR = 70  # a bug: the run stopped fail-closed
 
 
@@ -28,7 +28,7 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.BROKER_UNREACHABLE: "broker unreachable or authentication failed",
     ExitCode.STORE_UNUSABLE: "event store or run directory unusable (damaged, read-only, full)",
     ExitCode.NOT_RUNNING: "kill/resume: no daemon answering, or it refused the command",
-    ExitCode.CRITERIA_NOT_MET: "report --readiness: NOT READY; explain: the decision does not reproduce",
+    ExitCode.CRITERIA_NOT_MET: "readiness NOT READY, explain not reproduced, or promote found no set",
     ExitCode.INTERNAL_ERROR: "internal error, the run stopped fail-closed",
 }
 

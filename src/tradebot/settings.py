@@ -37,6 +37,7 @@ from tradebot.domain.presets import preset, preset_symbols
 from tradebot.learning.config import LearningConfig
 from tradebot.ops.config import OpsConfig
 from tradebot.session.config import SessionConfig
+from tradebot.shadow.config import ShadowCosts, ShadowSetConfig
 from tradebot.sizing.ai_sizer import AiSizerTuning
 
 DEFAULT_CONFIG = Path("config/tradebot.toml")
@@ -257,6 +258,11 @@ class Settings(BaseSettings):
     # left out of the recorded config while it is the default, so a store recorded before it is continued
     learning: LearningConfig = Field(
         default_factory=LearningConfig, exclude_if=lambda section: section == LearningConfig()
+    )
+    # parameter sets evaluated on the run's bars without orders (docs/shadow.md); out while there are none
+    shadow: dict[str, ShadowSetConfig] = Field(default_factory=dict, exclude_if=lambda sets: not sets)
+    shadow_costs: ShadowCosts = Field(
+        default_factory=ShadowCosts, exclude_if=lambda section: section == ShadowCosts()
     )
 
     toml_path: ClassVar[Path | None] = None

@@ -202,6 +202,17 @@ ARG_CASES = [
     ),
     ArgCase("explain: sequence number 0", ("explain", "0", "--store", "{store}"), ("seq", "greater than")),
     ArgCase("explain: a sequence number that is not a number", ("explain", "last"), ("seq", "integer")),
+    ArgCase("promote: a store that does not exist", ("promote", "--store", "{store}"), ("no event store",)),
+    ArgCase(
+        "promote: fewer samples than the floor",
+        ("promote", "--store", "{store}", "--min-samples", "10"),
+        ("--min-samples", "30"),
+    ),
+    ArgCase(
+        "promote: a smaller margin than the floor",
+        ("promote", "--store", "{store}", "--min-outperformance", "0.01"),
+        ("--min-outperformance", "0.05"),
+    ),
     ArgCase(
         "report --readiness: a store that does not exist",
         ("report", "--readiness", "--store", "{store}"),

@@ -432,6 +432,29 @@ CASES = [
                        "      entry_cost_buffer_bps: -1"),),
     ),
     Case(
+        "[shadow] a misspelt key of a set",
+        ("shadow.c.profil: unknown key (did you mean 'profile'?)",),
+        toml=(("[gates]", '[shadow.c]\nprofil = "x"\n\n[gates]'),),
+    ),
+    Case(
+        "[shadow] an unknown profile, the live set's name",
+        (
+            "shadow.live: the name of the live set's own record",
+            "shadow.a.profile: unknown signal profile 'agressive'",
+        ),
+        toml=(
+            (
+                "[gates]",
+                '[shadow.a]\nprofile = "agressive"\n\n[shadow.live]\nprofile = "balanced"\n\n[gates]',
+            ),
+        ),
+    ),
+    Case(
+        "[shadow] parameters for a component its profile does not have",
+        ("shadow.b.params: 'breakout' is not a component of profile 'balanced'",),
+        toml=(("[gates]", "[shadow.b]\nparams = {breakout = {window = 20}}\n\n[gates]"),),
+    ),
+    Case(
         "[attribution] a threshold of zero, an unknown key; [readiness] a score above 1",
         (
             "attribution.adverse_slippage_bps: Input should be greater than 0 (from file {toml})",

@@ -37,6 +37,7 @@ OUTCOME_KINDS = (
     "sleeve_weight",
     "quarantine",
     "trade_attribution",
+    "shadow_trade",
 )
 
 

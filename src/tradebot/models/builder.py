@@ -86,6 +86,27 @@ def build_artifact(
     if out_dir.exists() and any(out_dir.iterdir()):
         raise FileExistsError(f"{out_dir} is not empty: a model artifact is never overwritten")
     params = ModelParams(profiles={name: calibrate(recipe, bars) for name, recipe in recipes.items()})
+    return write_artifact(
+        params, out_dir, version=version, created_at=created_at, source=source,
+        start=bars[0].ts, end=bars[-1].end, rows=len(bars),
+    )
+
+
+def write_artifact(
+    params: ModelParams,
+    out_dir: Path,
+    *,
+    version: str,
+    created_at: datetime,
+    source: str,
+    start: datetime,
+    end: datetime,
+    rows: int,
+) -> ArtifactManifest:
+    """Write ``params`` as a new artifact into ``out_dir`` (which must not exist or be empty), its manifest
+    naming the data they were fitted or chosen on (``source``, ``start`` .. ``end``, ``rows``)."""
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise FileExistsError(f"{out_dir} is not empty: a model artifact is never overwritten")
     params_bytes = orjson.dumps(
         params.model_dump(mode="json"), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
     ) + b"\n"
@@ -95,9 +116,9 @@ def build_artifact(
         "created_at": created_at.isoformat().replace("+00:00", "Z"),
         "training_data": {
             "source": source,
-            "start": bars[0].ts.isoformat().replace("+00:00", "Z"),
-            "end": bars[-1].end.isoformat().replace("+00:00", "Z"),
-            "rows": len(bars),
+            "start": start.isoformat().replace("+00:00", "Z"),
+            "end": end.isoformat().replace("+00:00", "Z"),
+            "rows": rows,
         },
         "params_file": PARAMS_NAME,
         "files": {PARAMS_NAME: sha256_bytes(params_bytes)},

@@ -57,6 +57,8 @@ from tradebot.risk.time_stop import TimeStops
 from tradebot.risk.tracker import RiskTracker
 from tradebot.risk.trading_state import TradingStateMachine, Transition
 from tradebot.risk.verdict import Decision, Outcome
+from tradebot.shadow.runner import KIND as SHADOW_KIND
+from tradebot.shadow.runner import ShadowRunner
 from tradebot.sizing.netting import Netting
 
 
@@ -165,6 +167,8 @@ class DecisionEngine:
         self.on_trade_closed: list[Callable[[TradeClosed], None]] = []
         # the learned overrides this run applied (None: learning off): named in every decision record
         self.learned: AppliedOverrides | None = None
+        # [shadow]: parameter sets traded on paper beside the live one, fed every bar (shadow/runner.py)
+        self.shadow: ShadowRunner | None = None
         # resuming: bars up to here are in the store already; they only warm the ensemble upstream
         self.resume_after = resume_after
         # several feeds: the (end, symbol) of the last recorded bar, in the merged feeds' order
@@ -220,6 +224,8 @@ class DecisionEngine:
     async def on_bar(self, bar: Bar, signal: Signal | SleeveSignals | None) -> None:
         if self._decided_before_restart(bar):
             self.portfolio.mark(bar.symbol, _price(bar.close))
+            if self.shadow is not None:  # rebuilt from the bars: its trades of them are stored already
+                self.shadow.on_bar(bar, signal)
             return
         await self.recorder.wait_capacity()
         # one commit unit per bar: what the venue did with it (its fills), the bar, and what was decided on
@@ -238,6 +244,9 @@ class DecisionEngine:
             self._apply_venue_events()
         close = _price(bar.close)
         self.portfolio.mark(bar.symbol, close)
+        if self.shadow is not None:
+            for trade in self.shadow.on_bar(bar, signal):
+                self.recorder.record(SHADOW_KIND, trade.as_dict(), ts=now, symbol=bar.symbol)
         self.tracker.on_bar(bar, now)
         self.dvs.on_bar(bar, now)
         self.ops.on_bar(bar, instrument.calendar, now)  # a gap in the feed: ALERT_STALE_DATA

@@ -40,6 +40,8 @@ from tradebot.risk.constitution import Constitution, ConstitutionError, load_con
 from tradebot.risk.measures import has_leverage
 from tradebot.risk.sleeve_allocation import AllocationRules
 from tradebot.settings import Settings, StrategyConfig, did_you_mean, settings_source
+from tradebot.shadow.config import LIVE
+from tradebot.shadow.runner import ShadowRunner, build_runner
 from tradebot.signals import UnknownProfileError, build_ensemble
 from tradebot.signals.sleeves import SleeveEnsembles
 from tradebot.sizing import (
@@ -152,11 +154,64 @@ def build_parts(
             settings.learning, Path(settings.run.run_dir), mode, constitution, ensembles
         )
         problems += learning_problems
+    if settings.shadow and ensembles:
+        problems += _shadow_problems(settings, instruments, ensembles)
     if problems:
         raise ConfigProblems(problems)
     return RunParts(
         instruments, constitution, chain, sizer, ensembles, tca, netting, allocation_rules(settings), learning
     )
+
+
+def shadow_runner(settings: Settings, parts: RunParts) -> ShadowRunner | None:
+    """The run's shadow sets over its instruments (None without ``[shadow]``): a set of the live profile
+    starts from the live ensemble's parameters (model artifact and learned overrides included); every paper
+    fill pays ``[shadow_costs] per_side_bps``, by default the simulated venue's fee + slippage."""
+    if not settings.shadow:
+        return None
+    per_side = settings.shadow_costs.per_side_bps
+    if per_side is None:
+        sim = SimConfig.from_mapping(settings.broker.plugin_table("sim"))
+        per_side = Decimal(str(sim.fee_bps)) + Decimal(str(sim.slippage_bps))
+    live = {symbol: source.params for symbol, source in parts.ensembles.items()}  # type: ignore[attr-defined]
+    return build_runner(
+        settings.shadow,
+        live,
+        settings.strategy.profile,
+        parts.instruments,
+        stop_ticks=settings.strategy.stop_ticks,
+        target_ticks=settings.strategy.target_ticks,
+        per_side_bps=per_side,
+    )
+
+
+def _shadow_problems(
+    settings: Settings, instruments: Mapping[str, Instrument], ensembles: Mapping[str, SignalSource]
+) -> list[str]:
+    if settings.sleeves:
+        return ["shadow: shadow sets are compared with the single [strategy]; this run has [sleeves]"]
+    problems = []
+    if LIVE in settings.shadow:
+        problems.append(f"shadow.{LIVE}: the name of the live set's own record; call the set otherwise")
+    for name, cfg in settings.shadow.items():
+        if cfg.profile is not None:
+            try:
+                UnknownProfileError.check(cfg.profile)
+            except UnknownProfileError as exc:
+                where = settings_source(settings, f"shadow.{name}")
+                problems.append(f"shadow.{name}.profile: {exc} (from {where})")
+    if problems:
+        return problems
+    live = {symbol: source.params for symbol, source in ensembles.items()}  # type: ignore[attr-defined]
+    for name, cfg in settings.shadow.items():
+        try:
+            build_runner(
+                {name: cfg}, live, settings.strategy.profile, instruments,
+                stop_ticks=1, target_ticks=1, per_side_bps=Decimal(0),
+            )
+        except (ValueError, TypeError) as exc:
+            problems.append(f"{exc} (from {settings_source(settings, f'shadow.{name}')})")
+    return problems
 
 
 def with_learned(parts: RunParts, settings: Settings, applied: AppliedOverrides) -> RunParts:

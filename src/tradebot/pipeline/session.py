@@ -80,6 +80,7 @@ from tradebot.pipeline.run_parts import (
     configured_symbols,
     refuse,
     settings_calendars,
+    shadow_runner,
     with_learned,
 )
 from tradebot.pipeline.runner import Pipeline, RefusedBar, SourceItem
@@ -110,6 +111,7 @@ from tradebot.session import (
 from tradebot.session.errors import SessionRefused
 from tradebot.session.shutdown import open_day_orders
 from tradebot.settings import Settings
+from tradebot.shadow.runner import SETS_KIND as SHADOW_SETS_KIND
 from tradebot.sizing.ai_lot_check import LotCheck
 from tradebot.store import EventWriter
 from tradebot.store.permissions import DIR_MODE, owner_only, owner_only_dir
@@ -328,6 +330,9 @@ async def _run(run: RunContext) -> dict[str, Any]:
         recorder.record(SNAPSHOT_KIND, snapshot, ts=clock.now())
         _record_ai_checks(run, recorder)
         engine.learned = run.learned
+        engine.shadow = shadow_runner(settings, parts)
+        if engine.shadow is not None:  # what `tradebot promote` writes into an artifact
+            recorder.record(SHADOW_SETS_KIND, engine.shadow.resolved(), ts=clock.now())
         if run.learned is not None and run.learned_fresh:
             recorder.record(APPLIED_KIND, run.learned.as_dict(), ts=clock.now())
         _write_manifest(settings, mode, run_dir, run_id, constitution, recorder, clock)
