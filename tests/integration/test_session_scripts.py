@@ -403,7 +403,8 @@ def test_units_restart_on_failure_but_never_on_exits_that_need_a_person(service:
     # a broker that could not be reached (it may be back in a minute), and a fail-closed internal error (the
     # restart comes up HALTED, runs the session's flatten and close, and exits 5)
     restarted = {ExitCode.BROKER_UNREACHABLE, ExitCode.INTERNAL_ERROR}
-    not_from_run = {ExitCode.OK, ExitCode.NOT_RUNNING}  # NOT_RUNNING: kill/resume only
+    # NOT_RUNNING: kill/resume only; CRITERIA_NOT_MET: report --readiness, explain, promote only
+    not_from_run = {ExitCode.OK, ExitCode.NOT_RUNNING, ExitCode.CRITERIA_NOT_MET}
     assert never | restarted | not_from_run == set(ExitCode), "a new exit code: decide whether it restarts"
     prevented = {int(code) for value in unit["RestartPreventExitStatus"] for code in value.split()}
     assert prevented == {int(code) for code in never}

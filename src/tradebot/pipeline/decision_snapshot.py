@@ -26,6 +26,12 @@ from tradebot.settings import Settings
 KIND = "decision_snapshot"
 # the settings sections a decision depends on (the rest: where the run lives and how it talks to the world)
 DECISION_SECTIONS = ("strategy", "sleeves", "allocation", "gates", "intents", "portfolio", "instruments")
+# where a file lives is not what a decision is made with; its content is (the constitution, the ensembles)
+_LOCATIONS: dict[str, Any] = {
+    "gates": {"constitution"},
+    "strategy": {"model"},
+    "sleeves": {"__all__": {"model"}},
+}
 
 
 def ensemble_params(source: Any) -> dict[str, Any]:
@@ -42,7 +48,7 @@ def build_snapshot(settings: Settings, parts: RunParts, learned: Any = None) -> 
     named here with their version)."""
     return {
         "learned_overrides": learned.as_dict() if learned is not None else None,
-        "settings": settings.model_dump(mode="json", include=set(DECISION_SECTIONS)),
+        "settings": settings.model_dump(mode="json", include=set(DECISION_SECTIONS), exclude=_LOCATIONS),
         "constitution": parts.constitution.model_dump(mode="json"),
         "constitution_sha256": parts.constitution.sha256,
         "chain": [gate.name for gate in parts.chain.gates],

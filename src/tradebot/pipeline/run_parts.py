@@ -220,16 +220,7 @@ def with_learned(parts: RunParts, settings: Settings, applied: AppliedOverrides)
     if not applied.overrides:
         return parts
     constitution, ensembles, _ = apply_overrides(parts.constitution, parts.ensembles, applied.overrides)
-    try:
-        chain = build_chain(
-            settings.gates.chain or list(DEFAULT_CHAIN),
-            constitution,
-            {"canary_symbols": tuple(settings.gates.canary_symbols)},
-            calendars=settings_calendars(),
-            config_hash=None,
-        )
-    except ChainConfigError as exc:
-        raise refuse(f"gates.chain: {exc}") from exc
+    chain = _chain_over(settings, constitution)
     return replace(parts, constitution=constitution, chain=chain, ensembles=ensembles)
 
 
@@ -365,10 +356,14 @@ def _build_chain(settings: Settings, mode: Mode) -> tuple[GateChain, Constitutio
         constitution = load_constitution(settings.gates.constitution, os.environ, mode)
     except ConstitutionError as exc:
         raise ConfigProblems(_constitution_problems(exc, settings)) from exc
-    names = settings.gates.chain or list(DEFAULT_CHAIN)
+    return _chain_over(settings, constitution), constitution
+
+
+def _chain_over(settings: Settings, constitution: Constitution) -> GateChain:
+    """The configured gate chain (``[gates] chain``, else the default) over ``constitution``."""
     try:
-        chain = build_chain(
-            names,
+        return build_chain(
+            settings.gates.chain or list(DEFAULT_CHAIN),
             constitution,
             {"canary_symbols": tuple(settings.gates.canary_symbols)},
             calendars=settings_calendars(),
@@ -376,7 +371,6 @@ def _build_chain(settings: Settings, mode: Mode) -> tuple[GateChain, Constitutio
         )
     except ChainConfigError as exc:
         raise refuse(f"gates.chain: {exc}") from exc
-    return chain, constitution
 
 
 def _build_sizer(
