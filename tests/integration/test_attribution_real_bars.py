@@ -246,14 +246,14 @@ def scenarios() -> dict[str, Trade]:
     # A5: the strategy's own exit signal 4 bars later
     t = new("A5", **wide(i)).exit(i + 4, "strategy")
     i += 6
-    # A6: the feed went stale while it was open; closed by the flatten deadline
+    # A6: a bar of the symbol refused by validation while it was open; closed by the flatten deadline
     t = new("A6", **wide(i))
     t.also(
         (
-            "ALERT_STALE_DATA",
-            {"code": "ALERT_STALE_DATA", "details": {"symbol": "ES", "age_s": 400}},
+            "bar_refused",
+            {"code": "BAR_OHLC_INCONSISTENT", "symbol": "ES", "line": 1234},
             t.at(i + 2),
-            None,
+            "ES",
             None,
         )
     ).exit(i + 4, "flatten")

@@ -10,8 +10,8 @@ The taxonomy (docs/attribution.md):
     A4 adverse gap / slippage  a fill of the trade ``adverse_slippage_bps`` or more beyond its benchmark
                                (the bar close it was decided on, or the stop or target level of a leg)
     A5 signal exit             the strategy closed or reversed it on its signal
-    A6 data quality            a bar refused by validation, a stale feed, or an entry decided on data
-                               scored below 1 (DVS) while the trade was open
+    A6 data quality            a bar of the symbol refused by validation while the trade was open, or an
+                               entry decided on data scored below 1 (DVS: missing and refused bars)
     A7 execution fault         an order of the trade rejected, abandoned or expired, a partial fill, or a
                                fill later than ``late_fill_ms``
     A8 operator or risk halt   the operator closed it, or a halt moved the trading state while it was open
@@ -83,7 +83,7 @@ class TradeEvidence:
     slippage_cost: Decimal  # the price part of the entry's and the exit's shortfall, in currency (+ = cost)
     worst_slippage_bps: Decimal | None  # the largest adverse price slippage of the trade's fills
     order_faults: tuple[str, ...]  # e.g. "rejected tb-…", "partial tb-…", "late tb-… 7200 ms"
-    data_issues: tuple[str, ...]  # e.g. "ALERT_STALE_DATA 2013-10-07T20:31:00+00:00", "dvs 0.8 at entry"
+    data_issues: tuple[str, ...]  # e.g. "BAR_OHLC_INCONSISTENT at 2013-10-07T20:31:00+00:00"
     halts: tuple[str, ...]  # trading state moves while it was open, e.g. "HALTED DAILY_LOSS_CAP"
 
 

@@ -23,7 +23,9 @@ from tradebot.analytics.tca import role_of
 from tradebot.analytics.trades import OpenTrade, Trade, apply_fill, finish_trade
 
 KIND = "trade_attribution"
-DATA_ISSUE_KINDS = frozenset({"bar_refused", "ALERT_STALE_DATA"})
+# a stale-feed alert is not evidence: when it fires depends on the wall clock and on restarts; a refused bar
+# (stored once, with its line) and the DVS an entry was decided on (missing and refused bars) are
+DATA_ISSUE_KINDS = frozenset({"bar_refused"})
 
 
 @dataclass(slots=True)
@@ -59,11 +61,10 @@ class AttributionWatch:
             if journal is not None:
                 journal.orders.append(str(body["client_order_id"]))
         elif kind in DATA_ISSUE_KINDS:
-            name = symbol or body.get("symbol") or (body.get("details") or {}).get("symbol")
-            journal = self.journals.get(str(name))
+            name = str(symbol or body.get("symbol") or "")
+            journal = self.journals.get(name)
             if journal is not None:
-                code = str(body.get("code", kind)) if kind == "bar_refused" else kind
-                journal.issues.append(issue_text(DataIssue(ts, str(name), code)))
+                journal.issues.append(issue_text(DataIssue(ts, name, str(body.get("code", kind)))))
         elif kind == "trading_state" and body.get("to") not in (None, "ACTIVE"):
             move = StateMove(ts, str(body["to"]), str(body.get("code", "")), {})
             for journal in self.journals.values():

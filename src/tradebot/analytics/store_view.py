@@ -34,7 +34,6 @@ KINDS = (
     "trading_state",
     "order_tca",
     "bar_refused",
-    "ALERT_STALE_DATA",
     "trade_attribution",
 )
 
@@ -73,7 +72,7 @@ class DecisionRow:
 
 @dataclass(frozen=True, slots=True)
 class DataIssue:
-    """A bar refused by validation, or a feed gone stale (ALERT_STALE_DATA), for one symbol."""
+    """A bar of one symbol refused by validation (its code)."""
 
     ts: datetime
     symbol: str
@@ -226,9 +225,6 @@ def apply_event(
     elif kind == "bar_refused":
         name = str(symbol or body.get("symbol") or "")
         view.data_issues.append(DataIssue(ts, name, str(body.get("code", ""))))
-    elif kind == "ALERT_STALE_DATA":
-        details = body.get("details") or {}
-        view.data_issues.append(DataIssue(ts, str(symbol or details.get("symbol") or ""), kind))
     elif kind == "trade_attribution":
         view.attributions[str(body["trade"])] = body
     elif kind == "trading_state":

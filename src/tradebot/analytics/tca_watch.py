@@ -35,7 +35,7 @@ from tradebot.domain.recent import RETAINED
 KEPT_BARS = 4
 TCA_KIND = "order_tca"
 # what a record reads (not the data problems and attributions the trade list reads)
-_WATCHED = frozenset(KINDS) - {"bar_refused", "ALERT_STALE_DATA", "trade_attribution"}
+_WATCHED = frozenset(KINDS) - {"bar_refused", "trade_attribution"}
 _ORDER_KINDS = _WATCHED - {"run_start", "run_manifest", "bar", "decision", "trading_state", TCA_KIND}
 FINAL = frozenset({"FILLED", "REJECTED", "CANCELED", "PARTIALLY_FILLED_CANCELED", "EXPIRED", "ABANDONED"})
 

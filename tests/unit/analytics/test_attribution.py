@@ -39,7 +39,7 @@ BASE = TradeEvidence(
         ({"exit_role": "stop", "worst_slippage_bps": Decimal(15)}, "A4"),
         ({"exit_role": "signal"}, "A5"),
         ({"exit_role": "reversal"}, "A5"),
-        ({"data_issues": ("ALERT_STALE_DATA at t",)}, "A6"),
+        ({"data_issues": ("BAR_OHLC_INCONSISTENT at t",)}, "A6"),
         ({"order_faults": ("rejected c",)}, "A7"),
         ({"exit_role": "operator"}, "A8"),
         ({"exit_role": "flatten", "halts": ("HALTED DAILY_LOSS_CAP at t",)}, "A8"),
