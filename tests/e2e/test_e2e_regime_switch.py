@@ -57,9 +57,8 @@ def replay(tmp: Path, start: str, name: str) -> dict[str, float]:
     store = tmp / f"{name}.db"
     anyio.run(run_session, settings, RunOptions(mode="replay", data=data, store=store, quiet=True))
     with StoreReader(store) as reader:
-        return {
-            e.body["bar_ts"][:16]: float(e.body["direction"]) for e in reader.iter_events(kinds=("signal",))
-        }
+        signals = [e.body["signal"] for e in reader.iter_events(kinds=("bar",)) if "signal" in e.body]
+    return {s["bar_ts"][:16]: float(s["direction"]) for s in signals}
 
 
 @pytest.fixture(scope="module")

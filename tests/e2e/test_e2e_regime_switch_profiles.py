@@ -79,9 +79,9 @@ def _replay(directory: Path, profile: str, first: int, last: int) -> dict[str, d
     options = RunOptions(mode="replay", data=data, symbol="BENCH", store=store, quiet=True)
     anyio.run(run_session, settings, options)
     with StoreReader(store) as reader:
-        signals = {e.body["bar_ts"]: e.body for e in reader.iter_events(kinds=("signal",))}
-        bars = sum(1 for _ in reader.iter_events(kinds=("bar",)))
-    assert bars == last - first + 1
+        bars = list(reader.iter_events(kinds=("bar",)))
+    signals = {e.body["signal"]["bar_ts"]: e.body["signal"] for e in bars if "signal" in e.body}
+    assert len(bars) == last - first + 1
     return signals
 
 

@@ -68,7 +68,8 @@ def two(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_two_sleeves_net_into_one_order_per_bar_naming_each_target(two: Path) -> None:
-    sizing = {e.body["intent_id"]: e.body for e in events(two, "sizing") if e.body.get("intent_id")}
+    sized = [e.body["sizing"] for e in events(two, "bar") if "sizing" in e.body]
+    sizing = {record["intent_id"]: record for record in sized if record.get("intent_id")}
     strategy = [e for e in events(two, "decision") if e.body["intent"]["source"] == "strategy"]
     assert strategy, "the week's signals made no strategy intent"
     per_bar = Counter((e.body["intent"]["symbol"], e.body["intent"]["bar_ts"]) for e in strategy)
@@ -85,9 +86,10 @@ def test_two_sleeves_net_into_one_order_per_bar_naming_each_target(two: Path) ->
         if not intent["reduce_only"]:  # an entry: the net of the targets
             assert Decimal(intent["quantity"]) == abs(sum(targets.values()))
     assert sleeves_seen == {"fast", "slow"}  # both sleeves led orders in this week
-    signals = Counter(e.body["sleeve"] for e in events(two, "signal"))
-    assert set(signals) == {"fast", "slow"}  # each sleeve's own ensemble, its own profile
-    assert sum(signals.values()) == sum(1 for e in events(two, "signal"))
+    # a sized bar carries the signal of each sleeve that spoke on it (its own ensemble, its own profile)
+    signals = [[s["sleeve"] for s in e.body["signals"]] for e in events(two, "bar") if "sizing" in e.body]
+    assert all(each in ([], ["fast"], ["slow"], ["fast", "slow"]) for each in signals)
+    assert {"fast", "slow"} == {sleeve for each in signals for sleeve in each}
 
 
 def test_the_report_attributes_pnl_to_the_sleeves(two: Path) -> None:
@@ -112,7 +114,7 @@ def test_the_report_attributes_pnl_to_the_sleeves(two: Path) -> None:
 
 def test_two_sleeve_replays_are_identical(two: Path, tmp_path: Path) -> None:
     again = replay(tmp_path / "again", TWO_SLEEVES)
-    kinds = ("decision", "sizing", "order_submit", "order_filled")
+    kinds = ("bar", "decision", "order_submit", "order_filled")
     assert [e.body for e in events(again, *kinds)] == [e.body for e in events(two, *kinds)]
 
 

@@ -7,6 +7,8 @@ The process sends itself SIGNAL (``KILL`` or ``TERM``) the N-th time (1-based) t
 * ``bar``         before the decision stage takes its N-th bar (recorded bars, no decision yet)
 * ``write_ahead`` right after the N-th order's write-ahead record is durable, before the venue is called
 * ``submit``      right after the venue took the N-th order, before the ledger marks it submitted
+* ``cancel``      right after the venue cancelled the N-th exit's resting bracket legs (one call), before the
+                  bar's events are committed
 * ``fill``        when the N-th fill event reaches the engine, before it is applied
 * ``reconcile``   right after startup reconciliation with the venue finished (only on a restart)
 * ``close_started``   when the session-close sequence is about to begin, before anything of it is stored
@@ -28,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 POINTS = (
-    "bar", "write_ahead", "submit", "fill", "reconcile",
+    "bar", "write_ahead", "submit", "cancel", "fill", "reconcile",
     "close_started", "close_step", "close_step_work", "close_reports",
 )
 
@@ -113,6 +115,13 @@ def _submit(reached: Callable[[], None]) -> None:
     _wrap_async(OrderManager, "_send", None, _always, reached)
 
 
+def _cancel(reached: Callable[[], None]) -> None:
+    """After the venue cancelled a bracket's resting legs (in one call), before the bar's unit commits."""
+    from tradebot.brokers.sim.execution import SimBroker
+
+    _wrap_async(SimBroker, "cancel_orders", None, _always, reached)
+
+
 def _fill(reached: Callable[[], None]) -> None:
     from tradebot.pipeline.engine import DecisionEngine
 
@@ -156,6 +165,7 @@ INSTALL: dict[str, Callable[[Callable[[], None]], None]] = {
     "bar": _bar,
     "write_ahead": _write_ahead,
     "submit": _submit,
+    "cancel": _cancel,
     "fill": _fill,
     "reconcile": _reconcile,
     "close_started": _close_started,

@@ -46,6 +46,7 @@ def twin(workload: Workload, directory: Path) -> Outcome:
         ("bar", 3000, "KILL"),
         ("write_ahead", 50, "KILL"),
         ("submit", 60, "KILL"),
+        ("cancel", 15, "KILL"),
         ("fill", 70, "KILL"),
         ("bar", 2000, "TERM"),
         ("write_ahead", 120, "TERM"),

@@ -155,7 +155,7 @@ def test_the_store_summary_equals_folding_every_event(replay_store: Path) -> Non
 
     with StoreReader(replay_store) as reader:
         full = summarize_events((e.kind, e.body) for e in reader.iter_events())
-        assert reader.count_by_kind()["sizing"] > 0
+        assert any("sizing" in e.body for e in reader.iter_events(kinds=("bar",)))
     fast = summarize_store(replay_store)
     assert fast == full
     assert full["bars"] > 6000 and full["intents"] > 0 and full["fills"] > 0
@@ -182,3 +182,21 @@ def test_the_session_close_reports_carry_the_windows_tca(replay_store: Path, tmp
     assert all(row["spread_source"] in ("proxy", "none") for row in orders)  # no quotes given: proxy, marked
     rollup = paths.tca_rollup_csv.read_text().splitlines()
     assert rollup[0].startswith("group,value") and any(line.startswith("symbol,MES") for line in rollup)
+
+
+def test_each_bar_is_one_event_carrying_its_signal_and_sizing(replay_store: Path) -> None:
+    with StoreReader(replay_store) as reader:
+        kinds = reader.count_by_kind()
+        bars = [e.body for e in reader.iter_events(kinds=("bar",))]
+        decided = {e.body["intent"]["intent_id"] for e in reader.iter_events(kinds=("decision",))}
+    assert "signal" not in kinds and "sizing" not in kinds
+    sized = [b for b in bars if "sizing" in b]
+    assert len(bars) == kinds["bar"] > 6000 and 0 < len(sized) < len(bars)  # none before the session opens
+    for body in sized:
+        signal, record = body["signal"], body["sizing"]
+        assert signal["symbol"] == record["symbol"] == body["symbol"] and signal["bar_ts"] == body["ts"]
+        assert record["direction"] == signal["direction"]
+        assert record.get("intent_id") is None or record["intent_id"] in decided
+    assert all("signal" in b for b in sized) and not [b for b in bars if "signal" in b and "sizing" not in b]
+    summary = summarize_store(replay_store)
+    assert summary["signals"] == len(sized)

@@ -275,6 +275,11 @@ def _bps(fraction: Decimal) -> Decimal:
     return (fraction * BPS).quantize(Decimal("0.0001"))
 
 
+def order_status(order: OrderRecord) -> str:
+    """The status an order's record gives it (``OrderTca.status``)."""
+    return _status(order, sum((f.quantity for f in order.fills), ZERO))
+
+
 def _status(order: OrderRecord, filled: Decimal) -> str:
     if order.quantity is not None and filled >= order.quantity and filled > ZERO:
         return "FILLED"

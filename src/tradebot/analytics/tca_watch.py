@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tradebot.analytics.store_view import KINDS, StoreView, apply_event
-from tradebot.analytics.tca import OrderTca, TcaConfig, order_record
+from tradebot.analytics.tca import OrderTca, TcaConfig, order_record, order_status
 from tradebot.domain.instruments import Instrument
 from tradebot.domain.recent import RETAINED
 
@@ -94,17 +94,17 @@ class TcaWatch:
         if kind == "order_submit":
             self._unfilled[order.client_order_id] = None
             return []
-        record = self._record(order.client_order_id)
-        if record.fills:
-            self._unfilled.pop(record.client_order_id, None)
-        if record.status in FINAL:
-            self._finish(record.client_order_id)
-        if self._written.get(record.client_order_id) == (record.fills, record.status):
-            return []
-        if not record.fills and record.status not in FINAL:
-            return []  # accepted, a cancel request: nothing to tell yet
-        self._written[record.client_order_id] = (record.fills, record.status)
-        return [record]
+        cid, fills, status = order.client_order_id, len(order.fills), order_status(order)
+        if fills:
+            self._unfilled.pop(cid, None)
+        if self._written.get(cid) == (fills, status) or (not fills and status not in FINAL):
+            record = None  # told already; or accepted, a cancel request: nothing to tell yet
+        else:
+            self._written[cid] = (fills, status)
+            record = self._record(cid)
+        if status in FINAL:
+            self._finish(cid)
+        return [] if record is None else [record]
 
     def _record(self, cid: str) -> OrderTca:
         view = self.view

@@ -8,7 +8,7 @@ Event order per order: OrderAccepted | OrderRejected, then zero or more OrderFil
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -98,6 +98,16 @@ class QuoteStream(Protocol):
 
     def quotes(self, instrument: Instrument) -> AsyncIterator[Quote]:
         """Best bid/ask updates for one instrument, in venue order, until the broker is closed."""
+        ...
+
+
+@runtime_checkable
+class BatchCancel(Protocol):
+    """Optional: a broker that cancels several orders in one call (a bracket's resting legs before an exit).
+    ``cancel_orders`` (``tradebot.brokers.cancel_orders``) uses it, and cancels one by one without it."""
+
+    async def cancel_orders(self, client_order_ids: Sequence[str]) -> None:
+        """Ask the venue to cancel each order, in the order given; each result arrives as an event."""
         ...
 
 

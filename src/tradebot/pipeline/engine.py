@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from tradebot.brokers.cancel_orders import cancel_orders
 from tradebot.brokers.protocol import Broker
 from tradebot.domain import reasons
 from tradebot.domain.bars import Bar
@@ -153,6 +154,8 @@ class DecisionEngine:
         self.snapshot_sha256 = snapshot_sha256  # the stored decision_snapshot every record names
         self.ops = ops or OpsHooks()
         self.flatten_requested = False  # an operator's flatten, done at the next bar
+        # the signal the bar being decided produced and the sizer's record of it (for the bar's event)
+        self._sized: tuple[Signal | SleeveSignals, dict[str, Any] | None] | None = None
         self.time_stops = time_stops or TimeStops()  # open positions' time stops (rebuilt on a restart)
         self.pending_external: list[OrderIntent] = []  # replay clock: external intents due later
         # external intents received and decided so far, by this run and the runs before it on this store
@@ -253,29 +256,34 @@ class DecisionEngine:
         self.stats.bars += 1
         self.stats.first_bar = self.stats.first_bar or bar.ts.isoformat()
         self.stats.last_bar = bar.ts.isoformat()
-        self.recorder.record(
-            "bar",
-            {
-                "symbol": bar.symbol,
-                "ts": bar.ts,
-                "open": bar.open,
-                "high": bar.high,
-                "low": bar.low,
-                "close": bar.close,
-                "volume": bar.volume,
-                "interval_s": bar.interval_s,
-            },
-            ts=now,
-            symbol=bar.symbol,
-        )
         for change in self.allocation.changes:  # this bar closed a session day: sleeve weights moved
             self.recorder.record("sleeve_weight", change.body(), ts=now)
+        intents, reasons_of = self._intents(bar, signal, instrument, now, close)
+        # one event per bar: the bar with the signal it produced and what the sizer made of it
+        self.recorder.record("bar", self._bar_body(bar), ts=now, symbol=bar.symbol)
         self._record_quarantine_changes()
         self._update_state(bar.symbol)
+        for intent in intents:
+            await self.decide(intent, reasons_of.get(intent.intent_id))
+        await self._release_external(now)
+
+    def _intents(
+        self,
+        bar: Bar,
+        signal: Signal | SleeveSignals | None,
+        instrument: Instrument,
+        now: datetime,
+        close: Decimal,
+    ) -> tuple[list[OrderIntent], dict[str, Mapping[str, Any]]]:
+        """What the bar makes the pipeline want: a flatten, a time stop's exit, or the sizer's intents (the
+        signal and the sizer's record kept for the bar's event in ``self._sized``); and why the pipeline made
+        each of its own."""
+        self._sized = None
         intents: list[OrderIntent] = []
+        reasons_of: dict[str, Mapping[str, Any]] = {}  # intent id -> why it was made (its record's extra)
         position = self.portfolio.position_qty(bar.symbol)
         if self.session_open is not None and now < self.session_open:
-            return  # before the session: the bar is recorded and warms the signals, nothing is decided
+            return intents, reasons_of  # before the session: the bar warms the signals, nothing is decided
         if (
             self.session_close is not None
             and self.flatten_at_session_close
@@ -297,45 +305,61 @@ class DecisionEngine:
         elif self.flattener is not None:
             intents.extend(self.flattener(now, instrument, position, close))
         self.flatten_requested = False
-        reasons_of: dict[str, Mapping[str, Any]] = {}  # intent id -> why it was made (its record's extra)
         if not intents and position != 0:
             due = self.time_stops.due(now, instrument, position, close, self.ledger.open_entries(bar.symbol))
             if due is not None:
                 stop, exit_ = due
                 reasons_of[exit_.intent_id] = stop.reason(now)
                 intents.append(exit_)
+        if intents or signal is None:
+            return intents, reasons_of
         if isinstance(signal, SleeveSignals):
-            if not intents:
-                intents.extend(self._netted(signal, instrument, now))
-        elif signal is not None and not intents:
-            self.stats.signals += 1
-            self.recorder.record("signal", signal, ts=now, symbol=bar.symbol)
-            sized, record = self.sizer(
-                SizingInput(
-                    signal, instrument, self.portfolio.position_qty(bar.symbol), self.portfolio.equity, now
-                )
-            )
-            if record:
-                self.recorder.record("sizing", dict(record), ts=now, symbol=bar.symbol)
-            intents.extend(sized)
-        for intent in intents:
-            await self.decide(intent, reasons_of.get(intent.intent_id))
-        await self._release_external(now)
+            netted, record = self._netted(signal, instrument, now)
+            self._sized = (signal, record)
+            return netted, reasons_of
+        self.stats.signals += 1
+        sized, idle = self.sizer(SizingInput(signal, instrument, position, self.portfolio.equity, now))
+        self._sized = (signal, dict(idle) if idle else None)
+        return list(sized), reasons_of
 
-    def _netted(self, signals: SleeveSignals, instrument: Instrument, now: datetime) -> list[OrderIntent]:
-        """Several sleeves: each sleeve's signal recorded, their targets netted into at most one intent."""
+    def _bar_body(self, bar: Bar) -> dict[str, Any]:
+        """The bar's event: its fields, then the signal (``signal``; several sleeves': ``signals``) and the
+        sizer's record (``sizing``) when the bar was sized."""
+        body: dict[str, Any] = {
+            "symbol": bar.symbol,
+            "ts": bar.ts,
+            "open": bar.open,
+            "high": bar.high,
+            "low": bar.low,
+            "close": bar.close,
+            "volume": bar.volume,
+            "interval_s": bar.interval_s,
+        }
+        if self._sized is None:
+            return body
+        signal, record = self._sized
+        if isinstance(signal, SleeveSignals):
+            body["signals"] = [
+                {"sleeve": each.sleeve, **_fields(each.signal)}
+                for each in signal.signals
+                if each.signal is not None
+            ]
+        else:
+            body["signal"] = signal
+        if record is not None:
+            body["sizing"] = record
+        return body
+
+    def _netted(
+        self, signals: SleeveSignals, instrument: Instrument, now: datetime
+    ) -> tuple[list[OrderIntent], dict[str, Any]]:
+        """Several sleeves: their targets netted into at most one intent, and the netting's record."""
         assert self.netting is not None, "sleeve signals need the run's netting"
-        for each in signals.signals:
-            if each.signal is not None:
-                self.stats.signals += 1
-                self.recorder.record(
-                    "signal", {"sleeve": each.sleeve, **_fields(each.signal)}, ts=now, symbol=signals.symbol
-                )
+        self.stats.signals += sum(1 for each in signals.signals if each.signal is not None)
         position = self.portfolio.position_qty(signals.symbol)
         weights = self.allocation.weights()
         intents, record = self.netting(signals, instrument, position, self.portfolio.equity, now, weights)
-        self.recorder.record("sizing", record, ts=now, symbol=signals.symbol)
-        return intents
+        return intents, dict(record)
 
     # --- external intents ---
     async def on_external(self, item: Any) -> None:
@@ -508,17 +532,16 @@ class DecisionEngine:
     async def _cancel_working_exits(self, symbol: str, code: str) -> None:
         """Before an exit: take the position's resting stop/target legs off the venue."""
         now = self.clock.now()
-        for entry in self.ledger.open_entries(symbol):
-            if entry.reduce_only and entry.status is not OrderStatus.PENDING_SUBMIT:
-                self.recorder.record(
-                    "order_cancel_request",
-                    {"client_order_id": entry.client_order_id, "code": code},
-                    ts=now,
-                    symbol=symbol,
-                    client_order_id=entry.client_order_id,
-                )
-                self.tracker.on_cancel_request(entry.client_order_id, now)
-                await self.broker.cancel(entry.client_order_id)
+        legs = [
+            entry.client_order_id
+            for entry in self.ledger.open_entries(symbol)
+            if entry.reduce_only and entry.status is not OrderStatus.PENDING_SUBMIT
+        ]
+        for cid in legs:
+            body = {"client_order_id": cid, "code": code}
+            self.recorder.record("order_cancel_request", body, ts=now, symbol=symbol, client_order_id=cid)
+            self.tracker.on_cancel_request(cid, now)
+        await cancel_orders(self.broker, legs)  # in one call where the venue offers one
         self._apply_venue_events()
 
     # --- venue events -------------------------------------------------------------------------------

@@ -8,8 +8,9 @@
   re-raised: the run fails closed on it).
 - Writes (``submit``, ``cancel``, ``cancel_all``) go straight through: a submit is never retried here (the
   order manager owns the one resubmit rule; the engine feeds ``broker_submit``'s breaker).
-Anything else the wrapped venue offers (the simulated venue's ``on_bar``, ``drain_events``,
-``register_instrument``) is the wrapped venue's own attribute.
+Anything else the wrapped venue offers (``cancel_orders`` when it is a ``BatchCancel``, the simulated venue's
+``on_bar``, ``drain_events``, ``register_instrument``) is the wrapped venue's own attribute, so the guarded
+broker is a ``BatchCancel`` exactly when the venue is.
 """
 
 from __future__ import annotations

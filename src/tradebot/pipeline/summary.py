@@ -25,15 +25,18 @@ FOLDED_KINDS = ("run_start", "bar_refused", "decision", "order_filled", "trading
 def summarize_store(path: Path) -> dict[str, Any]:
     """The summary of a whole store, equal to folding every event, without decoding every event.
 
-    Bars, signals and sizing records (most of a store) are counted by SQLite; of the bars only the first
-    and each symbol's last are read (the final marks: fills never read a mark), and the sizing records'
-    reason codes are counted by SQLite too. Everything else goes through ``summarize_events``.
+    Bars (most of a store) are counted by SQLite, and so are the signals and the sizer's reason codes they
+    carry (older stores: ``signal`` and ``sizing`` events of their own); of the bars only the first and each
+    symbol's last are read (the final marks: fills never read a mark). Everything else goes through
+    ``summarize_events``.
     """
     from tradebot.store import StoreReader
 
     with StoreReader(path) as reader:
         counts = Counter(reader.count_by_kind())
-        codes = reader.count_by_body_value("sizing", "code")
+        counts["signal"] += sum(reader.count_body_items("bar", key) for key in ("signal", "signals"))
+        codes = Counter(reader.count_by_body_value("sizing", "code"))
+        codes.update(reader.count_by_body_value("bar", "sizing.code"))
         not_sized = Counter({code: n for code, n in codes.items() if code})
         first = reader.first_event("bar")
         bars = ([first] if first is not None else []) + reader.last_of_kind_by_symbol("bar")
@@ -82,6 +85,11 @@ def summarize_events(
                 starting_cash = Decimal(body.get("starting_cash", "0"))
                 portfolio = Portfolio(starting_cash, instruments)
         elif kind == "bar":
+            if counting:
+                counts["signal"] += ("signal" in body) + len(body.get("signals", ()))
+                sized = body.get("sizing") or {}
+                if sizing_codes and sized.get("code"):
+                    not_sized[sized["code"]] += 1
             first_bar = first_bar or body["ts"]
             last_bar = body["ts"]
             if portfolio is not None:

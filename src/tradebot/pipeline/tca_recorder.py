@@ -71,7 +71,7 @@ class TcaRecorder(StoreRecorder):
         with self.writer.unit():
             super().record(kind, body, ts=ts, symbol=symbol, client_order_id=client_order_id)
             seq = self.writer.last_seq
-            plain = decode_body(encode_body(body))  # exactly what the store holds
+            plain = decode_body(self.writer.last_body)  # exactly what the store holds
             self._write(self.watch.on_event(kind, ts, symbol, client_order_id, plain, seq), ts)
             if self.attribution is not None:
                 view = self.watch.view

@@ -55,6 +55,13 @@ class WriteBatch:
     run_id: str
 
 
+def _json_path(key: str) -> str:
+    """SQLite's JSON path of the body field ``key`` (``a.b``: field ``b`` of the object in field ``a``)."""
+    if not all(part.isidentifier() for part in key.split(".")):
+        raise ValueError(f"not a body field name: {key!r}")
+    return f"$.{key}"
+
+
 def _event(row: tuple[Any, ...]) -> StoredEvent:
     return StoredEvent(row[0], row[1], parse_ts(row[2]), row[3], row[4], decode_body(row[5]))
 
@@ -176,16 +183,28 @@ class StoreReader:
 
     @_damaged_as_store_error
     def count_by_body_value(self, kind: str, key: str) -> dict[str, int]:
-        """How many events of ``kind`` have each value of the top-level body field ``key`` (counted in
-        SQLite, no body decoded in Python); events without it, or with null, are not counted."""
-        if not key.isidentifier():
-            raise ValueError(f"not a body field name: {key!r}")
+        """How many events of ``kind`` have each value of the body field ``key`` (``a.b``: field ``b`` of
+        the object in field ``a``), counted in SQLite, no body decoded in Python; events without it, or with
+        null, are not counted."""
         rows = self._conn.execute(
-            f"SELECT json_extract(CAST(body AS TEXT), '$.{key}') AS value, COUNT(*) FROM events "
+            f"SELECT json_extract(CAST(body AS TEXT), '{_json_path(key)}') AS value, COUNT(*) FROM events "
             "WHERE kind = ? GROUP BY value HAVING value IS NOT NULL",
             (kind,),
         )
         return {str(value): int(count) for value, count in rows}
+
+    @_damaged_as_store_error
+    def count_body_items(self, kind: str, key: str) -> int:
+        """Over the events of ``kind``: the length of the body field ``key`` where it is an array, 1 where it
+        is any other value but null, summed (in SQLite)."""
+        path = _json_path(key)
+        row = self._conn.execute(
+            "SELECT COALESCE(SUM(CASE json_type(CAST(body AS TEXT), ?) WHEN 'array' THEN "
+            "json_array_length(CAST(body AS TEXT), ?) WHEN 'null' THEN 0 ELSE 1 END), 0) FROM events "
+            "WHERE kind = ? AND json_type(CAST(body AS TEXT), ?) IS NOT NULL",
+            (path, path, kind, path),
+        ).fetchone()
+        return int(row[0])
 
     @_damaged_as_store_error
     def max_seq(self) -> int:

@@ -129,6 +129,7 @@ class EventWriter:
         self._chunks = tuple(size for size in _CHUNKS if size * _ROW_FIELDS <= params)
         self._queue: deque[_Row] = deque()
         self._next_seq = max_seq + 1
+        self.last_body = b""  # the encoded body of the last event appended (what the store holds)
         self._committed = max_seq  # written by the writer thread only
         self._durable_upto = 0  # highest seq appended with append_durable
         self._failure: BaseException | None = None
@@ -300,6 +301,7 @@ class EventWriter:
             ))
             self._raise_if_failed()
         self._next_seq = seq + 1
+        self.last_body = data
         if durable:
             self._durable_upto = seq  # before the row is visible to the writer thread
         self._queue.append((seq, kind, ts_text, symbol, client_order_id, data))

@@ -123,3 +123,24 @@ async def test_first_last_by_symbol_and_counts_by_body_value(store_path: Path) -
         assert r.first_event("nothing") is None and r.last_of_kind_by_symbol("nothing") == []
         with pytest.raises(ValueError, match="body field"):
             r.count_by_body_value("sizing", "code') --")
+
+
+async def test_nested_body_values_and_body_items_are_counted_in_sqlite(store_path: Path) -> None:
+    bodies = [
+        {"close": 1.0},
+        {"close": 1.0, "signal": {"direction": 1}, "sizing": {"code": "NO_EDGE"}},
+        {"close": 1.0, "signal": {"direction": 0}, "sizing": {"qty": "1"}},
+        {"close": 1.0, "signals": [{"sleeve": "a"}, {"sleeve": "b"}], "sizing": {"code": "NO_EDGE"}},
+        {"close": 1.0, "signal": None, "signals": []},
+    ]
+    async with EventWriter.open(store_path) as w:
+        for body in bodies:
+            w.append("bar", body, ts=T0, symbol="MES")
+        w.append("other", {"signal": {"direction": 1}}, ts=T0)
+    with StoreReader(store_path) as r:
+        assert r.count_by_body_value("bar", "sizing.code") == {"NO_EDGE": 2}
+        assert r.count_body_items("bar", "signal") == 2
+        assert r.count_body_items("bar", "signals") == 2
+        assert r.count_body_items("nothing", "signal") == 0
+        with pytest.raises(ValueError, match="body field"):
+            r.count_body_items("bar", "sizing.')")

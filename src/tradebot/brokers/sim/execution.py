@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -171,6 +171,13 @@ class SimBroker:
 
     async def cancel(self, client_order_id: str) -> None:
         self._request(lambda: self.venue.cancel(client_order_id))
+
+    async def cancel_orders(self, client_order_ids: Sequence[str]) -> None:
+        def cancel_each() -> None:
+            for client_order_id in client_order_ids:
+                self.venue.cancel(client_order_id)
+
+        self._request(cancel_each)
 
     async def cancel_all(self, symbol: str | None = None) -> None:
         self._request(lambda: self.venue.cancel_all(symbol))
