@@ -279,12 +279,23 @@ def status(
     config: ConfigOpt = None,
 ) -> None:
     path = store if store is not None else default_store_of(config)
-    if not path.exists():
+    if not path.exists():  # a path that is there but no store: the store's own message (exit 2)
         typer.echo(f"no event store at {path}", err=True)
         raise typer.Exit(ExitCode.CONFIG_ERROR)
     from tradebot.pipeline.summary import render_summary, summarize_store
 
     typer.echo(render_summary(summarize_store(path), paths={"store": path}))
+
+
+def existing_store(command: str, store: Path | None, config: Path | None) -> Path:
+    """The event store ``report``, ``explain``, ``learn`` and ``promote`` open: ``store``, else the default
+    one (``default_store_of``). A path that is not there, or is not a file, is refused (exit 2) naming it."""
+    path = store if store is not None else default_store_of(config)
+    if not path.is_file():
+        problem = f"--store {path} is not a file" if path.exists() else f"no event store at {path}"
+        typer.echo(f"tradebot {command}: {problem}", err=True)
+        raise typer.Exit(ExitCode.CONFIG_ERROR)
+    return path
 
 
 def default_store_of(config: Path | None) -> Path:

@@ -35,16 +35,12 @@ def explain(
         bool, typer.Option("--json", help="Print the stored and re-run records as JSON.")
     ] = False,
 ) -> None:
+    from tradebot.cli import existing_store
     from tradebot.pipeline.explain import ExplainError
     from tradebot.pipeline.explain import explain as rerun
     from tradebot.store.errors import StoreError
 
-    if store is None:
-        from tradebot.cli import default_store_of
-
-        store = default_store_of(config_file)
-    if not store.is_file():
-        raise _fail(f"no event store at {store}")
+    store = existing_store("explain", store, config_file)
     try:
         result = rerun(store, seq)
     except (ExplainError, StoreError) as exc:

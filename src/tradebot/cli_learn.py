@@ -59,7 +59,9 @@ def learn(
     if rollback:
         _rollback(settings, store, config_file, to)
         return
-    path = _store(store, config_file)
+    from tradebot.cli import existing_store
+
+    path = existing_store("learn", store, config_file)
     from tradebot.domain.state import Mode
     from tradebot.learning.setup import active_in
 
@@ -147,15 +149,3 @@ def _parse_day(text: str | None) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise _fail(f"--day {text!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _store(store: Path | None, config_file: Path | None) -> Path:
-    if store is None:
-        from tradebot.cli import default_store_of
-
-        store = default_store_of(config_file)
-    if not store.exists():
-        raise _fail(f"no event store at {store}")
-    if not store.is_file():
-        raise _fail(f"--store {store} is not a file")
-    return store

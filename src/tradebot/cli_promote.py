@@ -39,13 +39,13 @@ def promote(
     ] = 0.05,
     as_json: Annotated[bool, typer.Option("--json", help="Print every comparison as JSON.")] = False,
 ) -> None:
+    from tradebot.cli import existing_store
     from tradebot.shadow.config import LIVE
     from tradebot.shadow.promotion import compare
     from tradebot.store import StoreReader
     from tradebot.store.errors import StoreError
 
-    if not store.is_file():
-        raise _fail(f"no event store at {store}")
+    store = existing_store("promote", store, None)
     trades: dict[str, list[Decimal]] = defaultdict(list)
     sets: dict[str, Any] = {}
     first = last = None

@@ -128,14 +128,9 @@ def report(
             if v is not None
         }
     )
-    if store is None:
-        from tradebot.cli import default_store_of
+    from tradebot.cli import existing_store
 
-        store = default_store_of(config_file)
-    if not store.exists():
-        raise _fail(f"no event store at {store}")
-    if not store.is_file():
-        raise _fail(f"--store {store} is not a file")
+    store = existing_store("report", store, config_file)
     if arrival is not None and arrival not in ("decision", "submit"):
         raise _fail(f"--arrival must be decision or submit, not {arrival!r}")
     if proxy_bps is not None and not (proxy_bps >= 0):

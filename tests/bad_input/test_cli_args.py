@@ -204,6 +204,20 @@ ARG_CASES = [
     ArgCase("explain: a sequence number that is not a number", ("explain", "last"), ("seq", "integer")),
     ArgCase("promote: a store that does not exist", ("promote", "--store", "{store}"), ("no event store",)),
     ArgCase(
+        "promote: a directory as the store", ("promote", "--store", "{dir}"), ("--store {dir} is not a file",)
+    ),
+    ArgCase(
+        "explain: a directory as the store",
+        ("explain", "5", "--store", "{dir}"),
+        ("--store {dir} is not a file",),
+    ),
+    ArgCase(
+        "report: a directory as the store", ("report", "--store", "{dir}"), ("--store {dir} is not a file",)
+    ),
+    ArgCase(
+        "learn: a directory as the store", ("learn", "--store", "{dir}"), ("--store {dir} is not a file",)
+    ),
+    ArgCase(
         "promote: fewer samples than the floor",
         ("promote", "--store", "{store}", "--min-samples", "10"),
         ("--min-samples", "30"),

@@ -26,14 +26,15 @@ def recipes_with(params: ParamSet, profiles: Sequence[str]) -> dict[str, Ensembl
     if unknown:
         raise ValueError(f"unknown profile {unknown[0]!r}; available: {', '.join(recipes)}")
     used: set[str] = set()
+    by_component: dict[str, dict[str, Any]] = {}
+    for key, value in params:
+        component, _, name = key.partition(".")
+        by_component.setdefault(component, {})[name] = value
     for profile in profiles:
         recipe = recipes[profile]
-        components = []
-        for spec in recipe.components:
-            own = {k.split(".", 1)[1]: v for k, v in params if k.split(".", 1)[0] == spec.name}
-            used.update(f"{spec.name}.{k}" for k in own)
-            components.append(spec.model_copy(update={"params": {**spec.params, **own}}) if own else spec)
-        recipes[profile] = recipe.model_copy(update={"components": tuple(components)})
+        names = {spec.name for spec in recipe.components}
+        used.update(f"{c}.{k}" for c, own in by_component.items() if c in names for k in own)
+        recipes[profile] = recipe.with_component_params(by_component)
     missing = [k for k, _ in params if k not in used]
     if missing:
         raise ValueError(f"parameter {missing[0]!r} names no component of profile(s) {', '.join(profiles)}")

@@ -67,13 +67,7 @@ def with_params(
             f"{where}.params: {unknown[0]!r} is not a component of profile {base.profile!r} "
             f"({', '.join(sorted(names))})"
         )
-    components = tuple(
-        spec.model_copy(update={"params": {**spec.params, **overrides[spec.name]}})
-        if spec.name in overrides
-        else spec
-        for spec in base.components
-    )
-    return base.model_copy(update={"components": components})
+    return base.with_component_params(overrides)
 
 
 def build_runner(

@@ -6,6 +6,7 @@ time. Every model forbids unknown keys so a typo in an artifact is an error, not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -71,6 +72,17 @@ class EnsembleParams(_Frozen):
         if len(set(names)) != len(names):
             raise ValueError(f"component names must be unique, got {names}")
         return self
+
+    def with_component_params(self, overrides: Mapping[str, Mapping[str, Any]]) -> EnsembleParams:
+        """These parameters with ``overrides`` (component name -> its parameters) laid over the components'
+        own. A name that is no component here is ignored: the caller refuses it, naming its own key."""
+        components = tuple(
+            spec.model_copy(update={"params": {**spec.params, **overrides[spec.name]}})
+            if overrides.get(spec.name)
+            else spec
+            for spec in self.components
+        )
+        return self.model_copy(update={"components": components})
 
 
 class ModelParams(_Frozen):
