@@ -95,6 +95,10 @@ Sizer = Callable[[SizingInput], tuple[Sequence[OrderIntent], Mapping[str, Any]]]
 Flattener = Callable[[datetime, Instrument, Decimal, Decimal], Sequence[OrderIntent]]
 
 
+# a bar's signal (one strategy's, or every sleeve's) and the sizer's record of it, when the bar was sized
+Sized = tuple[Signal | SleeveSignals, dict[str, Any] | None]
+
+
 def _price(value: float) -> Decimal:
     return Decimal(repr(value))
 
@@ -154,8 +158,6 @@ class DecisionEngine:
         self.snapshot_sha256 = snapshot_sha256  # the stored decision_snapshot every record names
         self.ops = ops or OpsHooks()
         self.flatten_requested = False  # an operator's flatten, done at the next bar
-        # the signal the bar being decided produced and the sizer's record of it (for the bar's event)
-        self._sized: tuple[Signal | SleeveSignals, dict[str, Any] | None] | None = None
         self.time_stops = time_stops or TimeStops()  # open positions' time stops (rebuilt on a restart)
         self.pending_external: list[OrderIntent] = []  # replay clock: external intents due later
         # external intents received and decided so far, by this run and the runs before it on this store
@@ -258,9 +260,9 @@ class DecisionEngine:
         self.stats.last_bar = bar.ts.isoformat()
         for change in self.allocation.changes:  # this bar closed a session day: sleeve weights moved
             self.recorder.record("sleeve_weight", change.body(), ts=now)
-        intents, reasons_of = self._intents(bar, signal, instrument, now, close)
+        intents, reasons_of, sized = self._intents(bar, signal, instrument, now, close)
         # one event per bar: the bar with the signal it produced and what the sizer made of it
-        self.recorder.record("bar", self._bar_body(bar), ts=now, symbol=bar.symbol)
+        self.recorder.record("bar", _bar_body(bar, sized), ts=now, symbol=bar.symbol)
         self._record_quarantine_changes()
         self._update_state(bar.symbol)
         for intent in intents:
@@ -274,16 +276,14 @@ class DecisionEngine:
         instrument: Instrument,
         now: datetime,
         close: Decimal,
-    ) -> tuple[list[OrderIntent], dict[str, Mapping[str, Any]]]:
-        """What the bar makes the pipeline want: a flatten, a time stop's exit, or the sizer's intents (the
-        signal and the sizer's record kept for the bar's event in ``self._sized``); and why the pipeline made
-        each of its own."""
-        self._sized = None
+    ) -> tuple[list[OrderIntent], dict[str, Mapping[str, Any]], Sized | None]:
+        """What the bar makes the pipeline want: a flatten, a time stop's exit, or the sizer's intents; why
+        the pipeline made each of its own; and the signal with the sizer's record when it was sized."""
         intents: list[OrderIntent] = []
         reasons_of: dict[str, Mapping[str, Any]] = {}  # intent id -> why it was made (its record's extra)
         position = self.portfolio.position_qty(bar.symbol)
         if self.session_open is not None and now < self.session_open:
-            return intents, reasons_of  # before the session: the bar warms the signals, nothing is decided
+            return intents, reasons_of, None  # before the session: the bar warms the signals, nothing decided
         if (
             self.session_close is not None
             and self.flatten_at_session_close
@@ -312,43 +312,13 @@ class DecisionEngine:
                 reasons_of[exit_.intent_id] = stop.reason(now)
                 intents.append(exit_)
         if intents or signal is None:
-            return intents, reasons_of
+            return intents, reasons_of, None
         if isinstance(signal, SleeveSignals):
-            netted, record = self._netted(signal, instrument, now)
-            self._sized = (signal, record)
-            return netted, reasons_of
+            netted, netting = self._netted(signal, instrument, now)
+            return netted, reasons_of, (signal, netting)
         self.stats.signals += 1
-        sized, idle = self.sizer(SizingInput(signal, instrument, position, self.portfolio.equity, now))
-        self._sized = (signal, dict(idle) if idle else None)
-        return list(sized), reasons_of
-
-    def _bar_body(self, bar: Bar) -> dict[str, Any]:
-        """The bar's event: its fields, then the signal (``signal``; several sleeves': ``signals``) and the
-        sizer's record (``sizing``) when the bar was sized."""
-        body: dict[str, Any] = {
-            "symbol": bar.symbol,
-            "ts": bar.ts,
-            "open": bar.open,
-            "high": bar.high,
-            "low": bar.low,
-            "close": bar.close,
-            "volume": bar.volume,
-            "interval_s": bar.interval_s,
-        }
-        if self._sized is None:
-            return body
-        signal, record = self._sized
-        if isinstance(signal, SleeveSignals):
-            body["signals"] = [
-                {"sleeve": each.sleeve, **_fields(each.signal)}
-                for each in signal.signals
-                if each.signal is not None
-            ]
-        else:
-            body["signal"] = signal
-        if record is not None:
-            body["sizing"] = record
-        return body
+        sized, record = self.sizer(SizingInput(signal, instrument, position, self.portfolio.equity, now))
+        return list(sized), reasons_of, (signal, dict(record) if record else None)
 
     def _netted(
         self, signals: SleeveSignals, instrument: Instrument, now: datetime
@@ -595,6 +565,32 @@ class DecisionEngine:
 
 # the code of the cancel requests an exit sends for the position's resting stop/target legs, by its source
 _CANCEL_CODES = {IntentSource.FLATTEN: reasons.FLATTEN_DEADLINE, IntentSource.TIME_STOP: reasons.TIME_STOP}
+
+
+def _bar_body(bar: Bar, sized: Sized | None) -> dict[str, Any]:
+    """The bar's event: its fields, then the signal (``signal``; several sleeves': ``signals``) and the
+    sizer's record (``sizing``) when the bar was sized."""
+    body: dict[str, Any] = {
+        "symbol": bar.symbol,
+        "ts": bar.ts,
+        "open": bar.open,
+        "high": bar.high,
+        "low": bar.low,
+        "close": bar.close,
+        "volume": bar.volume,
+        "interval_s": bar.interval_s,
+    }
+    if sized is None:
+        return body
+    signal, record = sized
+    if isinstance(signal, SleeveSignals):
+        spoke = [each for each in signal.signals if each.signal is not None]
+        body["signals"] = [{"sleeve": each.sleeve, **_fields(each.signal)} for each in spoke]
+    else:
+        body["signal"] = signal
+    if record is not None:
+        body["sizing"] = record
+    return body
 
 
 def _fields(value: Any) -> dict[str, Any]:
