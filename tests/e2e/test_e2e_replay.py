@@ -48,9 +48,12 @@ FAULT_CHILD = REPO / "tests" / "faults" / "fault_child.py"
 
 def test_sigkill_mid_replay_then_restart_resumes_without_duplicates(tmp_path: Path, sample: Path) -> None:
     store = tmp_path / "crash.db"
-    # a deterministic kill: the process SIGKILLs itself as the decision stage takes its 1,500th bar
+    # a deterministic kill: the process SIGKILLs itself as the decision stage takes its 5,000th bar. A replay
+    # commits in groups as its writer thread gets to it; by then the writer's high-water mark (4,000 events
+    # uncommitted, about one event a bar) has made the run wait for a commit at least once, so some of it is
+    # stored whatever the threads' timing
     killed = subprocess.run(
-        [sys.executable, str(FAULT_CHILD), "bar", "1500", "KILL", "--",
+        [sys.executable, str(FAULT_CHILD), "bar", "5000", "KILL", "--",
          "replay", "--data", str(sample), "--out", str(store)],
         cwd=REPO,
         capture_output=True,
