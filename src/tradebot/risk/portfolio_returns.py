@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from tradebot.domain.bars import Bar
 from tradebot.domain.calendars import ALWAYS_OPEN
@@ -45,6 +46,7 @@ from tradebot.risk.rules import MAX_LOOKBACK_DAYS
 MIN_RETURNS = 30  # fewer returns than this in a lookback: the estimate is unknown
 SAMPLE_MINUTES = 15  # prices are sampled at bars ending on this grid (UTC)
 _SAMPLE_S = SAMPLE_MINUTES * 60
+K = TypeVar("K")
 TRADING_DAYS = 252
 CALENDAR_DAYS = 365
 
@@ -166,7 +168,7 @@ class ReturnHistory(RuleState):
         self._close[symbol] = bar.close
         if close is not None and close > 0.0:
             bar_ret = bar.close / close - 1.0
-            self._bar_days.setdefault(symbol, _Days()).add(day, (bar_ret * bar_ret,))
+            _bucket(self._bar_days, symbol).add(day, (bar_ret * bar_ret,))
         end = bar.end
         if end.timestamp() % _SAMPLE_S:
             return  # not on the sampling grid
@@ -175,13 +177,13 @@ class ReturnHistory(RuleState):
         if previous is None or previous[1] <= 0.0:
             return
         start, ret = previous[0], bar.close / previous[1] - 1.0
-        self._days.setdefault(symbol, _Days()).add(day, (ret * ret,))
+        _bucket(self._days, symbol).add(day, (ret * ret,))
         for other, (other_start, at, other_ret) in self._last.items():
             if other != symbol and at == end and other_start == start:
                 key, a, b = (
                     ((symbol, other), ret, other_ret) if symbol < other else ((other, symbol), other_ret, ret)
                 )
-                self._pairs.setdefault(key, _Days()).add(day, (a * b, a * a, b * b))
+                _bucket(self._pairs, key).add(day, (a * b, a * a, b * b))
         self._last[symbol] = (start, end, ret)
 
     def view(self, intent: OrderIntent, now: datetime) -> ReturnSums:
@@ -200,6 +202,14 @@ class ReturnHistory(RuleState):
             if s in self.instruments and close > 0.0
         }
         return ReturnSums(days, pairs, per_year, unit, _day_sums(self._bar_days))
+
+
+def _bucket(buckets: dict[K, _Days], key: K) -> _Days:
+    """``buckets[key]``, started empty the first time (not built on every bar to be thrown away)."""
+    days = buckets.get(key)
+    if days is None:
+        days = buckets[key] = _Days()
+    return days
 
 
 def _day_sums(buckets: Mapping[str, _Days]) -> dict[str, tuple[DaySums, ...]]:
