@@ -138,20 +138,42 @@ def default_settings(run_dir: Path) -> Settings:
     })
 
 
+# BENCH traded by two strategy sleeves of half weight each (the sleeve runs of the e2e and fault tests), and
+# the sleeve allocation's rules that move their weights; ``tables`` of ``write_busy_config``
+TWO_SLEEVES = """[sleeves.fast]
+instruments = ["BENCH"]
+weight = 0.5
+profile = "aggressive"
+
+[sleeves.slow]
+instruments = ["BENCH"]
+weight = 0.5
+profile = "balanced"
+
+"""
+ALLOCATION = """[allocation]
+min_trades_for_adjust = 5
+expectancy_floor_pct = "-0.0005"
+
+"""
+
+
 def write_busy_config(
     directory: Path, *, profile: str = "aggressive", source: str = "csv", fraction: str = "0.001",
-    stop_ticks: int = 8, target_ticks: int = 16, tick_size: str = "0.25",
+    stop_ticks: int = 8, target_ticks: int = 16, tick_size: str = "0.25", tables: str = "",
 ) -> Path:
     """Write the ``busy`` workload's config and constitution into ``directory``; return the TOML path.
-    ``tick_size``: BENCH's tick (0.25 for the ES bars; 0.01 for a stock's, or the file is refused)."""
+    ``tick_size``: BENCH's tick (0.25 for the ES bars; 0.01 for a stock's, or the file is refused).
+    ``tables``: more TOML tables (e.g. ``TWO_SLEEVES``), written before ``[gates]``."""
     directory.mkdir(parents=True, exist_ok=True)
     constitution = directory / "constitution.yaml"
     constitution.write_text(_BUSY_CONSTITUTION)
     toml = directory / "tradebot.toml"
-    toml.write_text(_BUSY_TOML.format(
+    text = _BUSY_TOML.format(
         run_dir=directory / "runs", source=source, profile=profile, constitution=constitution,
         fraction=fraction, stop_ticks=stop_ticks, target_ticks=target_ticks, tick_size=tick_size,
-    ))
+    )
+    toml.write_text(text.replace("[gates]", tables + "[gates]", 1))
     return toml
 
 

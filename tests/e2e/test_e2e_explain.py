@@ -20,24 +20,9 @@ from tradebot.pipeline.explain import explain
 from tradebot.store import EventWriter, StoreReader
 
 sys.path.insert(0, str(REPO))
-from bench.config import write_busy_config
+from bench.config import ALLOCATION, TWO_SLEEVES, write_busy_config
 
 pytestmark = pytest.mark.timeout(600)
-SLEEVES = """[sleeves.fast]
-instruments = ["BENCH"]
-weight = 0.5
-profile = "aggressive"
-
-[sleeves.slow]
-instruments = ["BENCH"]
-weight = 0.5
-profile = "balanced"
-
-[allocation]
-min_trades_for_adjust = 5
-expectancy_floor_pct = "-0.0005"
-
-"""
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +37,7 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def sleeves(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("sleeves")
-    config = write_busy_config(directory, fraction="0.002")
-    config.write_text(config.read_text().replace("[gates]", SLEEVES + "[gates]", 1))
+    config = write_busy_config(directory, fraction="0.002", tables=TWO_SLEEVES + ALLOCATION)
     store = directory / "week.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEBOT_")}
     env["TRADEBOT_RUN__RUN_DIR"] = str(directory / "run")

@@ -27,26 +27,14 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "faults"))
 from store_outcome import first_difference, outcome
 
-from bench.config import write_busy_config
+from bench.config import TWO_SLEEVES, write_busy_config
 
 pytestmark = pytest.mark.timeout(600)
-SLEEVES = """[sleeves.fast]
-instruments = ["BENCH"]
-weight = 0.5
-profile = "aggressive"
-
-[sleeves.slow]
-instruments = ["BENCH"]
-weight = 0.5
-profile = "balanced"
-
-"""
 FLOOR = Decimal("-0.0005")
 
 
 def replay(directory: Path, applies_to: str, extra: str = "") -> Path:
-    config = write_busy_config(directory, fraction="0.002")
-    config.write_text(config.read_text().replace("[gates]", SLEEVES + "[gates]", 1))
+    config = write_busy_config(directory, fraction="0.002", tables=TWO_SLEEVES)
     constitution = directory / "constitution.yaml"
     section = f'  quarantine:\n    applies_to: {applies_to}\n    expectancy_floor_pct: "{FLOOR}"\n' + extra
     constitution.write_text(constitution.read_text().replace("  portfolio:", section + "  portfolio:", 1))

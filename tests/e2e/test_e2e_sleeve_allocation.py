@@ -26,30 +26,14 @@ from e2e_helpers import REPO
 from tradebot.store import StoreReader
 
 sys.path.insert(0, str(REPO))
-from bench.config import write_busy_config
+from bench.config import ALLOCATION, TWO_SLEEVES, write_busy_config
 
 pytestmark = pytest.mark.timeout(300)
 ES_WEEK = REPO.parent / "shared" / "data" / "es_esz13_1m_2013-10-06_2013-10-11.csv"
-SLEEVES = """[sleeves.fast]
-instruments = ["BENCH"]
-weight = 0.5
-profile = "aggressive"
-
-[sleeves.slow]
-instruments = ["BENCH"]
-weight = 0.5
-profile = "balanced"
-
-[allocation]
-min_trades_for_adjust = 5
-expectancy_floor_pct = "-0.0005"
-
-"""
 
 
 def replay(directory: Path) -> Path:
-    config = write_busy_config(directory, fraction="0.002")
-    config.write_text(config.read_text().replace("[gates]", SLEEVES + "[gates]", 1))
+    config = write_busy_config(directory, fraction="0.002", tables=TWO_SLEEVES + ALLOCATION)
     constitution = directory / "constitution.yaml"  # the allocation formula on: its risk score is read
     constitution.write_text(
         constitution.read_text().replace("allocation_enabled: false", "allocation_enabled: true")

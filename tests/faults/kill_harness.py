@@ -76,14 +76,16 @@ class TwoInstruments(Workload):
 
 def busy_workload(
     directory: Path, name: str, data: Path, *, intents: int = 0, session: str | None = None,
-    tick_size: str = "0.25",
+    tick_size: str = "0.25", fraction: str = "0.001", tables: str = "",
 ) -> Workload:
     """The benchmark's ``busy`` config (every gate on, limits wide enough that orders flow on most signals,
     a 24/7 calendar) on a real bar file, with ``intents`` external intents spread over it (none: signals
-    only)."""
+    only); ``fraction`` and ``tables`` as ``bench.config.write_busy_config`` takes them."""
     from bench.config import write_busy_config
 
-    config = write_busy_config(directory / name, profile="aggressive", tick_size=tick_size)
+    config = write_busy_config(
+        directory / name, profile="aggressive", tick_size=tick_size, fraction=fraction, tables=tables
+    )
     intents_path = write_intents(directory / name / "intents.jsonl", data, intents) if intents else None
     return Workload(name, config, data, intents_path, session)
 

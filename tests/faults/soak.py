@@ -56,9 +56,7 @@ def sleeves_workload(directory: Path, name: str, data: Path) -> Workload:
     """The busy config with two strategy sleeves netted on its one instrument."""
     from test_sleeves_kill import SLEEVES
 
-    busy = busy_workload(directory, name, data)
-    busy.config.write_text(busy.config.read_text().replace("[gates]", SLEEVES + "[gates]", 1))
-    return busy
+    return busy_workload(directory, name, data, tables=SLEEVES)
 
 
 def limit(twin: Outcome, point: str, bars: int) -> int:

@@ -20,22 +20,12 @@ from kill_harness import (
     run_twin,
 )
 
+from bench.config import TWO_SLEEVES
 from tradebot.store import StoreReader
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
 ES_WEEK = SHARED_DATA / "es_esz13_1m_2013-10-06_2013-10-11.csv"
-SLEEVES = """[sleeves.fast]
-instruments = ["BENCH"]
-weight = 0.5
-profile = "aggressive"
-
-[sleeves.slow]
-instruments = ["BENCH"]
-weight = 0.5
-profile = "balanced"
-
-"""
 QUARANTINE = '  quarantine:\n    applies_to: sleeve\n    expectancy_floor_pct: "-0.0005"\n'
 IN_DAYS = '  quarantine:\n    applies_to: symbol\n    expectancy_floor_pct: "-0.0005"\n    duration_days: 1\n'
 
@@ -46,9 +36,7 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def quarantine_workload(directory: Path, name: str, section: str) -> Workload:
-    busy = busy_workload(directory, name, ES_WEEK)
-    text = busy.config.read_text().replace('fraction = "0.001"', 'fraction = "0.002"')
-    busy.config.write_text(text.replace("[gates]", SLEEVES + "[gates]", 1))
+    busy = busy_workload(directory, name, ES_WEEK, fraction="0.002", tables=TWO_SLEEVES)
     constitution = busy.config.parent / "constitution.yaml"
     constitution.write_text(constitution.read_text().replace("  portfolio:", section + "  portfolio:", 1))
     return busy

@@ -19,26 +19,12 @@ from kill_harness import (
     run_twin,
 )
 
+from bench.config import ALLOCATION, TWO_SLEEVES
 from tradebot.store import StoreReader
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
 ES_WEEK = SHARED_DATA / "es_esz13_1m_2013-10-06_2013-10-11.csv"
-SLEEVES = """[sleeves.fast]
-instruments = ["BENCH"]
-weight = 0.5
-profile = "aggressive"
-
-[sleeves.slow]
-instruments = ["BENCH"]
-weight = 0.5
-profile = "balanced"
-
-[allocation]
-min_trades_for_adjust = 5
-expectancy_floor_pct = "-0.0005"
-
-"""
 # the bar (1-based, as the kill point counts) whose close is the first of a new UTC day: a session close
 FIRST_CLOSE, SECOND_CLOSE = 1463, 2835
 
@@ -50,9 +36,7 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def workload(directory: Path) -> Workload:
-    busy = busy_workload(directory, "allocation", ES_WEEK)
-    text = busy.config.read_text().replace('fraction = "0.001"', 'fraction = "0.002"')
-    busy.config.write_text(text.replace("[gates]", SLEEVES + "[gates]", 1))
+    busy = busy_workload(directory, "allocation", ES_WEEK, fraction="0.002", tables=TWO_SLEEVES + ALLOCATION)
     constitution = busy.config.parent / "constitution.yaml"
     text = constitution.read_text()
     constitution.write_text(text.replace("allocation_enabled: false", "allocation_enabled: true"))

@@ -43,9 +43,7 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def workload(directory: Path) -> Workload:
-    busy = busy_workload(directory, "sleeves", ES_WEEK)
-    busy.config.write_text(busy.config.read_text().replace("[gates]", SLEEVES + "[gates]", 1))
-    return busy
+    return busy_workload(directory, "sleeves", ES_WEEK, tables=SLEEVES)
 
 
 @pytest.fixture(scope="module")
