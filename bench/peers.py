@@ -43,7 +43,8 @@ DIFFERENCES = {
         "at the simulated venue and cancelled before every exit",
         "a flip is two orders (a reduce-only exit, then an entry) where the peers send one order of 2 lots",
         "the simulated venue is a projection of the store's order events (recovered from them on resume)",
-        "each closed trade's attribution is stored at the end of the run (a read of the store's orders)",
+        "each order's transaction cost record is stored when it fills, and each closed trade's attribution "
+        "with its closing fill",
         "money is Decimal, rounded by the instrument",
     ],
     "nautilus_trader": [
