@@ -33,6 +33,10 @@ import anyio
 from bench.common import Figure, percentile
 from bench.harness import patched
 
+# bar handed to ingest -> OMS submit entered (ingest, the decision: bar, signal, sizer, gates, its record);
+# -> the order's write-ahead committed; -> broker.submit called (what the recorder and the OMS do after it)
+SEGMENTS = ("to_oms", "write_ahead", "to_broker")
+
 
 @dataclass(slots=True)
 class LatencyProbe:
@@ -40,6 +44,9 @@ class LatencyProbe:
     entered: dict[datetime, int] = field(default_factory=dict)
     current: datetime | None = None
     samples_ns: list[int] = field(default_factory=list)
+    # each sample cut in three (SEGMENTS), and the stamps of the order under way
+    segments_ns: dict[str, list[int]] = field(default_factory=lambda: {name: [] for name in SEGMENTS})
+    stamps: dict[str, int] = field(default_factory=dict)
     bars: int = 0
     done: asyncio.Event | None = None
     settle: bool = True  # hand the next bar over only once the store has committed the previous one
@@ -69,10 +76,14 @@ async def _paced_bars(path: Path, symbol: str, probe: LatencyProbe) -> AsyncIter
 @contextlib.contextmanager
 def _hooks(data: Path, probe: LatencyProbe) -> Iterator[None]:
     import tradebot.pipeline.session as session
+    from tradebot.oms.manager import OrderManager
     from tradebot.pipeline.engine import DecisionEngine
+    from tradebot.pipeline.store_recorder import StoreRecorder
 
     build_broker = session._build_broker
     on_bar = DecisionEngine.on_bar
+    oms_submit = OrderManager.submit
+    record_durable = StoreRecorder.record_durable
 
     def build(settings: Any, *args: Any, **kwargs: Any) -> Any:
         broker: Any = build_broker(settings, *args, **kwargs)
@@ -82,7 +93,14 @@ def _hooks(data: Path, probe: LatencyProbe) -> Iterator[None]:
         async def timed_submit(request: Any) -> None:
             stamp = time.perf_counter_ns()
             if probe.current is not None:
-                probe.samples_ns.append(stamp - probe.entered[probe.current])
+                entered = probe.entered[probe.current]
+                probe.samples_ns.append(stamp - entered)
+                oms, durable = probe.stamps.get("oms"), probe.stamps.get("durable")
+                if oms is not None and durable is not None:
+                    cuts = (oms - entered, durable - oms, stamp - durable)
+                    for name, ns in zip(SEGMENTS, cuts, strict=True):
+                        probe.segments_ns[name].append(ns)
+            probe.stamps.clear()
             await submit(request)
 
         broker.submit = timed_submit
@@ -100,7 +118,21 @@ def _hooks(data: Path, probe: LatencyProbe) -> Iterator[None]:
             if probe.done is not None:
                 probe.done.set()
 
-    with patched(session, "_build_broker", build), patched(DecisionEngine, "on_bar", timed_on_bar):
+    async def stamped_oms_submit(self: OrderManager, request: Any) -> Any:
+        probe.stamps.clear()
+        probe.stamps["oms"] = time.perf_counter_ns()
+        return await oms_submit(self, request)
+
+    async def stamped_record_durable(self: StoreRecorder, *args: Any, **kwargs: Any) -> None:
+        await record_durable(self, *args, **kwargs)
+        if "oms" in probe.stamps:
+            probe.stamps.setdefault("durable", time.perf_counter_ns())
+
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(patched(session, "_build_broker", build))
+        stack.enter_context(patched(DecisionEngine, "on_bar", timed_on_bar))
+        stack.enter_context(patched(OrderManager, "submit", stamped_oms_submit))
+        stack.enter_context(patched(StoreRecorder, "record_durable", stamped_record_durable))
         yield
 
 
@@ -120,12 +152,20 @@ def run_latency(
     return probe
 
 
-def figures(prefix: str, samples_ns: list[int]) -> list[Figure]:
-    """p50/p99/max of one latency run, in µs (one run each: the samples are the distribution)."""
+def figures(
+    prefix: str, samples_ns: list[int], segments_ns: dict[str, list[int]] | None = None
+) -> list[Figure]:
+    """p50/p99/max of one latency run, in µs (one run each: the samples are the distribution), and the p50
+    of each of its segments."""
     us = [s / 1000 for s in samples_ns]
     out = []
     for name, value in (("p50", percentile(us, 50)), ("p99", percentile(us, 99)), ("max", max(us))):
         fig = Figure(f"{prefix}_{name}_us", "µs", better="lower")
         fig.add(value)
         out.append(fig)
+    for segment, values in (segments_ns or {}).items():
+        if values:
+            fig = Figure(f"{prefix}_{segment}_p50_us", "µs", better="lower")
+            fig.add(percentile([v / 1000 for v in values], 50))
+            out.append(fig)
     return out

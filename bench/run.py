@@ -193,16 +193,20 @@ def bench_latency(sizes: Sizes, work: Path) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     for prefix, base, settle in plan:
         samples: list[int] = []
+        segments: dict[str, list[int]] = {}
         bars = 0
         for session in range(sizes.latency_sessions):
             with scratch_dir("latency", base) as tmp:
                 probe = run_latency(settings, data, tmp / "store.db", per_session, settle=settle)
             samples += probe.samples_ns
+            for name, values in probe.segments_ns.items():
+                segments.setdefault(name, []).extend(values)
             bars += probe.bars
             _log(f"latency {prefix}: session {session + 1}/{sizes.latency_sessions}: "
                  f"{len(probe.samples_ns)} decisions over {probe.bars} bars")
-        figures += latency_figures(prefix, samples)
-        meta[prefix] = {"decisions": len(samples), "bars": bars, "settle": settle}
+        figures += latency_figures(prefix, samples, segments)
+        meta[prefix] = {"decisions": len(samples), "bars": bars, "settle": settle,
+                        "segmented": len(segments.get("to_oms", []))}
     data.unlink()
     return result_document("latency", figures, params={
         "decisions_per_session": per_session, "sessions": sizes.latency_sessions,
@@ -218,6 +222,9 @@ def bench_latency(sizes: Sizes, work: Path) -> dict[str, Any]:
         "has ever seen, so one very long session would measure that instead).",
         "store_disk includes the OMS write-ahead committed with synchronous=FULL (an fsync) before submit; "
         "store_tmpfs is the same with the store on /dev/shm.",
+        "*_to_oms / *_write_ahead / *_to_broker p50: each sample cut at the OMS's submit and at the order's "
+        "write-ahead committed (ingest and the decision; the durable write-ahead; the recorder's and the "
+        "OMS's work after it, up to broker.submit).",
     ], extra={"samples": meta})
 
 

@@ -166,3 +166,16 @@ def test_check_targets_flags_quick_results_and_strict_exit(tmp_path: Path) -> No
     assert outcomes[-1].status == "MISS" and "startup" in outcomes[-1].detail
     assert check_main(["--results", str(tmp_path)]) == 0
     assert check_main(["--results", str(tmp_path), "--strict"]) == 1
+
+
+def test_latency_figures_add_each_segments_median_and_skip_an_empty_one() -> None:
+    from bench.latency import figures as latency_figures
+
+    segments = {"to_oms": [500, 700, 900], "to_broker": []}
+    got = {f.name: f.runs for f in latency_figures("store_x", [1_000, 2_000, 9_000], segments)}
+    assert got == {
+        "store_x_p50_us": [2.0],
+        "store_x_p99_us": [9.0],
+        "store_x_max_us": [9.0],
+        "store_x_to_oms_p50_us": [0.7],
+    }
